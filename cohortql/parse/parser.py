@@ -1,0 +1,141 @@
+"""Runs the Lark grammar and turns its errors into CohortQL diagnostics.
+
+Nothing outside this package sees a Lark type.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from contextvars import ContextVar
+from functools import lru_cache
+
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from cohortql.diagnostics import CohortQLError, Diagnostic, Source, Span
+from cohortql.parse.ast import Comment, Definition
+from cohortql.parse.transformer import ToAst
+from cohortql.resources import resource_path
+
+# How expected terminals are shown to a person.
+_TERMINAL_TEXT = {
+    "NAME": "a name",
+    "STRING": 'a quoted string such as "HbA1c"',
+    "INTEGER": "a whole number",
+    "DECIMAL": "a number",
+    "DATE": "a date such as 2020-01-31",
+    "DISTINCT_DAYS": "`distinct days of`",
+    "IGNORE_OBSERVATION": "`ignoring observation period`",
+    "$END": "the end of the file",
+}
+
+def keywords() -> frozenset[str]:
+    """Every keyword of the language (used for hints and by the docs test)."""
+    return frozenset(word for terminal in _parser().terminals for word in _terminal_words(terminal.name))
+
+
+def _terminal_words(name: str) -> list[str]:
+    """The literal words a terminal matches: `WITHIN` -> [within], `DISTINCT_DAYS` -> [distinct, ...]."""
+    for terminal in _parser().terminals:
+        if terminal.name != name:
+            continue
+        pattern = terminal.pattern
+        if isinstance(pattern, lark.lexer.PatternStr):
+            return [pattern.value] if pattern.value.isalpha() else []
+        alternatives = re.sub(r"[()?:]", "", pattern.value).split("|")
+        return [word for word in alternatives if word.isalpha()]
+    return []
+
+
+_comments: ContextVar[list[Comment]] = ContextVar("cohortql_comments")
+
+
+def _collect_comment(token: lark.Token) -> lark.Token:
+    _comments.get().append(Comment(str(token), token.line, token.column))
+    return token
+
+
+@lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    grammar = (resource_path("grammar") / "cohortql.lark").read_text(encoding="utf-8")
+    return lark.Lark(
+        grammar,
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        # The basic lexer reads a whole word before deciding whether it is a keyword,
+        # so `withn` is one unknown word rather than `with` followed by `n`.
+        lexer="basic",
+        lexer_callbacks={"COMMENT": _collect_comment},
+    )
+
+
+def parse(text: str, name: str = "<string>") -> Definition:
+    """Parse a whole `.cohort` text; raise `CohortQLError` with a positioned diagnostic."""
+    source = Source(name, text)
+    collected: list[Comment] = []
+    reset = _comments.set(collected)
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as error:
+        raise CohortQLError(source, (_diagnose(error, source),)) from None
+    finally:
+        _comments.reset(reset)
+    definition = ToAst(source).transform(tree)
+    return Definition(definition.statements, tuple(collected))
+
+
+def _diagnose(error: UnexpectedInput, source: Source) -> Diagnostic:
+    if isinstance(error, UnexpectedCharacters):
+        char = source.text[error.pos_in_stream] if error.pos_in_stream < len(source.text) else ""
+        span = Span(error.line, error.column, error.line, error.column + 1)
+        if char == '"':
+            return Diagnostic("E002", "unterminated string", span, 'close the string with `"` on the same line')
+        return Diagnostic("E001", f"unexpected character `{char}`", span, _expected_hint(error.allowed or set(), None))
+    if isinstance(error, UnexpectedEOF):
+        lines = source.text.splitlines() or [""]
+        line = len(lines)
+        column = len(lines[-1]) + 1
+        return Diagnostic(
+            "E003",
+            "the definition ends in the middle of a statement",
+            Span(line, max(1, column - 1), line, column),
+            _expected_hint(set(error.expected), None),
+        )
+    assert isinstance(error, UnexpectedToken)
+    token = error.token
+    if token.type == "$END":
+        lines = source.text.splitlines() or [""]
+        line, column = len(lines), max(1, len(lines[-1]))
+        return Diagnostic(
+            "E003",
+            "the definition ends in the middle of a statement",
+            Span(line, column, line, column + 1),
+            _expected_hint(error.accepts or error.expected, None),
+        )
+    span = Span(token.line, token.column, token.end_line or token.line, token.end_column or token.column + 1)
+    return Diagnostic("E004", f"unexpected `{token}`", span, _expected_hint(error.accepts or error.expected, str(token)))
+
+
+def _expected_hint(expected: set[str], found: str | None) -> str | None:
+    words = sorted({_terminal_text(t) for t in expected if not t.startswith("__")})
+    keywords_expected = [word for terminal in expected for word in _terminal_words(terminal)]
+    if found and keywords_expected:
+        close = difflib.get_close_matches(found.lower(), keywords_expected, n=1, cutoff=0.6)
+        if close:
+            return f"did you mean `{close[0]}`?"
+    if not words:
+        return None
+    if len(words) > 8:
+        return "expected one of: " + ", ".join(words[:8]) + ", ..."
+    return "expected " + (words[0] if len(words) == 1 else "one of: " + ", ".join(words))
+
+
+def _terminal_text(terminal: str) -> str:
+    if terminal in _TERMINAL_TEXT:
+        return _TERMINAL_TEXT[terminal]
+    for term in _parser().terminals:
+        if term.name == terminal and isinstance(term.pattern, lark.lexer.PatternStr):
+            return f"`{term.pattern.value}`"
+    return terminal.lower()

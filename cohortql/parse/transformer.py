@@ -1,0 +1,245 @@
+"""Builds syntax-tree nodes from Lark's parse tree; it only builds, never decides."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from lark import Token, Transformer, v_args
+
+from cohortql.diagnostics import Source, Span
+from cohortql.parse import ast
+
+
+def _token_span(token: Token) -> Span:
+    return Span(token.line, token.column, token.end_line, token.end_column)
+
+
+def _meta_span(meta) -> Span:
+    if getattr(meta, "empty", True):
+        return ast.NO_SPAN
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _unquote(token: Token) -> str:
+    # The grammar admits backslash escapes of any character; `\"` and `\\` are the useful ones.
+    body = str(token)[1:-1]
+    out, escaped = [], False
+    for char in body:
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _int(token: Token) -> ast.Int:
+    return ast.Int(int(token), _token_span(token))
+
+
+@v_args(meta=True)
+class ToAst(Transformer):
+    def __init__(self, source: Source):
+        super().__init__()
+        self._source = source
+
+    # ---- leaves ----
+    def number(self, meta, children):
+        (token,) = children
+        return ast.Number(Decimal(str(token)), _token_span(token))
+
+    def descendants(self, meta, children):
+        return True
+
+    # Keyword choices (`!rule` in the grammar) arrive as their token(s); keep the words.
+    def _words(self, meta, children):
+        return " ".join(str(c) for c in children if c is not None)
+
+    meta_field = entry_mode = rule_kind = direction = days = cmp_op = _words
+
+    def domain(self, meta, children):
+        return "_".join(str(c) for c in children if c is not None)
+
+    # ---- statements ----
+    def start(self, meta, children):
+        return ast.Definition(tuple(children))
+
+    def meta_stmt(self, meta, children):
+        key, value = children
+        return ast.Meta(str(key), _unquote(value), _meta_span(meta))
+
+    def concepts_stmt(self, meta, children):
+        name, *items = children
+        items = tuple(item for item in items if item is not None)
+        return ast.ConceptSet(ast.Name(str(name), _token_span(name)), items, _meta_span(meta))
+
+    def concept_include(self, meta, children):
+        concept_id, label, descendants = children
+        return ast.ConceptInclude(
+            _int(concept_id), _unquote(label) if label else None, bool(descendants), _meta_span(meta)
+        )
+
+    def concept_exclude(self, meta, children):
+        concept_id, label, descendants = children
+        return ast.ConceptExclude(
+            _int(concept_id), _unquote(label) if label else None, bool(descendants), _meta_span(meta)
+        )
+
+    def concept_source(self, meta, children):
+        vocabulary, pattern = children
+        return ast.SourceCodes(ast.Name(str(vocabulary), _token_span(vocabulary)), _unquote(pattern), _meta_span(meta))
+
+    def entry_stmt(self, meta, children):
+        mode, event = children
+        return ast.Entry(str(mode), event, _meta_span(meta))
+
+    def observation_stmt(self, meta, children):
+        return ast.Observation(tuple(c for c in children if c is not None), _meta_span(meta))
+
+    def obs_span(self, meta, children):
+        days, _unit, direction = children
+        return ast.ObservationSpan(_int(days), str(direction), _meta_span(meta))
+
+    def rule_stmt(self, meta, children):
+        kind, name, criterion = children
+        return ast.Rule(str(kind), _unquote(name), criterion, _token_span(name), _meta_span(meta))
+
+    def breakdown_stmt(self, meta, children):
+        return ast.Breakdown(tuple(children), _meta_span(meta))
+
+    def dimension(self, meta, children):
+        (token,) = children
+        return ast.Name(str(token), _token_span(token))
+
+    # ---- events ----
+    def event(self, meta, children):
+        domain, name, *attributes = children
+        concept_set = ast.Name(str(name), _token_span(name)) if name is not None else None
+        return ast.Event(domain, concept_set, tuple(attributes), _meta_span(meta))
+
+    def value_filter(self, meta, children):
+        return ast.ValueFilter(children[0], _meta_span(meta))
+
+    def value_concept_filter(self, meta, children):
+        (name,) = children
+        return ast.ValueConceptFilter(ast.Name(str(name), _token_span(name)), _meta_span(meta))
+
+    def unit_filter(self, meta, children):
+        return ast.UnitFilter(tuple(children), _meta_span(meta))
+
+    def unit(self, meta, children):
+        (token,) = children
+        value = _unquote(token) if token.type == "STRING" else int(token)
+        return ast.Unit(value, _token_span(token))
+
+    def visit_type_filter(self, meta, children):
+        return ast.VisitTypeFilter(children[0], _meta_span(meta))
+
+    def visit_type(self, meta, children):
+        (token,) = children
+        return str(token) if token.type == "NAME" else int(token)
+
+    def duration_filter(self, meta, children):
+        return ast.DurationFilter(children[0], _meta_span(meta))
+
+    def days_supply_filter(self, meta, children):
+        return ast.DaysSupplyFilter(children[0], _meta_span(meta))
+
+    def compare(self, meta, children):
+        op, value = children
+        return ast.Compare(str(op), value, _meta_span(meta))
+
+    def between(self, meta, children):
+        low, high = children
+        return ast.Between(low, high, _meta_span(meta))
+
+    # ---- criteria ----
+    def event_criterion(self, meta, children):
+        occurrence, event, window = children
+        return ast.EventCriterion(occurrence, event, window, _meta_span(meta))
+
+    def at_least(self, meta, children):
+        return self._occurrence("at_least", meta, children)
+
+    def at_most(self, meta, children):
+        return self._occurrence("at_most", meta, children)
+
+    def exactly(self, meta, children):
+        return self._occurrence("exactly", meta, children)
+
+    def no_occurrence(self, meta, children):
+        return ast.Occurrence("none", None, False, _meta_span(meta))
+
+    def _occurrence(self, kind, meta, children):
+        count, distinct = children
+        return ast.Occurrence(kind, _int(count), distinct is not None, _meta_span(meta))
+
+    def any_group(self, meta, children):
+        return ast.Group("any", None, children[0], _meta_span(meta))
+
+    def all_group(self, meta, children):
+        return ast.Group("all", None, children[0], _meta_span(meta))
+
+    def at_least_group(self, meta, children):
+        count, criteria = children
+        return ast.Group("at_least", _int(count), criteria, _meta_span(meta))
+
+    def criterion_list(self, meta, children):
+        return tuple(children)
+
+    def negation(self, meta, children):
+        return ast.Not(children[0], _meta_span(meta))
+
+    def age_criterion(self, meta, children):
+        return ast.Age(children[0], _meta_span(meta))
+
+    def sex_criterion(self, meta, children):
+        (name,) = children
+        return ast.Sex(ast.Name(str(name), _token_span(name)), _meta_span(meta))
+
+    def index_date_criterion(self, meta, children):
+        return ast.IndexDate(children[0], _meta_span(meta))
+
+    def date_compare(self, meta, children):
+        op, date = children
+        return ast.DateCompare(str(op), str(date), _meta_span(meta))
+
+    def date_between(self, meta, children):
+        low, high = children
+        return ast.DateBetween(str(low), str(high), _meta_span(meta))
+
+    # ---- windows ----
+    def window(self, meta, children):
+        span_, ignore = children
+        return ast.Window(span_, ignore is not None, _meta_span(meta))
+
+    def within(self, meta, children):
+        days, _unit, direction = children
+        return ast.Within(_int(days), str(direction), _meta_span(meta))
+
+    def around(self, meta, children):
+        days, _unit = children
+        return ast.Around(_int(days), _meta_span(meta))
+
+    def from_to(self, meta, children):
+        start, end = children
+        return ast.FromTo(start, end, _meta_span(meta))
+
+    def day_offset(self, meta, children):
+        days, _unit, direction = children
+        return ast.Offset(_int(days), str(direction), _meta_span(meta))
+
+    def index_offset(self, meta, children):
+        return ast.Offset(None, None, _meta_span(meta))
+
+    def any_time_relative(self, meta, children):
+        return ast.AnyTime(str(children[0]), _meta_span(meta))
+
+    def any_time(self, meta, children):
+        return ast.AnyTime(None, _meta_span(meta))
+
+    def on_index(self, meta, children):
+        return ast.OnIndex(_meta_span(meta))
+

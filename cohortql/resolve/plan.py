@@ -1,0 +1,196 @@
+"""The plan: what will run. Stricter than the syntax tree; invariants are checked on construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cohortql.omop import BREAKDOWNS, DOMAINS
+
+COMPARISON_OPS = (">=", ">", "<=", "<", "=", "!=")
+
+
+class PlanInvariantError(ValueError):
+    """A plan that cannot exist; the resolver reports user errors before building one."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PlanInvariantError(message)
+
+
+@dataclass(frozen=True)
+class ConceptItem:
+    concept_id: int
+    descendants: bool
+    excluded: bool
+
+
+@dataclass(frozen=True)
+class SourceCodes:
+    vocabulary: str
+    pattern: str  # SQL LIKE pattern, always a bind parameter
+
+
+@dataclass(frozen=True)
+class Codeset:
+    """A named concept set; `id` is its position in the plan (names are for people only)."""
+
+    id: int
+    name: str
+    items: tuple[ConceptItem, ...]
+    sources: tuple[SourceCodes, ...]
+
+    def __post_init__(self):
+        _require(any(not i.excluded for i in self.items) or bool(self.sources), f"concept set {self.name} selects nothing")
+
+
+@dataclass(frozen=True)
+class Bound:
+    op: str
+    value: float
+
+    def __post_init__(self):
+        _require(self.op in COMPARISON_OPS, f"bad comparison {self.op}")
+
+
+@dataclass(frozen=True)
+class DateBound:
+    op: str
+    value: str  # ISO date
+
+    def __post_init__(self):
+        _require(self.op in COMPARISON_OPS, f"bad comparison {self.op}")
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Rows of one domain table, filtered by concept set and attributes."""
+
+    domain: str
+    codeset_id: int | None
+    value: tuple[Bound, ...] = ()
+    value_codeset_id: int | None = None
+    unit_concept_ids: tuple[int, ...] = ()
+    visit_concept_ids: tuple[int, ...] = ()
+    duration: tuple[Bound, ...] = ()
+    days_supply: tuple[Bound, ...] = ()
+
+    def __post_init__(self):
+        _require(self.domain in DOMAINS, f"unknown domain {self.domain}")
+        table = DOMAINS[self.domain]
+        _require(table.has_value or not (self.value or self.value_codeset_id is not None or self.unit_concept_ids),
+                 f"{self.domain} has no value")
+        _require(table.has_days_supply or not self.days_supply, f"{self.domain} has no days supply")
+        _require(table.end_date is not None or not self.duration, f"{self.domain} has no end date")
+        _require(table.has_visit or not self.visit_concept_ids, f"{self.domain} has no visit")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Days relative to the index date, inclusive; None is open (bounded by the observation
+    period when `within_observation`, unbounded otherwise)."""
+
+    start: int | None
+    end: int | None
+    within_observation: bool = True
+
+    def __post_init__(self):
+        _require(self.start is None or self.end is None or self.start <= self.end, "window start after end")
+
+
+@dataclass(frozen=True)
+class Occurs:
+    """`op count` records of `event` start inside `window` (distinct start days if asked)."""
+
+    event: EventQuery
+    op: str  # >= <= =
+    count: int
+    distinct_days: bool
+    window: Window
+
+    def __post_init__(self):
+        _require(self.op in (">=", "<=", "=") and self.count >= 0, "bad occurrence count")
+
+
+@dataclass(frozen=True)
+class AgeTest:
+    bounds: tuple[Bound, ...]
+
+
+@dataclass(frozen=True)
+class SexTest:
+    concept_id: int
+
+
+@dataclass(frozen=True)
+class IndexDateTest:
+    bounds: tuple[DateBound, ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    children: tuple[Test, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    children: tuple[Test, ...]
+
+
+@dataclass(frozen=True)
+class AtLeastOf:
+    count: int
+    children: tuple[Test, ...]
+
+    def __post_init__(self):
+        _require(1 <= self.count <= len(self.children), "at least n of: n out of range")
+
+
+@dataclass(frozen=True)
+class NotTest:
+    child: Test
+
+
+Test = Occurs | AgeTest | SexTest | IndexDateTest | AllOf | AnyOf | AtLeastOf | NotTest
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An inclusion rule keeps a person when its test holds; an exclusion rule when it does not."""
+
+    name: str
+    kind: str  # include | exclude
+    test: Test
+
+    def __post_init__(self):
+        _require(self.kind in ("include", "exclude"), "bad rule kind")
+
+
+@dataclass(frozen=True)
+class Entry:
+    mode: str  # first | earliest | all
+    event: EventQuery
+    prior_days: int
+    post_days: int
+
+    def __post_init__(self):
+        _require(self.mode in ("first", "earliest", "all"), "bad entry mode")
+        _require(self.prior_days >= 0 and self.post_days >= 0, "negative observation requirement")
+
+
+@dataclass(frozen=True)
+class Plan:
+    metadata: tuple[tuple[str, str], ...]
+    codesets: tuple[Codeset, ...]
+    entry: Entry
+    rules: tuple[Rule, ...]
+    breakdown: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        _require(all(c.id == i for i, c in enumerate(self.codesets)), "codeset ids must be positions")
+        _require(len({r.name for r in self.rules}) == len(self.rules), "duplicate rule names")
+        _require(all(b in BREAKDOWNS for b in self.breakdown), "unknown breakdown")
+        _require(len(self.rules) <= 62, "at most 62 rules fit the rule bitmask")
+
+    def codeset(self, codeset_id: int) -> Codeset:
+        return self.codesets[codeset_id]

@@ -1,0 +1,391 @@
+"""Checks names, numbers, windows and attributes, and builds the plan.
+
+Every problem is collected with its span; the plan is built only when there are none.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+
+from cohortql.diagnostics import CohortQLError, Diagnostic, Source, Span
+from cohortql.omop import (
+    BREAKDOWNS,
+    CONCEPT_SET_OPTIONAL,
+    DOMAINS,
+    GENDER_CONCEPTS,
+    SOURCE_VOCABULARIES,
+    UNIT_CONCEPTS,
+    VISIT_CONCEPTS,
+)
+from cohortql.parse import ast
+from cohortql.resolve import plan
+
+FIRST_LINE = Span(1, 1, 1, 2)
+
+
+def _did_you_mean(word: str, choices, label: str) -> str:
+    choices = sorted(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    if not choices:
+        return f"no {label} are defined"
+    return f"{label}: " + ", ".join(choices)
+
+
+class _Resolver:
+    def __init__(self, definition: ast.Definition, source: Source):
+        self.definition = definition
+        self.source = source
+        self.errors: list[Diagnostic] = []
+        self.codesets: dict[str, plan.Codeset] = {}
+        self.codeset_spans: dict[str, ast.Span] = {}
+
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.errors.append(Diagnostic(code, message, span, hint))
+
+    # ---- top level ----
+    def run(self) -> plan.Plan | None:
+        statements = self.definition.statements
+        # Concept sets first: rules may refer to a set defined further down.
+        for statement in statements:
+            if isinstance(statement, ast.ConceptSet):
+                self.concept_set(statement)
+        metadata = self.metadata([s for s in statements if isinstance(s, ast.Meta)])
+        entry = self.entry(
+            [s for s in statements if isinstance(s, ast.Entry)],
+            [s for s in statements if isinstance(s, ast.Observation)],
+        )
+        rules = self.rules([s for s in statements if isinstance(s, ast.Rule)])
+        breakdown = self.breakdown([s for s in statements if isinstance(s, ast.Breakdown)])
+        if self.errors:
+            return None
+        return plan.Plan(metadata, tuple(self.codesets.values()), entry, rules, breakdown)
+
+    def metadata(self, metas: list[ast.Meta]) -> tuple[tuple[str, str], ...]:
+        seen: dict[str, ast.Meta] = {}
+        for meta in metas:
+            if meta.key in seen:
+                self.error("E113", f"`{meta.key}` is given twice", meta.span,
+                           f"first given on line {seen[meta.key].span.line}")
+            else:
+                seen[meta.key] = meta
+        return tuple((m.key, m.value) for m in seen.values())
+
+    def concept_set(self, node: ast.ConceptSet) -> None:
+        name = node.name.text
+        if name in self.codesets:
+            self.error("E102", f"concept set `{name}` is defined twice", node.name.span,
+                       f"first defined on line {self.codeset_spans[name].line}")
+            return
+        items, sources = [], []
+        for item in node.items:
+            if isinstance(item, ast.SourceCodes):
+                vocabulary = item.vocabulary.text
+                if vocabulary not in SOURCE_VOCABULARIES:
+                    self.error("E119", f"unknown source vocabulary `{vocabulary}`", item.vocabulary.span,
+                               _did_you_mean(vocabulary, SOURCE_VOCABULARIES, "known vocabularies"))
+                elif not item.pattern:
+                    self.error("E117", "empty source code pattern", item.span, 'give a code or a pattern such as "E11%"')
+                sources.append(plan.SourceCodes(vocabulary, item.pattern))
+                continue
+            concept_id = item.concept_id.value
+            if concept_id <= 0:
+                self.error("E108", f"concept id must be a positive number, not {concept_id}", item.concept_id.span)
+            items.append(plan.ConceptItem(concept_id, item.descendants, isinstance(item, ast.ConceptExclude)))
+        if not any(not i.excluded for i in items) and not sources:
+            self.error("E117", f"concept set `{name}` selects no concepts", node.span,
+                       "add a concept id or a source code; exclusions alone select nothing")
+            return
+        self.codeset_spans[name] = node.name.span
+        self.codesets[name] = plan.Codeset(len(self.codesets), name, tuple(items), tuple(sources))
+
+    def entry(self, entries: list[ast.Entry], observations: list[ast.Observation]) -> plan.Entry | None:
+        if not entries:
+            self.error("E104", "the definition has no entry event", FIRST_LINE,
+                       "add a line such as `entry first condition T2DM`")
+            return None
+        for extra in entries[1:]:
+            self.error("E105", "only one entry event is allowed", extra.span,
+                       f"the entry is already given on line {entries[0].span.line}; use `any of (...)` in a rule instead")
+        for extra in observations[1:]:
+            self.error("E118", "only one observation requirement is allowed", extra.span,
+                       f"already given on line {observations[0].span.line}")
+        prior = post = 0
+        if observations:
+            seen = set()
+            for span_ in observations[0].spans:
+                if span_.direction in seen:
+                    self.error("E118", f"two `{span_.direction}` spans in one observation requirement", span_.span)
+                seen.add(span_.direction)
+                days = self.non_negative(span_.days, "observation days")
+                if span_.direction == "before":
+                    prior = days
+                else:
+                    post = days
+        event = self.event(entries[0].event)
+        if event is None:
+            return None
+        return plan.Entry(entries[0].mode, event, prior, post)
+
+    def rules(self, rules: list[ast.Rule]) -> tuple[plan.Rule, ...]:
+        seen: dict[str, ast.Rule] = {}
+        resolved = []
+        for rule in rules:
+            if not rule.name.strip():
+                self.error("E131", "a rule needs a name", rule.name_span, 'for example `include "age 18+": age >= 18`')
+            if rule.name in seen:
+                self.error("E103", f"rule `{rule.name}` is defined twice", rule.name_span,
+                           f"first defined on line {seen[rule.name].span.line}; rule names label the attrition steps")
+                continue
+            seen[rule.name] = rule
+            test = self.test(rule.criterion)
+            if test is not None:
+                resolved.append(plan.Rule(rule.name, rule.kind, test))
+        if len(seen) > 62:
+            self.error("E132", "too many rules (at most 62)", rules[62].span, "combine rules with `all of (...)`")
+        return tuple(resolved)
+
+    def breakdown(self, breakdowns: list[ast.Breakdown]) -> tuple[str, ...]:
+        for extra in breakdowns[1:]:
+            self.error("E122", "only one breakdown statement is allowed", extra.span,
+                       "list several dimensions in one: `breakdown by site, sex`")
+        if not breakdowns:
+            return ()
+        dimensions = []
+        for name in breakdowns[0].dimensions:
+            if name.text not in BREAKDOWNS:
+                self.error("E112", f"unknown breakdown `{name.text}`", name.span,
+                           _did_you_mean(name.text, BREAKDOWNS, "breakdowns"))
+            elif name.text in dimensions:
+                self.error("E112", f"breakdown `{name.text}` is listed twice", name.span)
+            else:
+                dimensions.append(name.text)
+        if len(dimensions) > 2:
+            self.error("E112", "at most two breakdown dimensions", breakdowns[0].span,
+                       "tables are one- or two-way; run again for other pairs")
+        return tuple(dimensions)
+
+    # ---- events ----
+    def codeset_ref(self, name: ast.Name) -> int | None:
+        if name.text in self.codesets:
+            return self.codesets[name.text].id
+        self.error("E101", f"unknown concept set `{name.text}`", name.span,
+                   _did_you_mean(name.text, self.codesets, "defined concept sets"))
+        return None
+
+    def event(self, node: ast.Event) -> plan.EventQuery | None:
+        table = DOMAINS[node.domain]
+        domain_word = node.domain.replace("_", " ")
+        ok = True
+        codeset_id = None
+        if node.concept_set is None:
+            if node.domain not in CONCEPT_SET_OPTIONAL:
+                self.error("E120", f"`{domain_word}` needs a concept set", node.span,
+                           f"write `{domain_word} NAME` with a set defined by `concepts NAME = {{...}}`")
+                ok = False
+        else:
+            codeset_id = self.codeset_ref(node.concept_set)
+            ok = ok and codeset_id is not None
+        fields: dict = {}
+        for attribute in node.attributes:
+            ok = self.attribute(attribute, node.domain, table, fields) and ok
+        if not ok:
+            return None
+        return plan.EventQuery(node.domain, codeset_id, **fields)
+
+    def attribute(self, attribute, domain: str, table, fields: dict) -> bool:
+        domain_word = domain.replace("_", " ")
+        if isinstance(attribute, (ast.ValueFilter, ast.ValueConceptFilter, ast.UnitFilter)) and not table.has_value:
+            what = {ast.ValueFilter: "value", ast.ValueConceptFilter: "value concept", ast.UnitFilter: "unit"}[type(attribute)]
+            self.error("E106", f"`{domain_word}` records have no {what}", attribute.span,
+                       "value, value concept and unit filters apply to measurement and observation")
+            return False
+        if isinstance(attribute, ast.ValueFilter):
+            return self.set_once(fields, "value", self.bounds(attribute.comparison, "value"), attribute.span)
+        if isinstance(attribute, ast.ValueConceptFilter):
+            codeset_id = self.codeset_ref(attribute.concept_set)
+            return codeset_id is not None and self.set_once(fields, "value_codeset_id", codeset_id, attribute.span)
+        if isinstance(attribute, ast.UnitFilter):
+            ids = []
+            for unit in attribute.units:
+                if isinstance(unit.value, int):
+                    if unit.value <= 0:
+                        self.error("E108", "unit concept id must be positive", unit.span)
+                    ids.append(unit.value)
+                elif unit.value in UNIT_CONCEPTS:
+                    ids.append(UNIT_CONCEPTS[unit.value])
+                else:
+                    self.error("E109", f"unknown unit `{unit.value}`", unit.span,
+                               _did_you_mean(unit.value, UNIT_CONCEPTS, "known units (or give a unit concept id)"))
+            return self.set_once(fields, "unit_concept_ids", tuple(ids), attribute.span)
+        if isinstance(attribute, ast.VisitTypeFilter):
+            if not table.has_visit:
+                self.error("E111", f"`{domain_word}` records are not linked to a visit", attribute.span)
+                return False
+            value = attribute.value
+            if isinstance(value, str):
+                if value not in VISIT_CONCEPTS:
+                    self.error("E110", f"unknown visit type `{value}`", attribute.span,
+                               _did_you_mean(value, VISIT_CONCEPTS, "visit types (or give a visit concept id)"))
+                    return False
+                value = VISIT_CONCEPTS[value]
+            return self.set_once(fields, "visit_concept_ids", (value,), attribute.span)
+        if isinstance(attribute, ast.DurationFilter):
+            if table.end_date is None:
+                self.error("E111", f"`{domain_word}` records have no end date, so no duration", attribute.span,
+                           "duration applies to condition, drug, visit, device, condition era and drug era")
+                return False
+            return self.set_once(fields, "duration", self.bounds(attribute.comparison, "duration"), attribute.span)
+        if isinstance(attribute, ast.DaysSupplyFilter):
+            if not table.has_days_supply:
+                self.error("E111", f"`{domain_word}` records have no days supply", attribute.span,
+                           "days supply applies to drug exposures")
+                return False
+            return self.set_once(fields, "days_supply", self.bounds(attribute.comparison, "days supply"), attribute.span)
+        raise AssertionError(f"unhandled attribute {attribute!r}")
+
+    def set_once(self, fields: dict, key: str, value, span: Span) -> bool:
+        if key in fields:
+            self.error("E133", f"the `{key.replace('_', ' ')}` filter is given twice", span,
+                       "combine them into one, e.g. `with value between 7 and 10`")
+            return False
+        fields[key] = value
+        return True
+
+    def bounds(self, comparison: ast.Comparison, what: str) -> tuple[plan.Bound, ...]:
+        if isinstance(comparison, ast.Compare):
+            return (plan.Bound(comparison.op, float(comparison.value.value)),)
+        low, high = comparison.low.value, comparison.high.value
+        if low > high:
+            self.error("E114", f"{what} range is empty: {low} is above {high}", comparison.span,
+                       f"write `between {high} and {low}`")
+        return (plan.Bound(">=", float(low)), plan.Bound("<=", float(high)))
+
+    # ---- criteria ----
+    def test(self, node: ast.Criterion) -> plan.Test | None:
+        if isinstance(node, ast.EventCriterion):
+            return self.occurs(node)
+        if isinstance(node, ast.Group):
+            children = [self.test(child) for child in node.children]
+            if any(child is None for child in children):
+                return None
+            if node.kind == "any":
+                return plan.AnyOf(tuple(children))
+            if node.kind == "all":
+                return plan.AllOf(tuple(children))
+            n = node.count.value
+            if not 1 <= n <= len(children):
+                self.error("E116", f"`at least {n} of` needs between 1 and {len(children)} here", node.count.span,
+                           f"the group has {len(children)} criteria")
+                return None
+            return plan.AtLeastOf(n, tuple(children))
+        if isinstance(node, ast.Not):
+            child = self.test(node.child)
+            return None if child is None else plan.NotTest(child)
+        if isinstance(node, ast.Age):
+            bounds = self.bounds(node.comparison, "age")
+            if any(b.value < 0 for b in bounds):
+                self.error("E108", "age cannot be negative", node.comparison.span)
+            return plan.AgeTest(bounds)
+        if isinstance(node, ast.Sex):
+            if node.value.text not in GENDER_CONCEPTS:
+                self.error("E121", f"unknown sex `{node.value.text}`", node.value.span,
+                           _did_you_mean(node.value.text, GENDER_CONCEPTS, "sexes"))
+                return None
+            return plan.SexTest(GENDER_CONCEPTS[node.value.text])
+        if isinstance(node, ast.IndexDate):
+            return self.index_date(node)
+        raise AssertionError(f"unhandled criterion {node!r}")
+
+    def index_date(self, node: ast.IndexDate) -> plan.IndexDateTest | None:
+        comparison = node.comparison
+        dates = [comparison.date] if isinstance(comparison, ast.DateCompare) else [comparison.low, comparison.high]
+        parsed = []
+        for text in dates:
+            try:
+                parsed.append(datetime.date.fromisoformat(text))
+            except ValueError:
+                self.error("E115", f"`{text}` is not a calendar date", comparison.span, "dates are YYYY-MM-DD")
+                return None
+        if isinstance(comparison, ast.DateCompare):
+            return plan.IndexDateTest((plan.DateBound(comparison.op, comparison.date),))
+        if parsed[0] > parsed[1]:
+            self.error("E114", f"date range is empty: {comparison.low} is after {comparison.high}", comparison.span)
+            return None
+        return plan.IndexDateTest((plan.DateBound(">=", comparison.low), plan.DateBound("<=", comparison.high)))
+
+    def occurs(self, node: ast.EventCriterion) -> plan.Occurs | None:
+        event = self.event(node.event)
+        window = self.window(node.window)
+        occurrence = node.occurrence
+        if occurrence is None:
+            op, count, distinct = ">=", 1, False
+        elif occurrence.kind == "none":
+            op, count, distinct = "=", 0, False
+        else:
+            op = {"at_least": ">=", "at_most": "<=", "exactly": "="}[occurrence.kind]
+            count = self.non_negative(occurrence.count, "count")
+            distinct = occurrence.distinct_days
+        if event is None or window is None:
+            return None
+        return plan.Occurs(event, op, count, distinct, window)
+
+    def non_negative(self, value: ast.Int, what: str) -> int:
+        if value.value < 0:
+            self.error("E108", f"{what} cannot be negative ({value.value})", value.span,
+                       "use `before`/`after` for direction; numbers are counts of days or records")
+            return 0
+        return value.value
+
+    def window(self, node: ast.Window) -> plan.Window | None:
+        shape = node.span_
+        within = not node.ignore_observation
+        if isinstance(shape, ast.Within):
+            days = self.non_negative(shape.days, "days")
+            if days == 0:
+                self.error("E107", f"`within 0 days {shape.direction} index` is an empty window", shape.span,
+                           "use `on index` for the index date itself")
+                return None
+            return plan.Window(-days, -1, within) if shape.direction == "before" else plan.Window(1, days, within)
+        if isinstance(shape, ast.Around):
+            days = self.non_negative(shape.days, "days")
+            return plan.Window(-days, days, within)
+        if isinstance(shape, ast.OnIndex):
+            return plan.Window(0, 0, within)
+        if isinstance(shape, ast.AnyTime):
+            if shape.direction == "before":
+                return plan.Window(None, -1, within)
+            if shape.direction == "after":
+                return plan.Window(1, None, within)
+            return plan.Window(None, None, within)
+        start, end = self.offset(shape.start), self.offset(shape.end)
+        if start is None or end is None:
+            return None
+        if start > end:
+            self.error("E107", "the window starts after it ends", shape.span,
+                       f"day {start} is after day {end}; swap the two ends")
+            return None
+        return plan.Window(start, end, within)
+
+    def offset(self, node: ast.Offset) -> int | None:
+        if node.days is None:
+            return 0
+        days = self.non_negative(node.days, "days")
+        return -days if node.direction == "before" else days
+
+
+def resolve(definition: ast.Definition, source: Source | None = None) -> plan.Plan:
+    """Resolve a syntax tree into a plan; raise `CohortQLError` with every problem found."""
+    source = source or Source("<string>", "")
+    resolver = _Resolver(definition, source)
+    result = resolver.run()
+    if resolver.errors:
+        ordered = sorted(resolver.errors, key=lambda d: (d.span.line, d.span.column))
+        raise CohortQLError(source, tuple(ordered))
+    assert result is not None
+    return result
+
+
+__all__ = ["resolve"]
