@@ -28,3 +28,7 @@ def compile_source(source: Source) -> Compiled:
     """Parse and resolve; raises `CohortQLError` with every diagnostic."""
     definition = parse(source.text, source.name)
     return Compiled(source, definition, resolve(definition, source))
+
+
+def parse_source(source: Source) -> Definition:
+    return parse(source.text, source.name)

@@ -30,7 +30,7 @@ def _did_you_mean(word: str, choices, label: str) -> str:
     if close:
         return f"did you mean `{close[0]}`?"
     if not choices:
-        return f"no {label} are defined"
+        return f"there are no {label.split(' (')[0].removeprefix('defined ')} yet"
     return f"{label}: " + ", ".join(choices)
 
 
