@@ -54,9 +54,13 @@ def cdm(tmp_path_factory):
 
 
 def _types(con, table):
-    return dict(con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns"
-        " WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall())
+    return dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    )
 
 
 def test_row_counts(cdm):
@@ -98,15 +102,20 @@ def test_numeric_values_are_double_and_empty_text_is_null(cdm):
 def test_header_only_tables_are_empty_with_their_columns(cdm, table):
     assert cdm.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
     assert not any(name.startswith("column") for name in _types(cdm, table))
-    assert {"death": "person_id", "care_site": "care_site_id", "location": "location_id",
-            "device_exposure": "device_concept_id"}[table] in _types(cdm, table)
+    assert {
+        "death": "person_id",
+        "care_site": "care_site_id",
+        "location": "location_id",
+        "device_exposure": "device_concept_id",
+    }[table] in _types(cdm, table)
 
 
 def test_no_rows_of_unknown_persons(cdm):
     for table in EXPECTED_ROWS:
         if "person_id" in _types(cdm, table) and table != "person":
-            orphans = cdm.execute(f"SELECT count(*) FROM {table} WHERE person_id NOT IN"
-                                  " (SELECT person_id FROM person)").fetchone()[0]
+            orphans = cdm.execute(
+                f"SELECT count(*) FROM {table} WHERE person_id NOT IN (SELECT person_id FROM person)"
+            ).fetchone()[0]
             assert orphans == 0, table
 
 
@@ -118,14 +127,16 @@ def test_primary_keys_are_unique(cdm):
 
 def test_fixed_quirks(cdm):
     assert cdm.execute("SELECT count(gap_days) FROM drug_era").fetchone()[0] == 0
-    assert cdm.execute("SELECT count(provider_id) + count(visit_detail_id) FROM drug_exposure"
-                       ).fetchone()[0] == 0
-    version, concept_id = cdm.execute(
-        "SELECT cdm_version, cdm_version_concept_id FROM cdm_source").fetchone()
+    assert cdm.execute("SELECT count(provider_id) + count(visit_detail_id) FROM drug_exposure").fetchone()[0] == 0
+    version, concept_id = cdm.execute("SELECT cdm_version, cdm_version_concept_id FROM cdm_source").fetchone()
     assert (version, concept_id) == ("5.4", 756265)
     # concept_ancestor has every concept as its own descendant
-    assert cdm.execute("SELECT count(*) FROM concept_ancestor WHERE ancestor_concept_id ="
-                       " descendant_concept_id").fetchone()[0] == 435
+    assert (
+        cdm.execute(
+            "SELECT count(*) FROM concept_ancestor WHERE ancestor_concept_id = descendant_concept_id"
+        ).fetchone()[0]
+        == 435
+    )
 
 
 def test_second_call_reuses_the_file(tmp_path):

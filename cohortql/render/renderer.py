@@ -1,0 +1,166 @@
+"""Fills the Jinja templates in sql_templates/ from a plan.
+
+Values reach SQL only through `param()` (a bind parameter); schema names only through
+`quote_identifier`. The templates never see user text any other way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from cohortql.omop import DOMAINS
+from cohortql.render.identifiers import qualifier
+from cohortql.resolve import plan as p
+from cohortql.resources import resource_path
+
+_SQL_OPS = {">=": ">=", ">": ">", "<=": "<=", "<": "<", "=": "=", "!=": "<>"}
+
+
+@dataclass(frozen=True)
+class SqlStatement:
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TempTable:
+    """Rows the execute stage loads into a temporary table before the query runs."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (name, SQL type)
+    rows: tuple[tuple, ...]
+
+
+@dataclass(frozen=True)
+class Stratum:
+    name: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class RenderedCohort:
+    """Everything the execute stage runs, in order: load tables, build codesets, one query."""
+
+    inputs: tuple[TempTable, ...]
+    codesets: SqlStatement  # SELECT codeset_id, concept_id (materialised as cq_codeset)
+    cohort: SqlStatement  # SELECT mask, strata..., persons, entries
+    rule_names: tuple[str, ...]
+    strata: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_path("sql_templates"))),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+class _Parameters:
+    """Collects bind parameters; templates call it and get back a placeholder."""
+
+    def __init__(self):
+        self.values: dict[str, Any] = {}
+
+    def __call__(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+    def many(self, values) -> str:
+        return ", ".join(self(v) for v in values)
+
+
+def _collect_criteria(test: p.Test, found: list[p.Occurs]) -> None:
+    if isinstance(test, p.Occurs):
+        if test not in found:  # identical criteria share one scan
+            found.append(test)
+    elif isinstance(test, (p.AllOf, p.AnyOf, p.AtLeastOf)):
+        for child in test.children:
+            _collect_criteria(child, found)
+    elif isinstance(test, p.NotTest):
+        _collect_criteria(test.child, found)
+
+
+@dataclass(frozen=True)
+class _Criterion:
+    id: int
+    node: p.Occurs
+
+
+def _unsupported(kind: str) -> str:
+    raise NotImplementedError(f"no SQL template for {kind}")
+
+
+def _render(template: str, parameters: _Parameters, **context) -> str:
+    env = _environment()
+    return env.get_template(template).render(
+        domains=DOMAINS,
+        param=parameters,
+        params=parameters.many,
+        sql_op=_SQL_OPS.__getitem__,
+        node_kind=lambda node: type(node).__name__,
+        unsupported=_unsupported,
+        **context,
+    ).strip() + "\n"
+
+
+def _table_namer(schema: str | None):
+    """`name -> "schema".name`, or the bare name in the connection's default schema."""
+    prefix = qualifier(schema)
+    return (lambda table: f"{prefix}.{table}") if prefix else (lambda table: table)
+
+
+def render(plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None = None,
+           strata: tuple[Stratum, ...] = ()) -> RenderedCohort:
+    cdm_table = _table_namer(cdm_schema)
+    vocab_table = _table_namer(vocab_schema or cdm_schema)
+
+    items = tuple(
+        (codeset.id, item.concept_id, item.descendants, item.excluded)
+        for codeset in plan.codesets
+        for item in codeset.items
+    )
+    sources = tuple(
+        (codeset.id, source.vocabulary, source.pattern) for codeset in plan.codesets for source in codeset.sources
+    )
+    inputs = (
+        TempTable("cq_codeset_item", (("codeset_id", "INTEGER"), ("concept_id", "BIGINT"),
+                                      ("descendants", "BOOLEAN"), ("excluded", "BOOLEAN")), items),
+        TempTable("cq_codeset_source", (("codeset_id", "INTEGER"), ("vocabulary_id", "VARCHAR(20)"),
+                                        ("pattern", "VARCHAR(255)")), sources),
+    )
+
+    codeset_params = _Parameters()
+    codesets_sql = _render("codesets.sql.j2", codeset_params, vocab_table=vocab_table)
+
+    found: list[p.Occurs] = []
+    for rule in plan.rules:
+        _collect_criteria(rule.test, found)
+    criteria = [_Criterion(i, node) for i, node in enumerate(found)]
+
+    cohort_params = _Parameters()
+    cohort_sql = _render(
+        "cohort.sql.j2",
+        cohort_params,
+        plan=plan,
+        cdm_table=cdm_table,
+        criteria=criteria,
+        criterion_id=found.index,
+        strata=strata,
+    )
+    return RenderedCohort(
+        inputs=inputs,
+        codesets=SqlStatement(codesets_sql, codeset_params.values),
+        cohort=SqlStatement(cohort_sql, cohort_params.values),
+        rule_names=tuple(rule.name for rule in plan.rules),
+        strata=tuple(s.name for s in strata),
+    )
+

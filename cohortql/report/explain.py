@@ -1,0 +1,292 @@
+"""Explains a resolved plan in plain English for a data steward, every window and count spelled out.
+
+It reads the plan (what will run), not the syntax tree (what was written), so the text cannot
+describe a meaning the engine does not implement.
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+from cohortql.omop import DOMAINS, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
+from cohortql.resolve import plan
+
+_NOUNS = {
+    "condition": "condition record",
+    "drug": "drug exposure record",
+    "procedure": "procedure record",
+    "measurement": "measurement record",
+    "observation": "observation record",
+    "visit": "visit record",
+    "device": "device exposure record",
+    "death": "death record",
+    "condition_era": "condition era record",
+    "drug_era": "drug era record",
+}
+_BREAKDOWNS = {
+    "site": "site",
+    "site_group": "site group",
+    "sex": "sex",
+    "age5": "5-year age band",
+    "age10": "10-year age band",
+    "year": "calendar year of the index date",
+}
+_UNIT_NAMES = {concept_id: symbol for symbol, concept_id in UNIT_CONCEPTS.items()}
+_VISIT_NAMES = {concept_id: name.replace("_", " ") for name, concept_id in VISIT_CONCEPTS.items()}
+_SEX_NAMES = {concept_id: name for name, concept_id in GENDER_CONCEPTS.items()}
+_AMOUNTS = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than", "=": "exactly", "!=": "other than"}
+_AGES = {">=": "aged {} or older", ">": "older than {}", "<=": "aged {} or younger", "<": "younger than {}",
+         "=": "aged exactly {}", "!=": "not aged {}"}
+_DATES = {">=": "on or after", ">": "after", "<=": "on or before", "<": "before", "=": "on", "!=": "not on"}
+_AGE_RULE = "at the index date (year of index minus year of birth)"
+
+
+def explain_plan(p: plan.Plan) -> str:
+    """The whole definition: metadata, concept sets, entry, numbered rules, breakdown."""
+    sections = []
+    if p.metadata:
+        sections.append("\n".join(f"{key.capitalize()}: {value}" for key, value in p.metadata))
+    sections.append("\n".join(["Concept sets:", *(_codeset_lines(c) for c in p.codesets)]))
+    sections.append(_entry(p.entry, p))
+    if p.rules:
+        rules = [_rule(number, rule, p) for number, rule in enumerate(p.rules, start=1)]
+        sections.append("\n".join(["Rules, applied in the order written:", *rules]))
+    else:
+        sections.append("Rules: none; every person with an entry is in the cohort.")
+    breakdown = _join([_BREAKDOWNS[b] for b in p.breakdown], "and")
+    sections.append(f"Breakdown: by {breakdown}." if breakdown else "Breakdown: none.")
+    return "\n\n".join(sections) + "\n"
+
+
+# ---- concept sets ----------------------------------------------------------------------
+
+
+def _item(item: plan.ConceptItem) -> str:
+    text = f"{item.concept_id} and its descendants" if item.descendants else f"{item.concept_id} without descendants"
+    return f"excluding {text}" if item.excluded else text
+
+
+def _source(source: plan.SourceCodes) -> str:
+    return f"{source.vocabulary} codes matching {source.pattern} mapped to standard concepts"
+
+
+def _codeset_items(codeset: plan.Codeset) -> list[str]:
+    # Excluded items last: they are removed after every included item has been expanded.
+    included = [_item(i) for i in codeset.items if not i.excluded]
+    excluded = [_item(i) for i in codeset.items if i.excluded]
+    return included + [_source(s) for s in codeset.sources] + excluded
+
+
+def _codeset_lines(codeset: plan.Codeset) -> str:
+    items = _codeset_items(codeset)
+    if len(items) == 1:
+        return f"- {codeset.name}: {items[0]}"
+    return "\n".join([f"- {codeset.name}:", *(f"  - {item}" for item in items)])
+
+
+# ---- entry and rules -------------------------------------------------------------------
+
+
+def _observation(entry: plan.Entry, anchor: str) -> str:
+    spans = []
+    if entry.prior_days:
+        spans.append(f"at least {_days(entry.prior_days)} of observation before")
+    if entry.post_days:
+        spans.append(f"at least {_days(entry.post_days)} {'' if spans else 'of observation '}after")
+    return "an observation period" + (f" with {' and '.join(spans)} {anchor}" if spans else "")
+
+
+def _entry(entry: plan.Entry, p: plan.Plan) -> str:
+    event = entry.event
+    what = f"{_NOUNS[event.domain]}{_codeset_ref(event, p, summary=True)}"
+    attributes = _attributes(event, p)
+    if entry.mode == "first":
+        must = [f"lie in {_observation(entry, 'the index date')}"]
+        if attributes:
+            must.append(f"be one {_join(attributes, 'and')}")
+        return (
+            f"Entry: each person's first-ever {what}. The index date is that record's start date. "
+            f"The record must {' and must '.join(must)}. A person whose first-ever record fails this "
+            "does not enter; later records are not tried."
+        )
+    qualifiers = _join([*attributes, f"lying in {_observation(entry, 'its start date')}"], "and")
+    if entry.mode == "earliest":
+        return (f"Entry: each person's earliest {what} {qualifiers}. "
+                "The index date is that record's start date.")
+    return (f"Entry: every {what} {qualifiers}; a person may enter more than once. "
+            "The index date is each record's start date; counts are of persons, using each person's best entry.")
+
+
+def _rule(number: int, rule: plan.Rule, p: plan.Plan) -> str:
+    verb = "keep" if rule.kind == "include" else "remove"
+    text = f'Rule {number}, {rule.kind} "{rule.name}": {verb} a person who {_predicate(rule.test, p, "  ")}'
+    return text if text.endswith(":") or "\n" in text else text + "."
+
+
+def _listed(heading: str, children: tuple[plan.Test, ...], p: plan.Plan, indent: str) -> str:
+    lines = [f"{indent}- {_predicate(child, p, indent + '  ')}" for child in children]
+    return "\n".join([heading, *lines])
+
+
+@singledispatch
+def _predicate(test, p: plan.Plan, indent: str) -> str:
+    """What a person must satisfy, as a verb phrase ("has ...", "is ..."); groups nest as indented lists."""
+    raise TypeError(f"no explanation for {type(test).__name__}")
+
+
+@_predicate.register
+def _occurs(test: plan.Occurs, p: plan.Plan, indent: str) -> str:
+    event = test.event
+    noun = _NOUNS[event.domain]
+    qualifiers = "".join(f", {a}" for a in _attributes(event, p))
+    dated = "with start date" if DOMAINS[event.domain].end_date else "dated"
+    where = f"{qualifiers}, {dated} {_window(test.window)}" if qualifiers else f" {dated} {_window(test.window)}"
+    subject = f"{noun}{{}}{_codeset_ref(event, p)}"
+    if test.count == 0 and test.op in ("=", "<="):
+        return f"has no {subject.format('')}{where}"
+    if test.distinct_days:
+        amount = f"on {_AMOUNTS[test.op]} {test.count} distinct day{'s' if test.count != 1 else ''}"
+        return f"has {subject.format('s')}{qualifiers}, {dated} {_window(test.window)}, {amount}"
+    return f"has {_AMOUNTS[test.op]} {test.count} {subject.format('s' if test.count != 1 else '')}{where}"
+
+
+@_predicate.register
+def _age(test: plan.AgeTest, p: plan.Plan, indent: str) -> str:
+    low_high = _between(test.bounds)
+    if low_high:
+        return f"is aged {low_high[0]} to {low_high[1]} {_AGE_RULE}"
+    return "is " + " and ".join(_AGES[b.op].format(_number(b.value)) for b in test.bounds) + f" {_AGE_RULE}"
+
+
+@_predicate.register
+def _sex(test: plan.SexTest, p: plan.Plan, indent: str) -> str:
+    return f"is recorded as {_SEX_NAMES.get(test.concept_id, 'sex')} (gender concept {test.concept_id})"
+
+
+@_predicate.register
+def _index_date(test: plan.IndexDateTest, p: plan.Plan, indent: str) -> str:
+    low_high = _between(test.bounds)
+    if low_high:
+        return f"has an index date between {low_high[0]} and {low_high[1]} (both included)"
+    return "has an index date " + " and ".join(f"{_DATES[b.op]} {b.value}" for b in test.bounds)
+
+
+@_predicate.register
+def _all_of(test: plan.AllOf, p: plan.Plan, indent: str) -> str:
+    return _listed("meets all of the following:", test.children, p, indent)
+
+
+@_predicate.register
+def _any_of(test: plan.AnyOf, p: plan.Plan, indent: str) -> str:
+    return _listed("meets any of the following:", test.children, p, indent)
+
+
+@_predicate.register
+def _at_least_of(test: plan.AtLeastOf, p: plan.Plan, indent: str) -> str:
+    return _listed(f"meets at least {test.count} of the following:", test.children, p, indent)
+
+
+@_predicate.register
+def _not(test: plan.NotTest, p: plan.Plan, indent: str) -> str:
+    return _listed("does not meet the following:", (test.child,), p, indent)
+
+
+# ---- events, attributes, windows --------------------------------------------------------
+
+
+def _codeset_ref(event: plan.EventQuery, p: plan.Plan, summary: bool = False) -> str:
+    if event.codeset_id is None:
+        return " of any concept"
+    codeset = p.codeset(event.codeset_id)
+    return f" in concept set {codeset.name}" + (f" ({', '.join(_codeset_items(codeset))})" if summary else "")
+
+
+def _attributes(event: plan.EventQuery, p: plan.Plan) -> list[str]:
+    """Each attribute filter as a phrase that can follow a record noun."""
+    phrases = []
+    if event.value:
+        amount = _amount(event.value)
+        of = "" if amount.startswith(("between", "other")) else "of "
+        phrases.append(f"with a value {of}{amount} (a record with no value never matches)")
+    if event.value_codeset_id is not None:
+        phrases.append(f"with a value in concept set {p.codeset(event.value_codeset_id).name}")
+    if event.unit_concept_ids:
+        units = [f"{_UNIT_NAMES[u]} (concept {u})" if u in _UNIT_NAMES else f"concept {u}" for u in event.unit_concept_ids]
+        phrases.append(f"with unit {_join(units, 'or')}")
+    if event.visit_concept_ids:
+        visits = _join([f"{_VISIT_NAMES.get(v, 'visit type')} (concept {v})" for v in event.visit_concept_ids], "or")
+        phrases.append(f"of type {visits}" if event.domain == "visit" else f"recorded during a visit of type {visits}")
+    if event.duration:
+        phrases.append(f"lasting {_amount(event.duration, ' days')} (end date minus start date)")
+    if event.days_supply:
+        phrases.append(f"with a days supply of {_amount(event.days_supply, ' days')}")
+    return phrases
+
+
+def _offset(day: int) -> str:
+    if day == 0:
+        return "the index date"
+    return f"{_days(abs(day))} {'before' if day < 0 else 'after'} the index date"
+
+
+def _range(start: int, end: int) -> str:
+    """A closed window [start, end] in days from the index date."""
+    if start == end:
+        return "on the index date" if start == 0 else f"exactly {_offset(start)}"
+    if start == 0:
+        return f"from the index date to {_days(end)} after"
+    if end == 0:
+        return f"from {_days(-start)} before to the index date"
+    start_text = _offset(start).removesuffix(" the index date") if (start < 0) == (end < 0) or start < 0 else None
+    return f"from {start_text or _offset(start)} to {_offset(end)}"
+
+
+def _window(window: plan.Window) -> str:
+    start, end, inside = window.start, window.end, window.within_observation
+    if start is not None and end is not None:
+        return _range(start, end) + (", inside the index's observation period" if inside else ", ignoring observation periods")
+    if start is None and end is None:
+        return "at any time in the index's observation period" if inside else "at any time, ignoring observation periods"
+    if inside:
+        if start is None:
+            before = "any time before the index date " if end == -1 else ""
+            return f"{before}(from the start of the observation period to {_offset(end)})".lstrip("(").rstrip(
+                ")" if end != -1 else "")
+        after = "any time after the index date " if start == 1 else ""
+        return f"{after}(from {_offset(start)} to the end of the observation period)".lstrip("(").rstrip(
+            ")" if start != 1 else "")
+    if start is None:
+        text = "any time before the index date" if end == -1 else f"any time up to {_offset(end)}"
+    else:
+        text = "any time after the index date" if start == 1 else f"any time from {_offset(start)} on"
+    return f"{text}, ignoring observation periods"
+
+
+# ---- numbers and words ----------------------------------------------------------------------
+
+
+def _between(bounds) -> tuple[str, str] | None:
+    if len(bounds) == 2 and bounds[0].op == ">=" and bounds[1].op == "<=":
+        return _number(bounds[0].value), _number(bounds[1].value)
+    return None
+
+
+def _amount(bounds: tuple[plan.Bound, ...], unit: str = "") -> str:
+    low_high = _between(bounds)
+    if low_high:
+        return f"between {low_high[0]} and {low_high[1]}{unit}"
+    return " and ".join(f"{_AMOUNTS[b.op]} {_number(b.value)}{unit}" for b in bounds)
+
+
+def _number(value) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _join(words: list[str], conjunction: str) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
