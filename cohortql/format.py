@@ -101,10 +101,10 @@ class _Placement:
 def _place_comments(statements: tuple[ast.Statement, ...], comments: list[ast.Comment]) -> list[_Placement]:
     """One placement per statement, plus one for the comments after the last statement."""
     placed = [_Placement() for _ in range(len(statements) + 1)]
+    starts = [(s.span.line, s.span.column) for s in statements]
+    ends = [(s.span.end_line, s.span.end_column) for s in statements]
     for comment in comments:
         at = (comment.line, comment.column)
-        starts = [(s.span.line, s.span.column) for s in statements]
-        ends = [(s.span.end_line, s.span.end_column) for s in statements]
         inside = next((i for i in range(len(statements)) if starts[i] < at < ends[i]), None)
         if inside is not None:
             placed[inside].inside.append(comment)

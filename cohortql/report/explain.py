@@ -120,7 +120,7 @@ def _entry(entry: plan.Entry, p: plan.Plan) -> str:
 def _rule(number: int, rule: plan.Rule, p: plan.Plan) -> str:
     verb = "keep" if rule.kind == "include" else "remove"
     text = f'Rule {number}, {rule.kind} "{rule.name}": {verb} a person who {_predicate(rule.test, p, "  ")}'
-    return text if text.endswith(":") or "\n" in text else text + "."
+    return text if "\n" in text else text + "."
 
 
 def _listed(heading: str, children: tuple[plan.Test, ...], p: plan.Plan, indent: str) -> str:
@@ -137,17 +137,14 @@ def _predicate(test, p: plan.Plan, indent: str) -> str:
 @_predicate.register
 def _occurs(test: plan.Occurs, p: plan.Plan, indent: str) -> str:
     event = test.event
-    noun = _NOUNS[event.domain]
-    qualifiers = "".join(f", {a}" for a in _attributes(event, p))
-    dated = "with start date" if DOMAINS[event.domain].end_date else "dated"
-    where = f"{qualifiers}, {dated} {_window(test.window)}" if qualifiers else f" {dated} {_window(test.window)}"
-    subject = f"{noun}{{}}{_codeset_ref(event, p)}"
+    qualifiers = [*_attributes(event, p), f"{_dated(event)} {_window(test.window)}"]
+    where = ", ".join(qualifiers) if len(qualifiers) > 1 else qualifiers[0]
     if test.count == 0 and test.op in ("=", "<="):
-        return f"has no {subject.format('')}{where}"
+        return f"has no {_records(event, p, 1)}{',' if len(qualifiers) > 1 else ''} {where}"
+    amount = f"{_AMOUNTS[test.op]} {test.count}"
     if test.distinct_days:
-        amount = f"on {_AMOUNTS[test.op]} {test.count} distinct day{'s' if test.count != 1 else ''}"
-        return f"has {subject.format('s')}{qualifiers}, {dated} {_window(test.window)}, {amount}"
-    return f"has {_AMOUNTS[test.op]} {test.count} {subject.format('s' if test.count != 1 else '')}{where}"
+        return f"has {_records(event, p, 2)} on {amount} distinct {_plural(test.count, 'day')}, {where}"
+    return f"has {amount} {_records(event, p, test.count)}{',' if len(qualifiers) > 1 else ''} {where}"
 
 
 @_predicate.register
@@ -160,12 +157,13 @@ def _age(test: plan.AgeTest, p: plan.Plan, indent: str) -> str:
 
 @_predicate.register
 def _sex(test: plan.SexTest, p: plan.Plan, indent: str) -> str:
-    return f"is recorded as {_SEX_NAMES.get(test.concept_id, 'sex')} (gender concept {test.concept_id})"
+    name = _SEX_NAMES.get(test.concept_id)
+    return f"is recorded as {name} (gender concept {test.concept_id})" if name else f"has gender concept {test.concept_id}"
 
 
 @_predicate.register
 def _index_date(test: plan.IndexDateTest, p: plan.Plan, indent: str) -> str:
-    low_high = _between(test.bounds)
+    low_high = _between(test.bounds, str)
     if low_high:
         return f"has an index date between {low_high[0]} and {low_high[1]} (both included)"
     return "has an index date " + " and ".join(f"{_DATES[b.op]} {b.value}" for b in test.bounds)
@@ -194,6 +192,15 @@ def _not(test: plan.NotTest, p: plan.Plan, indent: str) -> str:
 # ---- events, attributes, windows --------------------------------------------------------
 
 
+def _records(event: plan.EventQuery, p: plan.Plan, count: int) -> str:
+    return _plural(count, _NOUNS[event.domain]) + _codeset_ref(event, p)
+
+
+def _dated(event: plan.EventQuery) -> str:
+    # Tables with an end date name their date column a start date; the others have one date.
+    return "with start date" if DOMAINS[event.domain].end_date else "dated"
+
+
 def _codeset_ref(event: plan.EventQuery, p: plan.Plan, summary: bool = False) -> str:
     if event.codeset_id is None:
         return " of any concept"
@@ -211,7 +218,8 @@ def _attributes(event: plan.EventQuery, p: plan.Plan) -> list[str]:
     if event.value_codeset_id is not None:
         phrases.append(f"with a value in concept set {p.codeset(event.value_codeset_id).name}")
     if event.unit_concept_ids:
-        units = [f"{_UNIT_NAMES[u]} (concept {u})" if u in _UNIT_NAMES else f"concept {u}" for u in event.unit_concept_ids]
+        units = [f"{_UNIT_NAMES[u]} (concept {u})" if u in _UNIT_NAMES else f"concept {u}"
+                 for u in event.unit_concept_ids]
         phrases.append(f"with unit {_join(units, 'or')}")
     if event.visit_concept_ids:
         visits = _join([f"{_VISIT_NAMES.get(v, 'visit type')} (concept {v})" for v in event.visit_concept_ids], "or")
@@ -237,37 +245,39 @@ def _range(start: int, end: int) -> str:
         return f"from the index date to {_days(end)} after"
     if end == 0:
         return f"from {_days(-start)} before to the index date"
-    start_text = _offset(start).removesuffix(" the index date") if (start < 0) == (end < 0) or start < 0 else None
-    return f"from {start_text or _offset(start)} to {_offset(end)}"
+    return f"from {_days(abs(start))} {'before' if start < 0 else 'after'} to {_offset(end)}"
 
 
 def _window(window: plan.Window) -> str:
     start, end, inside = window.start, window.end, window.within_observation
+    ignoring = ", ignoring observation periods"
     if start is not None and end is not None:
-        return _range(start, end) + (", inside the index's observation period" if inside else ", ignoring observation periods")
+        return _range(start, end) + (", inside the index's observation period" if inside else ignoring)
     if start is None and end is None:
-        return "at any time in the index's observation period" if inside else "at any time, ignoring observation periods"
+        return "at any time in the index's observation period" if inside else "at any time" + ignoring
     if inside:
+        if start is None and end == -1:
+            return "any time before the index date (from the start of the observation period to 1 day before)"
         if start is None:
-            before = "any time before the index date " if end == -1 else ""
-            return f"{before}(from the start of the observation period to {_offset(end)})".lstrip("(").rstrip(
-                ")" if end != -1 else "")
-        after = "any time after the index date " if start == 1 else ""
-        return f"{after}(from {_offset(start)} to the end of the observation period)".lstrip("(").rstrip(
-            ")" if start != 1 else "")
+            return f"from the start of the observation period to {_offset(end)}"
+        if start == 1:
+            return "any time after the index date (from 1 day after to the end of the observation period)"
+        return f"from {_offset(start)} to the end of the observation period"
     if start is None:
         text = "any time before the index date" if end == -1 else f"any time up to {_offset(end)}"
     else:
         text = "any time after the index date" if start == 1 else f"any time from {_offset(start)} on"
-    return f"{text}, ignoring observation periods"
+    return text + ignoring
 
 
 # ---- numbers and words ----------------------------------------------------------------------
 
 
-def _between(bounds) -> tuple[str, str] | None:
+def _between(bounds, show=None) -> tuple[str, str] | None:
+    """The two ends of a `between` (the resolver writes it as `>= low`, `<= high`), else None."""
+    show = show or _number
     if len(bounds) == 2 and bounds[0].op == ">=" and bounds[1].op == "<=":
-        return _number(bounds[0].value), _number(bounds[1].value)
+        return show(bounds[0].value), show(bounds[1].value)
     return None
 
 
@@ -283,7 +293,11 @@ def _number(value) -> str:
 
 
 def _days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
+    return f"{n} {_plural(n, 'day')}"
+
+
+def _plural(n: int, noun: str) -> str:
+    return noun if n == 1 else noun + "s"
 
 
 def _join(words: list[str], conjunction: str) -> str:

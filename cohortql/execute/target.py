@@ -1,0 +1,90 @@
+"""Which database answers: from --db, COHORTQL_DB, a profile file, or the embedded Eunomia default."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from cohortql.execute.errors import DatabaseError
+
+DEFAULT_TIMEOUT_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Target:
+    url: URL
+    cdm_schema: str | None
+    vocab_schema: str | None
+    description: str  # shown to users; never contains credentials
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def dialect(self) -> str:
+        name = self.url.get_backend_name()
+        return {"postgresql": "postgres"}.get(name, name)
+
+    def to_dict(self) -> dict:
+        return {
+            "dialect": self.dialect,
+            "description": self.description,
+            "cdm_schema": self.cdm_schema,
+            "vocab_schema": self.vocab_schema or self.cdm_schema,
+        }
+
+
+def profile_path() -> Path:
+    configured = os.environ.get("COHORTQL_PROFILE")
+    if configured:
+        return Path(configured)
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "cohortql" / "profile.toml"
+
+
+def load_profile() -> dict:
+    """The `[database]` table of the profile file, or {} when there is none."""
+    path = profile_path()
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle).get("database", {})
+    except (tomllib.TOMLDecodeError, OSError) as error:
+        raise DatabaseError(f"cannot read profile {path}: {error}", "fix the TOML syntax or remove the file") from None
+
+
+def _safe_url_text(url: URL) -> str:
+    return url.render_as_string(hide_password=True).replace(":***@", "@")
+
+
+def resolve_target(db: str | None = None, cdm_schema: str | None = None, vocab_schema: str | None = None,
+                   timeout_seconds: int | None = None) -> Target:
+    """Flags win over COHORTQL_DB, which wins over the profile; none of them means Eunomia."""
+    profile = load_profile()
+    url_text = db or os.environ.get("COHORTQL_DB") or profile.get("url")
+    cdm_schema = cdm_schema or profile.get("cdm_schema")
+    vocab_schema = vocab_schema or profile.get("vocab_schema")
+    timeout = int(timeout_seconds or profile.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
+    if not url_text:
+        from cohortql.execute.eunomia import eunomia_cdm_path
+
+        path = eunomia_cdm_path()
+        return Target(make_url(f"duckdb:///{path}"), cdm_schema, vocab_schema,
+                      "Eunomia demo CDM (2,694 synthetic persons; embedded DuckDB)", timeout)
+    try:
+        url = make_url(url_text)
+    except ArgumentError:
+        raise DatabaseError(
+            "the database URL is not valid",
+            "use e.g. postgresql://user@host:5432/dbname or duckdb:///path/to/cdm.duckdb",
+        ) from None
+    if url.get_backend_name() not in ("duckdb", "postgresql"):
+        raise DatabaseError(f"unsupported database kind `{url.get_backend_name()}`",
+                            "cohortql runs on duckdb:// and postgresql:// URLs")
+    if url.get_backend_name() == "duckdb" and url.database and not Path(url.database).exists():
+        raise DatabaseError(f"no DuckDB file at {url.database}", "check the path in the duckdb:/// URL")
+    return Target(url, cdm_schema, vocab_schema, _safe_url_text(url), timeout)

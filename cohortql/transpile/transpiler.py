@@ -1,0 +1,40 @@
+"""sqlglot turns the canonical SQL into each dialect; anything it cannot express is an error."""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, SqlglotError
+
+CANONICAL = "duckdb"
+LIVE = ("duckdb", "postgres", "spark")  # engines cohortql runs on
+COMPILE_ONLY = ("bigquery", "snowflake", "tsql", "trino")  # SQL printed for review, never run here
+
+
+class TranspileError(Exception):
+    """The target dialect cannot express the query; never emit silently wrong SQL."""
+
+
+def transpile(sql: str, dialect: str) -> str:
+    if dialect not in LIVE + COMPILE_ONLY:
+        raise TranspileError(
+            f"unknown dialect {dialect!r}; choose one of: {', '.join(LIVE + COMPILE_ONLY)}"
+        )
+    try:
+        statements = sqlglot.parse(sql, read=CANONICAL)
+        if len(statements) != 1 or statements[0] is None:
+            raise TranspileError(f"expected one statement, got {len(statements)}")
+        tree = statements[0]
+        if dialect == "postgres":
+            tree = tree.transform(_postgres_date_difference)
+        return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
+    except SqlglotError as error:
+        raise TranspileError(f"the {dialect} dialect cannot express this query: {error}") from None
+
+
+def _postgres_date_difference(node: exp.Expression) -> exp.Expression:
+    # Every DATE_DIFF in our templates is in days between two DATE columns; PostgreSQL's
+    # `date - date` is exactly that integer (sqlglot's generic form goes through epoch seconds).
+    if isinstance(node, exp.DateDiff) and node.unit and node.unit.name.lower() == "day":
+        return exp.paren(exp.Sub(this=node.this, expression=node.expression))
+    return node

@@ -1,0 +1,173 @@
+"""Hypothesis strategies for random but syntactically valid CohortQL syntax trees.
+
+Names come from a small alphabet and rules reuse the concept-set names, so some trees
+resolve; most do not, which is fine: the formatter and parser work on syntax alone.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+from cohortql.parse import ast
+
+# Never keywords, but some look like one (`Index`, `index_date`) or start a multi-word
+# terminal (`distinct`, `ignoring`), which the lexer must still read as names.
+NAMES = ("T2DM", "HbA1c", "eGFR", "A", "x_1", "Index", "index_date", "distinct", "ignoring", "period")
+DOMAINS = ("condition", "condition_era", "drug", "drug_era", "procedure", "measurement",
+           "observation", "visit", "device", "death")
+DIRECTIONS = ("before", "after")
+COMPARISON_OPS = (">=", "<=", "!=", ">", "<", "=")
+
+names = st.sampled_from(NAMES).map(ast.Name)
+
+# Any text a CohortQL string can hold: everything but a line break (no escape exists for it).
+strings = st.one_of(
+    st.text(st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), max_size=12),
+    st.text(st.sampled_from('ab "\\#:,(){}%/'), max_size=8),
+)
+
+ints = st.one_of(st.integers(0, 400), st.integers(-10, 10), st.integers(-(10**12), 10**12)).map(ast.Int)
+
+# Decimals as the parser builds them: an integer, or digits with a fixed number of places
+# (`0.0000001` included, whose str() is the unparsable `1E-7`).
+numbers = st.builds(
+    lambda digits, places: ast.Number(Decimal(digits).scaleb(-places)),
+    st.integers(-(10**6), 10**6),
+    st.integers(0, 8),
+)
+dates = st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True)
+
+comparisons = st.one_of(
+    st.builds(ast.Compare, st.sampled_from(COMPARISON_OPS), numbers),
+    st.builds(ast.Between, numbers, numbers),
+)
+
+# ---- statements without criteria -------------------------------------------------------------
+
+metas = st.builds(ast.Meta, st.sampled_from(("title", "protocol", "sponsor")), strings)
+
+concept_items = st.one_of(
+    st.builds(ast.ConceptInclude, ints, st.none() | strings, st.booleans()),
+    st.builds(ast.ConceptExclude, ints, st.none() | strings, st.booleans()),
+    st.builds(ast.SourceCodes, st.sampled_from(("ICD10CM", "SNOMED", "Read", "x_1")).map(ast.Name), strings),
+)
+concept_sets = st.builds(ast.ConceptSet, names, st.lists(concept_items, max_size=4).map(tuple))
+
+attributes = st.one_of(
+    st.builds(ast.ValueFilter, comparisons),
+    st.builds(ast.ValueConceptFilter, names),
+    st.builds(
+        ast.UnitFilter,
+        st.lists(st.builds(ast.Unit, st.one_of(strings, st.integers(-5, 10**6))), min_size=1, max_size=3).map(tuple),
+    ),
+    st.builds(ast.VisitTypeFilter, st.one_of(st.sampled_from(("inpatient", "outpatient", "Index")), st.integers(-5, 10**5))),
+    st.builds(ast.DurationFilter, comparisons),
+    st.builds(ast.DaysSupplyFilter, comparisons),
+)
+events = st.builds(
+    ast.Event, st.sampled_from(DOMAINS), st.none() | names, st.lists(attributes, max_size=3).map(tuple)
+)
+
+entries = st.builds(ast.Entry, st.sampled_from(("first", "earliest", "all")), events)
+observation_spans = st.builds(ast.ObservationSpan, ints, st.sampled_from(DIRECTIONS))
+observations = st.builds(ast.Observation, st.lists(observation_spans, min_size=1, max_size=2).map(tuple))
+breakdowns = st.builds(
+    ast.Breakdown,
+    st.lists(st.sampled_from(("site", "sex", "age10", "year", "region")).map(ast.Name), min_size=1, max_size=3).map(tuple),
+)
+
+# ---- windows and criteria ----------------------------------------------------------------------
+
+offsets = st.one_of(st.just(ast.Offset(None, None)), st.builds(ast.Offset, ints, st.sampled_from(DIRECTIONS)))
+window_spans = st.one_of(
+    st.builds(ast.Within, ints, st.sampled_from(DIRECTIONS)),
+    st.builds(ast.Around, ints),
+    st.builds(ast.FromTo, offsets, offsets),
+    st.builds(ast.AnyTime, st.sampled_from((None, *DIRECTIONS))),
+    st.just(ast.OnIndex()),
+)
+windows = st.builds(ast.Window, window_spans, st.booleans())
+
+occurrences = st.one_of(
+    st.none(),
+    st.just(ast.Occurrence("none", None, False)),
+    st.builds(ast.Occurrence, st.sampled_from(("at_least", "at_most", "exactly")), ints, st.booleans()),
+)
+
+leaf_criteria = st.one_of(
+    st.builds(ast.EventCriterion, occurrences, events, windows),
+    st.builds(ast.Age, comparisons),
+    st.builds(ast.Sex, st.sampled_from(("female", "male", "other", "Index")).map(ast.Name)),
+    st.builds(
+        ast.IndexDate,
+        st.one_of(st.builds(ast.DateCompare, st.sampled_from(COMPARISON_OPS), dates), st.builds(ast.DateBetween, dates, dates)),
+    ),
+)
+
+
+def criteria(depth: int = 3) -> st.SearchStrategy[ast.Criterion]:
+    """A criterion whose groups and negations nest at most `depth` levels."""
+    if depth == 0:
+        return leaf_criteria
+    inner = criteria(depth - 1)
+    children = st.lists(inner, min_size=1, max_size=4).map(tuple)
+    groups = st.one_of(
+        st.builds(ast.Group, st.sampled_from(("any", "all")), st.none(), children),
+        st.builds(ast.Group, st.just("at_least"), ints, children),
+    )
+    return st.one_of(leaf_criteria, groups, st.builds(ast.Not, inner))
+
+
+rules = st.builds(ast.Rule, st.sampled_from(("include", "exclude")), strings, criteria())
+
+
+@st.composite
+def definitions(draw) -> ast.Definition:
+    """Mostly in the usual order (metadata, concepts, entry, rules, breakdown); sometimes shuffled."""
+    statements = [
+        *draw(st.lists(metas, max_size=3)),
+        *draw(st.lists(concept_sets, max_size=4)),
+        *draw(st.lists(entries, min_size=0, max_size=2)),
+        *draw(st.lists(observations, max_size=1)),
+        *draw(st.lists(rules, max_size=5)),
+        *draw(st.lists(breakdowns, max_size=1)),
+    ]
+    if draw(st.integers(0, 4)) == 0:
+        statements = draw(st.permutations(statements))
+    return ast.Definition(tuple(statements))
+
+
+# ---- comments ------------------------------------------------------------------------------------
+
+comment_texts = st.text(st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), max_size=15).map(
+    lambda text: "#" + text
+)
+
+
+@st.composite
+def with_comments(draw, text: str) -> tuple[str, list[str]]:
+    """`text` with comments added on their own lines and at line ends, plus some blank lines.
+
+    Returns the new text and the comment texts in the order they appear.
+    """
+    out: list[str] = []
+    comments: list[str] = []
+    for line in [*text.splitlines(), None]:
+        for _ in range(draw(st.integers(0, 2))):
+            choice = draw(st.integers(0, 3))
+            if choice == 0:
+                out.append("")
+            else:
+                comment = draw(comment_texts)
+                out.append(" " * draw(st.integers(0, 3)) + comment)
+                comments.append(comment)
+        if line is None:
+            break
+        if draw(st.booleans()):
+            comment = draw(comment_texts)
+            line += " " * draw(st.integers(0, 2)) + comment
+            comments.append(comment)
+        out.append(line)
+    return "\n".join(out) + "\n", comments
