@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cohortql import __version__
 from cohortql.diagnostics import Source
+from cohortql.execute.runner import run_cohort, run_concept_report
+from cohortql.execute.target import Target
+from cohortql.fingerprint import fingerprint
 from cohortql.parse import parse
 from cohortql.parse.ast import Definition
+from cohortql.protect import DisclosurePolicy, ProtectedResult, protect
+from cohortql.render import render
 from cohortql.resolve import resolve
 from cohortql.resolve.plan import Plan
+from cohortql.transpile import transpile
 
 
 @dataclass(frozen=True)
@@ -32,3 +39,51 @@ def compile_source(source: Source) -> Compiled:
 
 def parse_source(source: Source) -> Definition:
     return parse(source.text, source.name)
+
+
+def run(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None) -> ProtectedResult:
+    """render -> transpile -> execute -> protect: the released answer for one definition."""
+    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema)
+    raw = run_cohort(rendered, target)
+    return protect(
+        raw,
+        policy or DisclosurePolicy(),
+        rule_kinds=tuple(rule.kind for rule in compiled.plan.rules),
+        title=dict(compiled.plan.metadata).get("title"),
+        fingerprint=fingerprint(compiled.plan),
+        database=target.to_dict(),
+    )
+
+
+def rendered_sql(compiled: Compiled, dialect: str, cdm_schema: str | None = None,
+                 vocab_schema: str | None = None) -> str:
+    """The whole script for one dialect, as `cohortql sql` prints it and the engine runs it."""
+    rendered = render(compiled.plan, cdm_schema, vocab_schema)
+    parts = [f"-- cohortql {__version__}: {compiled.source.name} for {dialect}"]
+    for table in rendered.inputs:
+        columns = ", ".join(f"{name} {kind}" for name, kind in table.columns)
+        parts.append(f"-- input {table.name} ({columns}): {len(table.rows)} rows loaded with bind parameters")
+        for row in table.rows:
+            parts.append(f"--   {row}")
+    parts.append("-- resolved concept sets, materialised as temporary table cq_codeset")
+    parts.append(transpile(rendered.codesets.sql, dialect) + ";")
+    parts.append("-- the one-pass cohort query; bind parameters:")
+    parts.append("--   " + ", ".join(f"{k}={v!r}" for k, v in rendered.cohort.params.items()))
+    parts.append(transpile(rendered.cohort.sql, dialect) + ";")
+    return "\n".join(parts) + "\n"
+
+
+def concept_report(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None):
+    """Per concept set: (codeset, rows of display strings); record counts below k are suppressed."""
+    policy = policy or DisclosurePolicy()
+    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema)
+    rows = run_concept_report(rendered, target)
+    report = []
+    for codeset in compiled.plan.codesets:
+        mine = [r for r in rows if r[0] == codeset.id]
+        report.append((codeset, [
+            (str(r[1]), r[2] or "(not in vocabulary)", r[3] or "", r[4] or "", r[5] or "",
+             policy.suppressed_text if policy.is_small(int(r[6])) else f"{int(r[6]):,}")
+            for r in mine
+        ]))
+    return report

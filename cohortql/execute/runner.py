@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from cohortql.execute.errors import DatabaseError, explain_driver_error
 from cohortql.execute.target import Target
-from cohortql.render import RenderedCohort, TempTable
+from cohortql.render import RenderedCohort, SqlStatement, TempTable
 from cohortql.transpile import transpile
 
 
@@ -72,9 +72,10 @@ def _prepare(connection: sa.Connection, target: Target, rendered: RenderedCohort
         connection.exec_driver_sql("ANALYZE cq_codeset")
 
 
-def run_cohort(rendered: RenderedCohort, target: Target) -> RawCounts:
+def _run(rendered: RenderedCohort, target: Target, statement: SqlStatement) -> list[tuple]:
+    """Prepare the session (inputs, concept sets) and run one statement read-only."""
     dialect = target.dialect
-    query = transpile(rendered.cohort.sql, dialect)
+    query = transpile(statement.sql, dialect)
     try:
         engine = _engine(target)
         with engine.connect() as connection:
@@ -88,20 +89,30 @@ def run_cohort(rendered: RenderedCohort, target: Target) -> RawCounts:
                 connection.exec_driver_sql("SET TRANSACTION READ ONLY")
             try:
                 with _time_limit(dbapi, target.timeout_seconds):
-                    result = connection.exec_driver_sql(query, rendered.cohort.params or None).fetchall()
+                    rows = [tuple(row) for row in connection.exec_driver_sql(query, statement.params or None)]
             except KeyboardInterrupt:
                 _cancel(dbapi)
                 raise
             connection.rollback()
+            return rows
     except DBAPIError as error:
         raise explain_driver_error(error, target.cdm_schema) from None
     except SQLAlchemyError as error:
         raise DatabaseError(f"database error: {error.__class__.__name__}", None) from None
+
+
+def run_cohort(rendered: RenderedCohort, target: Target) -> RawCounts:
+    result = _run(rendered, target, rendered.cohort)
     n_strata = len(rendered.strata)
     rows = tuple(
         (int(row[0]), tuple(row[1 : 1 + n_strata]), int(row[1 + n_strata]), int(row[2 + n_strata])) for row in result
     )
     return RawCounts(rendered.rule_names, rendered.strata, rows)
+
+
+def run_concept_report(rendered: RenderedCohort, target: Target) -> list[tuple]:
+    """(codeset_id, concept_id, name, domain, vocabulary, standard, records) per resolved concept."""
+    return _run(rendered, target, rendered.concept_report)
 
 
 def _cancel(dbapi_connection) -> None:

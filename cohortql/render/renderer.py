@@ -48,6 +48,7 @@ class RenderedCohort:
     inputs: tuple[TempTable, ...]
     codesets: SqlStatement  # SELECT codeset_id, concept_id (materialised as cq_codeset)
     cohort: SqlStatement  # SELECT mask, strata..., persons, entries
+    concept_report: SqlStatement  # SELECT codeset_id, concept_id, name, ..., records
     rule_names: tuple[str, ...]
     strata: tuple[str, ...]
 
@@ -93,6 +94,27 @@ def _collect_criteria(test: p.Test, found: list[p.Occurs]) -> None:
 class _Criterion:
     id: int
     node: p.Occurs
+
+
+@dataclass(frozen=True)
+class _Usage:
+    codeset_id: int
+    domain: str
+
+
+def _usages(plan: p.Plan) -> list[_Usage]:
+    """(concept set, domain table) pairs the definition reads, for the concept report."""
+    events = [plan.entry.event]
+    found: list[p.Occurs] = []
+    for rule in plan.rules:
+        _collect_criteria(rule.test, found)
+    events += [c.event for c in found]
+    usages = []
+    for event in events:
+        usage = _Usage(event.codeset_id, event.domain)
+        if event.codeset_id is not None and usage not in usages:
+            usages.append(usage)
+    return usages
 
 
 def _unsupported(kind: str) -> str:
@@ -156,8 +178,12 @@ def render(plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None
         criterion_id=found.index,
         strata=strata,
     )
+    report_params = _Parameters()
+    report_sql = _render("concept_report.sql.j2", report_params, cdm_table=cdm_table, vocab_table=vocab_table,
+                         usages=_usages(plan))
     return RenderedCohort(
         inputs=inputs,
+        concept_report=SqlStatement(report_sql, report_params.values),
         codesets=SqlStatement(codesets_sql, codeset_params.values),
         cohort=SqlStatement(cohort_sql, cohort_params.values),
         rule_names=tuple(rule.name for rule in plan.rules),

@@ -158,7 +158,7 @@ def _age(test: plan.AgeTest, p: plan.Plan, indent: str) -> str:
 @_predicate.register
 def _sex(test: plan.SexTest, p: plan.Plan, indent: str) -> str:
     name = _SEX_NAMES.get(test.concept_id)
-    return f"is recorded as {name} (gender concept {test.concept_id})" if name else f"has gender concept {test.concept_id}"
+    return f"is recorded as {name} (gender concept {test.concept_id})" if name else f"has gender {test.concept_id}"
 
 
 @_predicate.register
@@ -212,9 +212,7 @@ def _attributes(event: plan.EventQuery, p: plan.Plan) -> list[str]:
     """Each attribute filter as a phrase that can follow a record noun."""
     phrases = []
     if event.value:
-        amount = _amount(event.value)
-        of = "" if amount.startswith(("between", "other")) else "of "
-        phrases.append(f"with a value {of}{amount} (a record with no value never matches)")
+        phrases.append(f"with a value {_of(_amount(event.value))} (a record with no value never matches)")
     if event.value_codeset_id is not None:
         phrases.append(f"with a value in concept set {p.codeset(event.value_codeset_id).name}")
     if event.unit_concept_ids:
@@ -227,7 +225,7 @@ def _attributes(event: plan.EventQuery, p: plan.Plan) -> list[str]:
     if event.duration:
         phrases.append(f"lasting {_amount(event.duration, ' days')} (end date minus start date)")
     if event.days_supply:
-        phrases.append(f"with a days supply of {_amount(event.days_supply, ' days')}")
+        phrases.append(f"with a days supply {_of(_amount(event.days_supply, ' days'))}")
     return phrases
 
 
@@ -286,6 +284,10 @@ def _amount(bounds: tuple[plan.Bound, ...], unit: str = "") -> str:
     if low_high:
         return f"between {low_high[0]} and {low_high[1]}{unit}"
     return " and ".join(f"{_AMOUNTS[b.op]} {_number(b.value)}{unit}" for b in bounds)
+
+
+def _of(amount: str) -> str:
+    return amount if amount.startswith(("between", "other")) else f"of {amount}"
 
 
 def _number(value) -> str:

@@ -1,0 +1,33 @@
+"""A semantic fingerprint of a plan: equal for definitions that mean the same thing.
+
+Comments, layout, concept labels and concept-set names do not change it; any change to
+concept ids, windows, counts, rules (names included: they label released numbers) does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+from cohortql.resolve.plan import Codeset, Plan
+
+
+def _canonical(value):
+    if isinstance(value, Codeset):
+        # Sets are referred to by position; their names are for people only. Item order is not meaning.
+        return {
+            "items": sorted(json.dumps(_canonical(i), sort_keys=True) for i in value.items),
+            "sources": sorted(json.dumps(_canonical(s), sort_keys=True) for s in value.sources),
+        }
+    if dataclasses.is_dataclass(value):
+        fields = {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return [type(value).__name__, fields]
+    if isinstance(value, tuple | list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def fingerprint(plan: Plan) -> str:
+    text = json.dumps(_canonical(plan), sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

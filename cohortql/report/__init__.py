@@ -1,0 +1,1 @@
+"""Report stage: protected results -> text, JSON, CSV, Markdown."""
