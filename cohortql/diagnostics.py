@@ -65,16 +65,23 @@ class CohortQLError(Exception):
 def render_diagnostic(source: Source, diagnostic: Diagnostic) -> str:
     """Rustc/PRQL-style text: header, location, source line, caret, hint."""
     span = diagnostic.span
-    text = source.line(span.line)
+    raw = source.line(span.line)
+    # Tabs are shown as four spaces (as rustc does) so the caret lines up in any terminal.
+    text = raw.replace("\t", "    ")
+
+    def shown(column: int) -> int:
+        return column - 1 + 3 * raw[: column - 1].count("\t")
+
     gutter = " " * len(str(span.line))
-    caret_end = span.end_column if span.end_line == span.line else len(text) + 1
-    width = max(1, caret_end - span.column)
+    caret_end = span.end_column if span.end_line == span.line else len(raw) + 1
+    start = shown(span.column)
+    width = max(1, shown(caret_end) - start)
     lines = [
         f"error[{diagnostic.code}]: {diagnostic.message}",
         f"{gutter}--> {source.name}:{span.line}:{span.column}",
         f"{gutter} |",
         f"{span.line} | {text}",
-        f"{gutter} | {' ' * (span.column - 1)}{'^' * width}",
+        f"{gutter} | {' ' * start}{'^' * width}",
     ]
     if diagnostic.hint:
         lines.append(f"{gutter} = hint: {diagnostic.hint}")

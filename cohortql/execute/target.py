@@ -85,6 +85,8 @@ def resolve_target(db: str | None = None, cdm_schema: str | None = None, vocab_s
     if url.get_backend_name() not in ("duckdb", "postgresql"):
         raise DatabaseError(f"unsupported database kind `{url.get_backend_name()}`",
                             "cohortql runs on duckdb:// and postgresql:// URLs")
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg2")  # the driver cohortql ships with
     if url.get_backend_name() == "duckdb" and url.database and not Path(url.database).exists():
         raise DatabaseError(f"no DuckDB file at {url.database}", "check the path in the duckdb:/// URL")
     return Target(url, cdm_schema, vocab_schema, _safe_url_text(url), timeout)

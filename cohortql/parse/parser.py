@@ -30,6 +30,23 @@ _TERMINAL_TEXT = {
     "$END": "the end of the file",
 }
 
+# Words that begin a statement; seen at the start of a line, they end the statement before.
+_STATEMENT_WORDS = frozenset(
+    {"title", "protocol", "sponsor", "concepts", "entry", "require", "include", "exclude", "breakdown"}
+)
+
+# Characters people paste from word processors or other languages, and what to write instead.
+_STRAY_HINTS = {
+    ";": "statements end at the end of the line; remove the `;`",
+    "'": 'strings use double quotes: "..."',
+    "\u201c": 'use straight double quotes `"` (this one was probably pasted from a word processor)',
+    "\u201d": 'use straight double quotes `"` (this one was probably pasted from a word processor)',
+    "\u2265": "write `>=`",
+    "\u2264": "write `<=`",
+    "\u2260": "write `!=`",
+}
+
+
 def keywords() -> frozenset[str]:
     """Every keyword of the language (used for hints and by the docs test)."""
     return frozenset(word for terminal in _parser().terminals for word in _terminal_words(terminal.name))
@@ -92,7 +109,8 @@ def _diagnose(error: UnexpectedInput, source: Source) -> Diagnostic:
         span = Span(error.line, error.column, error.line, error.column + 1)
         if char == '"':
             return Diagnostic("E002", "unterminated string", span, 'close the string with `"` on the same line')
-        return Diagnostic("E001", f"unexpected character `{char}`", span, _expected_hint(error.allowed or set(), None))
+        # The basic lexer's `allowed` is every terminal wherever the error is, so it is no hint.
+        return Diagnostic("E001", f"unexpected character `{char}`", span, _STRAY_HINTS.get(char))
     if isinstance(error, UnexpectedEOF):
         lines = source.text.splitlines() or [""]
         line = len(lines)
@@ -106,8 +124,9 @@ def _diagnose(error: UnexpectedInput, source: Source) -> Diagnostic:
     assert isinstance(error, UnexpectedToken)
     token = error.token
     if token.type == "$END":
-        lines = source.text.splitlines() or [""]
-        line, column = len(lines), max(1, len(lines[-1]))
+        # Lark's end token borrows the position of the last real token: point just after it,
+        # not at trailing blank lines or comments.
+        line, column = token.end_line or token.line, token.end_column or token.column
         return Diagnostic(
             "E003",
             "the definition ends in the middle of a statement",
@@ -115,13 +134,21 @@ def _diagnose(error: UnexpectedInput, source: Source) -> Diagnostic:
             _expected_hint(error.accepts or error.expected, None),
         )
     span = Span(token.line, token.column, token.end_line or token.line, token.end_column or token.column + 1)
-    return Diagnostic("E004", f"unexpected `{token}`", span, _expected_hint(error.accepts or error.expected, str(token)))
+    expected = error.accepts or error.expected
+    if token.column == 1 and str(token) in _STATEMENT_WORDS:
+        # A new statement began before the previous one was finished: say so, not "did you mean".
+        hint = _expected_hint(expected, None)
+        unfinished = f"the statement before line {token.line} is unfinished"
+        return Diagnostic("E004", f"unexpected `{token}`", span, f"{unfinished}; {hint}" if hint else unfinished)
+    return Diagnostic("E004", f"unexpected `{token}`", span, _expected_hint(expected, str(token)))
 
 
 def _expected_hint(expected: set[str], found: str | None) -> str | None:
+    if "DECIMAL" in expected:
+        expected = set(expected) - {"INTEGER"}  # "a number" already includes whole numbers
     words = sorted({_terminal_text(t) for t in expected if not t.startswith("__")})
     keywords_expected = [word for terminal in expected for word in _terminal_words(terminal)]
-    if found and keywords_expected:
+    if found and found not in keywords() and keywords_expected:
         close = difflib.get_close_matches(found.lower(), keywords_expected, n=1, cutoff=0.6)
         if close:
             return f"did you mean `{close[0]}`?"

@@ -53,6 +53,24 @@ class ProtectedResult:
         if self._token is not _BUILT_BY_PROTECT:
             raise UnprotectedResultError("a ProtectedResult can only be built by cohortql.protect.protect()")
 
+    def attrition_frame(self):
+        """The attrition as a pandas DataFrame (suppressed values are missing, displays kept)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "rule": step.rule,
+                    "kind": step.kind,
+                    "persons": step.persons.value,
+                    "persons_display": step.persons.display,
+                    "gain_if_dropped": step.gain.value if step.gain else None,
+                    "gain_display": step.gain.display if step.gain else "",
+                }
+                for step in self.attrition
+            ]
+        ).astype({"persons": "Int64", "gain_if_dropped": "Int64"})
+
     def to_dict(self) -> dict:
         return {
             "title": self.title,

@@ -23,10 +23,21 @@ from cohortql.resolve import plan
 
 FIRST_LINE = Span(1, 1, 1, 2)
 
+# Plan field -> (what the user wrote, how to combine two such filters).
+_FILTER_WORDS = {
+    "value": ("with value", "combine them into one, e.g. `with value between 7 and 10`"),
+    "value_codeset_id": ("with value concept", "put the value concepts in one concept set"),
+    "unit_concept_ids": ("with unit", 'list the units in one filter, e.g. `with unit "%", "mmol/mol"`'),
+    "visit_concept_ids": ("with visit type", "use one visit type, or `inpatient_or_emergency`"),
+    "duration": ("with duration", "combine them into one, e.g. `with duration between 30 and 90 days`"),
+    "days_supply": ("with days supply", "combine them into one, e.g. `with days supply between 30 and 90`"),
+}
+
 
 def _did_you_mean(word: str, choices, label: str) -> str:
     choices = sorted(choices)
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    same_but_case = [choice for choice in choices if choice.lower() == word.lower()]
+    close = same_but_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if close:
         return f"did you mean `{close[0]}`?"
     if not choices:
@@ -41,6 +52,7 @@ class _Resolver:
         self.errors: list[Diagnostic] = []
         self.codesets: dict[str, plan.Codeset] = {}
         self.codeset_spans: dict[str, ast.Span] = {}
+        self.invalid_codesets: set[str] = set()  # defined but already reported; not "unknown" too
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.errors.append(Diagnostic(code, message, span, hint))
@@ -97,6 +109,7 @@ class _Resolver:
         if not any(not i.excluded for i in items) and not sources:
             self.error("E117", f"concept set `{name}` selects no concepts", node.span,
                        "add a concept id or a source code; exclusions alone select nothing")
+            self.invalid_codesets.add(name)
             return
         self.codeset_spans[name] = node.name.span
         self.codesets[name] = plan.Codeset(len(self.codesets), name, tuple(items), tuple(sources))
@@ -108,7 +121,8 @@ class _Resolver:
             return None
         for extra in entries[1:]:
             self.error("E105", "only one entry event is allowed", extra.span,
-                       f"the entry is already given on line {entries[0].span.line}; use `any of (...)` in a rule instead")
+                       f"the entry is already given on line {entries[0].span.line}; "
+                       "require this event with an `include` rule and a window instead")
         for extra in observations[1:]:
             self.error("E118", "only one observation requirement is allowed", extra.span,
                        f"already given on line {observations[0].span.line}")
@@ -117,7 +131,9 @@ class _Resolver:
             seen = set()
             for span_ in observations[0].spans:
                 if span_.direction in seen:
-                    self.error("E118", f"two `{span_.direction}` spans in one observation requirement", span_.span)
+                    self.error("E118", f"two `{span_.direction}` spans in one observation requirement", span_.span,
+                               "give one span before and one after, e.g. "
+                               "`require observation 365 days before and 30 days after index`")
                 seen.add(span_.direction)
                 days = self.non_negative(span_.days, "observation days")
                 if span_.direction == "before":
@@ -171,6 +187,8 @@ class _Resolver:
     def codeset_ref(self, name: ast.Name) -> int | None:
         if name.text in self.codesets:
             return self.codesets[name.text].id
+        if name.text in self.invalid_codesets:
+            return None
         self.error("E101", f"unknown concept set `{name.text}`", name.span,
                    _did_you_mean(name.text, self.codesets, "defined concept sets"))
         return None
@@ -222,12 +240,16 @@ class _Resolver:
             return self.set_once(fields, "unit_concept_ids", tuple(ids), attribute.span)
         if isinstance(attribute, ast.VisitTypeFilter):
             if not table.has_visit:
-                self.error("E111", f"`{domain_word}` records are not linked to a visit", attribute.span)
+                self.error("E111", f"`{domain_word}` records are not linked to a visit", attribute.span,
+                           "visit type applies to " + ", ".join(
+                               d.replace("_", " ") for d, t in DOMAINS.items() if t.has_visit))
                 return False
             value = attribute.value
             if isinstance(value, str):
                 if value not in VISIT_CONCEPTS:
-                    self.error("E110", f"unknown visit type `{value}`", attribute.span,
+                    end = attribute.span  # the visit type is the filter's last word
+                    value_span = Span(end.end_line, end.end_column - len(value), end.end_line, end.end_column)
+                    self.error("E110", f"unknown visit type `{value}`", value_span,
                                _did_you_mean(value, VISIT_CONCEPTS, "visit types (or give a visit concept id)"))
                     return False
                 value = VISIT_CONCEPTS[value]
@@ -248,8 +270,8 @@ class _Resolver:
 
     def set_once(self, fields: dict, key: str, value, span: Span) -> bool:
         if key in fields:
-            self.error("E133", f"the `{key.replace('_', ' ')}` filter is given twice", span,
-                       "combine them into one, e.g. `with value between 7 and 10`")
+            word, hint = _FILTER_WORDS[key]
+            self.error("E133", f"the `{word}` filter is given twice", span, hint)
             return False
         fields[key] = value
         return True
@@ -306,13 +328,17 @@ class _Resolver:
         for text in dates:
             try:
                 parsed.append(datetime.date.fromisoformat(text))
-            except ValueError:
-                self.error("E115", f"`{text}` is not a calendar date", comparison.span, "dates are YYYY-MM-DD")
+            except ValueError as problem:
+                line = self.source.line(comparison.span.line)
+                column = line.find(text, comparison.span.column - 1) + 1 or comparison.span.column
+                span = Span(comparison.span.line, column, comparison.span.line, column + len(text))
+                self.error("E115", f"`{text}` is not a calendar date", span, f"{problem} (dates are YYYY-MM-DD)")
                 return None
         if isinstance(comparison, ast.DateCompare):
             return plan.IndexDateTest((plan.DateBound(comparison.op, comparison.date),))
         if parsed[0] > parsed[1]:
-            self.error("E114", f"date range is empty: {comparison.low} is after {comparison.high}", comparison.span)
+            self.error("E114", f"date range is empty: {comparison.low} is after {comparison.high}", comparison.span,
+                       f"write `between {comparison.high} and {comparison.low}`")
             return None
         return plan.IndexDateTest((plan.DateBound(">=", comparison.low), plan.DateBound("<=", comparison.high)))
 
@@ -343,7 +369,10 @@ class _Resolver:
         shape = node.span_
         within = not node.ignore_observation
         if isinstance(shape, ast.Within):
-            days = self.non_negative(shape.days, "days")
+            if shape.days.value < 0:
+                self.non_negative(shape.days, "days")
+                return None
+            days = shape.days.value
             if days == 0:
                 self.error("E107", f"`within 0 days {shape.direction} index` is an empty window", shape.span,
                            "use `on index` for the index date itself")

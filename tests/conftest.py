@@ -1,0 +1,54 @@
+"""Shared fixtures: the Eunomia demo CDM (built once per test session into a temp cache)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((REPO / "examples").glob("*.cohort"))
+
+
+@pytest.fixture(scope="session")
+def eunomia_target(tmp_path_factory):
+    from cohortql.execute.eunomia import eunomia_cdm_path
+    from cohortql.execute.target import resolve_target
+
+    cache = tmp_path_factory.mktemp("cohortql-cache")
+    os.environ["COHORTQL_CACHE_DIR"] = str(cache)
+    eunomia_cdm_path(cache)
+    return resolve_target()
+
+
+POSTGRES_ADMIN_URL = os.environ.get("COHORTQL_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A scratch PostgreSQL database for this test session, dropped at the end.
+
+    Skips with a reason when no server is reachable, except in CI (CI=true), where it fails.
+    """
+    import uuid
+
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except sa.exc.OperationalError as error:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"no PostgreSQL server at {make_url(POSTGRES_ADMIN_URL).render_as_string()}: {error.orig}")
+    name = f"cohortql_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
