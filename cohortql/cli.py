@@ -110,7 +110,7 @@ def explain(file: Path = typer.Argument(..., help="Definition file.")) -> None:
     except CohortQLError as error:
         _report_definition_errors([error], ErrorFormat.text)
         raise typer.Exit(1) from None
-    print(explain_plan(compiled.plan))
+    sys.stdout.write(explain_plan(compiled.plan))
 
 
 class OutputFormat(str, Enum):

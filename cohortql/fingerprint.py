@@ -1,7 +1,9 @@
 """A semantic fingerprint of a plan: equal for definitions that mean the same thing.
 
 Comments, layout, concept labels and concept-set names do not change it; any change to
-concept ids, windows, counts, rules (names included: they label released numbers) does.
+concept ids, windows, counts, rules (names included: they label released numbers) does, and
+so does the study metadata (title, protocol, sponsor): an approval covers one question asked
+of one sponsor, so retitling it is a new question.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ UNIT_CONCEPTS = {
 # Source vocabularies whose codes can be mapped to standard concepts ('Maps to').
 SOURCE_VOCABULARIES = frozenset(
     {"ICD10CM", "ICD9CM", "ICD10", "ICD9Proc", "ICD10PCS", "CPT4", "HCPCS", "NDC", "LOINC",
-     "SNOMED", "Read", "ATC", "OPCS4", "RxNorm", "RxNorm Extension", "OXMIS", "CIEL"}
+     "SNOMED", "Read", "ATC", "OPCS4", "RxNorm", "OXMIS", "CIEL"}
 )
 
 BREAKDOWNS = ("site", "site_group", "sex", "age5", "age10", "year")

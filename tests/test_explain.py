@@ -144,13 +144,16 @@ def test_exclusion_rules_remove():
         ("measurement Y with value between 7.0 and 10.5", "with a value between 7 and 10.5"),
         ("measurement Y with value > 600", "with a value of more than 600"),
         ("measurement Y with value != 2", "with a value other than 2"),
-        ('measurement Y with unit "%", "mg/dL", 9999', "with unit % (concept 8554), mg/dL (concept 8840) or concept 9999"),
+        ('measurement Y with unit "%", "mg/dL", 9999',
+         "with unit % (concept 8554), mg/dL (concept 8840) or concept 9999"),
         ("observation Y with value concept Positive", "with a value in concept set Positive"),
         ("condition Y with visit type inpatient", "recorded during a visit of type inpatient (concept 9201)"),
         ("visit with visit type emergency", "visit record of any concept, of type emergency (concept 9203)"),
         ("condition era Y with duration >= 90 days",
-         "condition era record in concept set Y, lasting at least 90 days (end date minus start date), with start date"),
-        ("drug Y with days supply between 30 and 90", "with a days supply of between 30 and 90 days"),
+         "condition era record in concept set Y, lasting at least 90 days (end date minus start date), "
+         "with start date"),
+        ("drug Y with days supply between 30 and 90", "with a days supply between 30 and 90 days"),
+        ("drug Y with days supply >= 30", "with a days supply of at least 30 days"),
         ("death", "death record of any concept dated on the index date"),
     ],
 )
@@ -161,7 +164,8 @@ def test_attributes(event, expected):
 @pytest.mark.parametrize(
     ("criterion", "expected"),
     [
-        ("age between 35 and 45", "keep a person who is aged 35 to 45 at the index date (year of index minus year of birth)."),
+        ("age between 35 and 45",
+         "keep a person who is aged 35 to 45 at the index date (year of index minus year of birth)."),
         ("age >= 65", "is aged 65 or older at the index date"),
         ("age < 18", "is younger than 18 at the index date"),
         ("sex female", "is recorded as female (gender concept 8532)."),

@@ -60,8 +60,10 @@ def _terminal_words(name: str) -> list[str]:
         pattern = terminal.pattern
         if isinstance(pattern, lark.lexer.PatternStr):
             return [pattern.value] if pattern.value.isalpha() else []
-        alternatives = re.sub(r"[()?:]", "", pattern.value).split("|")
-        return [word for word in alternatives if word.isalpha()]
+        if "[" in pattern.value:  # NAME, STRING, numbers: not keywords
+            return []
+        # Regex terminals are word alternations or phrases: /distinct\s+days?\s+of\b/ -> distinct, days, of
+        return [word for word in re.findall(r"(?<![\\a-z])[a-z]+", pattern.value) if word != "s"]
     return []
 
 

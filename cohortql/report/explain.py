@@ -137,14 +137,15 @@ def _predicate(test, p: plan.Plan, indent: str) -> str:
 @_predicate.register
 def _occurs(test: plan.Occurs, p: plan.Plan, indent: str) -> str:
     event = test.event
-    qualifiers = [*_attributes(event, p), f"{_dated(event)} {_window(test.window)}"]
-    where = ", ".join(qualifiers) if len(qualifiers) > 1 else qualifiers[0]
+    attributes = _attributes(event, p)
+    qualifiers = ", ".join([*attributes, f"{_dated(event)} {_window(test.window)}"])
+    joiner = ", " if attributes else " "
     if test.count == 0 and test.op in ("=", "<="):
-        return f"has no {_records(event, p, 1)}{',' if len(qualifiers) > 1 else ''} {where}"
+        return f"has no {_records(event, p, 1)}{joiner}{qualifiers}"
     amount = f"{_AMOUNTS[test.op]} {test.count}"
     if test.distinct_days:
-        return f"has {_records(event, p, 2)} on {amount} distinct {_plural(test.count, 'day')}, {where}"
-    return f"has {amount} {_records(event, p, test.count)}{',' if len(qualifiers) > 1 else ''} {where}"
+        return f"has {_records(event, p, 2)} on {amount} distinct {_plural(test.count, 'day')}, {qualifiers}"
+    return f"has {amount} {_records(event, p, test.count)}{joiner}{qualifiers}"
 
 
 @_predicate.register

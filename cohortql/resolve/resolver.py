@@ -245,6 +245,9 @@ class _Resolver:
                                d.replace("_", " ") for d, t in DOMAINS.items() if t.has_visit))
                 return False
             value = attribute.value
+            if isinstance(value, int) and value <= 0:
+                self.error("E108", "visit concept id must be positive", attribute.span)
+                return False
             if isinstance(value, str):
                 if value not in VISIT_CONCEPTS:
                     end = attribute.span  # the visit type is the filter's last word

@@ -160,14 +160,15 @@ WITH entry_records AS (
   SELECT
     r.*,
     0 + rule_0 * 1 + rule_1 * 2 + rule_2 * 4 AS mask,
-    0 + rule_0 + rule_1 + rule_2 AS rules_met
+    0 + rule_0 + rule_1 + rule_2 AS rules_met,
+    CASE WHEN rule_0 = 1 THEN 0 WHEN rule_1 = 1 THEN 1 WHEN rule_2 = 1 THEN 2 ELSE 0 END AS first_rule_met
   FROM rule_results AS r
 ), best_entries AS (
   SELECT
     m.*,
     ROW_NUMBER() OVER (
       PARTITION BY m.person_id
-      ORDER BY m.rules_met DESC, m.index_date NULLS LAST, m.event_id NULLS LAST
+      ORDER BY m.rules_met DESC, m.first_rule_met NULLS LAST, m.index_date NULLS LAST, m.event_id NULLS LAST
     ) AS rank_in_person,
     COUNT(*) OVER (PARTITION BY m.person_id) AS person_entries
   FROM masked AS m

@@ -128,12 +128,16 @@ WITH entry_records AS (
   SELECT
     r.*,
     0 + rule_0 * 1 + rule_1 * 2 AS mask,
-    0 + rule_0 + rule_1 AS rules_met
+    0 + rule_0 + rule_1 AS rules_met,
+    CASE WHEN rule_0 = 1 THEN 0 WHEN rule_1 = 1 THEN 1 ELSE 0 END AS first_rule_met
   FROM rule_results AS r
 ), best_entries AS (
   SELECT
     m.*,
-    ROW_NUMBER() OVER (PARTITION BY m.person_id ORDER BY m.rules_met DESC, m.index_date, m.event_id) AS rank_in_person,
+    ROW_NUMBER() OVER (
+      PARTITION BY m.person_id
+      ORDER BY m.rules_met DESC, m.first_rule_met, m.index_date, m.event_id
+    ) AS rank_in_person,
     COUNT(*) OVER (PARTITION BY m.person_id) AS person_entries
   FROM masked AS m
 )
