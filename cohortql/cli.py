@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -25,7 +25,7 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class ErrorFormat(str, Enum):
+class ErrorFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -113,14 +113,14 @@ def explain(file: Path = typer.Argument(..., help="Definition file.")) -> None:
     sys.stdout.write(explain_plan(compiled.plan))
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
     markdown = "markdown"
 
 
-class Dialect(str, Enum):
+class Dialect(StrEnum):
     duckdb = "duckdb"
     postgres = "postgres"
     spark = "spark"

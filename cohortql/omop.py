@@ -23,26 +23,80 @@ class DomainTable:
 DOMAINS: dict[str, DomainTable] = {
     d.word: d
     for d in (
-        DomainTable("condition", "condition_occurrence", "condition_occurrence_id", "condition_concept_id",
-                    "condition_start_date", "condition_end_date"),
-        DomainTable("drug", "drug_exposure", "drug_exposure_id", "drug_concept_id",
-                    "drug_exposure_start_date", "drug_exposure_end_date", has_days_supply=True),
-        DomainTable("procedure", "procedure_occurrence", "procedure_occurrence_id", "procedure_concept_id",
-                    "procedure_date", None),
-        DomainTable("measurement", "measurement", "measurement_id", "measurement_concept_id",
-                    "measurement_date", None, has_value=True),
-        DomainTable("observation", "observation", "observation_id", "observation_concept_id",
-                    "observation_date", None, has_value=True),
-        DomainTable("visit", "visit_occurrence", "visit_occurrence_id", "visit_concept_id",
-                    "visit_start_date", "visit_end_date"),
-        DomainTable("device", "device_exposure", "device_exposure_id", "device_concept_id",
-                    "device_exposure_start_date", "device_exposure_end_date"),
+        DomainTable(
+            "condition",
+            "condition_occurrence",
+            "condition_occurrence_id",
+            "condition_concept_id",
+            "condition_start_date",
+            "condition_end_date",
+        ),
+        DomainTable(
+            "drug",
+            "drug_exposure",
+            "drug_exposure_id",
+            "drug_concept_id",
+            "drug_exposure_start_date",
+            "drug_exposure_end_date",
+            has_days_supply=True,
+        ),
+        DomainTable(
+            "procedure",
+            "procedure_occurrence",
+            "procedure_occurrence_id",
+            "procedure_concept_id",
+            "procedure_date",
+            None,
+        ),
+        DomainTable(
+            "measurement",
+            "measurement",
+            "measurement_id",
+            "measurement_concept_id",
+            "measurement_date",
+            None,
+            has_value=True,
+        ),
+        DomainTable(
+            "observation",
+            "observation",
+            "observation_id",
+            "observation_concept_id",
+            "observation_date",
+            None,
+            has_value=True,
+        ),
+        DomainTable(
+            "visit", "visit_occurrence", "visit_occurrence_id", "visit_concept_id", "visit_start_date", "visit_end_date"
+        ),
+        DomainTable(
+            "device",
+            "device_exposure",
+            "device_exposure_id",
+            "device_concept_id",
+            "device_exposure_start_date",
+            "device_exposure_end_date",
+        ),
         # death has no event id in CDM 5.4: a person has at most one death record.
         DomainTable("death", "death", "person_id", "cause_concept_id", "death_date", None, has_visit=False),
-        DomainTable("condition_era", "condition_era", "condition_era_id", "condition_concept_id",
-                    "condition_era_start_date", "condition_era_end_date", has_visit=False),
-        DomainTable("drug_era", "drug_era", "drug_era_id", "drug_concept_id",
-                    "drug_era_start_date", "drug_era_end_date", has_visit=False),
+        DomainTable(
+            "condition_era",
+            "condition_era",
+            "condition_era_id",
+            "condition_concept_id",
+            "condition_era_start_date",
+            "condition_era_end_date",
+            has_visit=False,
+        ),
+        DomainTable(
+            "drug_era",
+            "drug_era",
+            "drug_era_id",
+            "drug_concept_id",
+            "drug_era_start_date",
+            "drug_era_end_date",
+            has_visit=False,
+        ),
     )
 }
 
@@ -82,8 +136,24 @@ UNIT_CONCEPTS = {
 
 # Source vocabularies whose codes can be mapped to standard concepts ('Maps to').
 SOURCE_VOCABULARIES = frozenset(
-    {"ICD10CM", "ICD9CM", "ICD10", "ICD9Proc", "ICD10PCS", "CPT4", "HCPCS", "NDC", "LOINC",
-     "SNOMED", "Read", "ATC", "OPCS4", "RxNorm", "OXMIS", "CIEL"}
+    {
+        "ICD10CM",
+        "ICD9CM",
+        "ICD10",
+        "ICD9Proc",
+        "ICD10PCS",
+        "CPT4",
+        "HCPCS",
+        "NDC",
+        "LOINC",
+        "SNOMED",
+        "Read",
+        "ATC",
+        "OPCS4",
+        "RxNorm",
+        "OXMIS",
+        "CIEL",
+    }
 )
 
 BREAKDOWNS = ("site", "site_group", "sex", "age5", "age10", "year")

@@ -55,8 +55,9 @@ def run(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = No
     )
 
 
-def rendered_sql(compiled: Compiled, dialect: str, cdm_schema: str | None = None,
-                 vocab_schema: str | None = None) -> str:
+def rendered_sql(
+    compiled: Compiled, dialect: str, cdm_schema: str | None = None, vocab_schema: str | None = None
+) -> str:
     """The whole script for one dialect, as `cohortql sql` prints it and the engine runs it."""
     rendered = render(compiled.plan, cdm_schema, vocab_schema)
     parts = [f"-- cohortql {__version__}: {compiled.source.name} for {dialect}"]
@@ -81,9 +82,20 @@ def concept_report(compiled: Compiled, target: Target, policy: DisclosurePolicy 
     report = []
     for codeset in compiled.plan.codesets:
         mine = [r for r in rows if r[0] == codeset.id]
-        report.append((codeset, [
-            (str(r[1]), r[2] or "(not in vocabulary)", r[3] or "", r[4] or "", r[5] or "",
-             policy.suppressed_text if policy.is_small(int(r[6])) else f"{int(r[6]):,}")
-            for r in mine
-        ]))
+        report.append(
+            (
+                codeset,
+                [
+                    (
+                        str(r[1]),
+                        r[2] or "(not in vocabulary)",
+                        r[3] or "",
+                        r[4] or "",
+                        r[5] or "",
+                        policy.suppressed_text if policy.is_small(int(r[6])) else f"{int(r[6]):,}",
+                    )
+                    for r in mine
+                ],
+            )
+        )
     return report

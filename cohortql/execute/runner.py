@@ -5,6 +5,7 @@ Read-only on the CDM: only temporary tables are written. A time limit interrupts
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,8 +82,9 @@ def _run(rendered: RenderedCohort, target: Target, statement: SqlStatement) -> l
         with engine.connect() as connection:
             dbapi = connection.connection.dbapi_connection
             if dialect == "postgres":
-                connection.exec_driver_sql("SELECT set_config('statement_timeout', %(ms)s, false)",
-                                           {"ms": str(target.timeout_seconds * 1000)})
+                connection.exec_driver_sql(
+                    "SELECT set_config('statement_timeout', %(ms)s, false)", {"ms": str(target.timeout_seconds * 1000)}
+                )
             _prepare(connection, target, rendered)
             if dialect == "postgres":
                 connection.commit()  # temp tables stay for the session; the query itself runs read-only
@@ -120,8 +122,6 @@ def _cancel(dbapi_connection) -> None:
     for method in ("cancel", "interrupt"):
         stop = getattr(dbapi_connection, method, None)
         if stop:
-            try:
+            with contextlib.suppress(Exception):  # the connection may already be gone
                 stop()
-            except Exception:  # the connection may already be gone; nothing left to cancel
-                pass
             return

@@ -61,8 +61,12 @@ def _safe_url_text(url: URL) -> str:
     return url.render_as_string(hide_password=True).replace(":***@", "@")
 
 
-def resolve_target(db: str | None = None, cdm_schema: str | None = None, vocab_schema: str | None = None,
-                   timeout_seconds: int | None = None) -> Target:
+def resolve_target(
+    db: str | None = None,
+    cdm_schema: str | None = None,
+    vocab_schema: str | None = None,
+    timeout_seconds: int | None = None,
+) -> Target:
     """Flags win over COHORTQL_DB, which wins over the profile; none of them means Eunomia."""
     profile = load_profile()
     url_text = db or os.environ.get("COHORTQL_DB") or profile.get("url")
@@ -73,8 +77,13 @@ def resolve_target(db: str | None = None, cdm_schema: str | None = None, vocab_s
         from cohortql.execute.eunomia import eunomia_cdm_path
 
         path = eunomia_cdm_path()
-        return Target(make_url(f"duckdb:///{path}"), cdm_schema, vocab_schema,
-                      "Eunomia demo CDM (2,694 synthetic persons; embedded DuckDB)", timeout)
+        return Target(
+            make_url(f"duckdb:///{path}"),
+            cdm_schema,
+            vocab_schema,
+            "Eunomia demo CDM (2,694 synthetic persons; embedded DuckDB)",
+            timeout,
+        )
     try:
         url = make_url(url_text)
     except ArgumentError:
@@ -83,8 +92,9 @@ def resolve_target(db: str | None = None, cdm_schema: str | None = None, vocab_s
             "use e.g. postgresql://user@host:5432/dbname or duckdb:///path/to/cdm.duckdb",
         ) from None
     if url.get_backend_name() not in ("duckdb", "postgresql"):
-        raise DatabaseError(f"unsupported database kind `{url.get_backend_name()}`",
-                            "cohortql runs on duckdb:// and postgresql:// URLs")
+        raise DatabaseError(
+            f"unsupported database kind `{url.get_backend_name()}`", "cohortql runs on duckdb:// and postgresql:// URLs"
+        )
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg2")  # the driver cohortql ships with
     if url.get_backend_name() == "duckdb" and url.database and not Path(url.database).exists():

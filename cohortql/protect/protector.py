@@ -39,8 +39,15 @@ def _cell(value: int, policy: DisclosurePolicy) -> Cell:
     return Cell(value, f"{value:,}")
 
 
-def protect(raw: RawCounts, policy: DisclosurePolicy, *, rule_kinds: tuple[str, ...], title: str | None,
-            fingerprint: str, database: dict) -> ProtectedResult:
+def protect(
+    raw: RawCounts,
+    policy: DisclosurePolicy,
+    *,
+    rule_kinds: tuple[str, ...],
+    title: str | None,
+    fingerprint: str,
+    database: dict,
+) -> ProtectedResult:
     steps = attrition_counts(raw)
     gains = gain_counts(raw)
     entries = sum(row[3] for row in raw.rows)

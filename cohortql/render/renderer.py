@@ -123,15 +123,20 @@ def _unsupported(kind: str) -> str:
 
 def _render(template: str, parameters: _Parameters, **context) -> str:
     env = _environment()
-    return env.get_template(template).render(
-        domains=DOMAINS,
-        param=parameters,
-        params=parameters.many,
-        sql_op=_SQL_OPS.__getitem__,
-        node_kind=lambda node: type(node).__name__,
-        unsupported=_unsupported,
-        **context,
-    ).strip() + "\n"
+    return (
+        env.get_template(template)
+        .render(
+            domains=DOMAINS,
+            param=parameters,
+            params=parameters.many,
+            sql_op=_SQL_OPS.__getitem__,
+            node_kind=lambda node: type(node).__name__,
+            unsupported=_unsupported,
+            **context,
+        )
+        .strip()
+        + "\n"
+    )
 
 
 def _table_namer(schema: str | None):
@@ -140,8 +145,9 @@ def _table_namer(schema: str | None):
     return (lambda table: f"{prefix}.{table}") if prefix else (lambda table: table)
 
 
-def render(plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None = None,
-           strata: tuple[Stratum, ...] = ()) -> RenderedCohort:
+def render(
+    plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None = None, strata: tuple[Stratum, ...] = ()
+) -> RenderedCohort:
     cdm_table = _table_namer(cdm_schema)
     vocab_table = _table_namer(vocab_schema or cdm_schema)
 
@@ -154,10 +160,16 @@ def render(plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None
         (codeset.id, source.vocabulary, source.pattern) for codeset in plan.codesets for source in codeset.sources
     )
     inputs = (
-        TempTable("cq_codeset_item", (("codeset_id", "INTEGER"), ("concept_id", "BIGINT"),
-                                      ("descendants", "BOOLEAN"), ("excluded", "BOOLEAN")), items),
-        TempTable("cq_codeset_source", (("codeset_id", "INTEGER"), ("vocabulary_id", "VARCHAR(20)"),
-                                        ("pattern", "VARCHAR(255)")), sources),
+        TempTable(
+            "cq_codeset_item",
+            (("codeset_id", "INTEGER"), ("concept_id", "BIGINT"), ("descendants", "BOOLEAN"), ("excluded", "BOOLEAN")),
+            items,
+        ),
+        TempTable(
+            "cq_codeset_source",
+            (("codeset_id", "INTEGER"), ("vocabulary_id", "VARCHAR(20)"), ("pattern", "VARCHAR(255)")),
+            sources,
+        ),
     )
 
     codeset_params = _Parameters()
@@ -179,8 +191,9 @@ def render(plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None
         strata=strata,
     )
     report_params = _Parameters()
-    report_sql = _render("concept_report.sql.j2", report_params, cdm_table=cdm_table, vocab_table=vocab_table,
-                         usages=_usages(plan))
+    report_sql = _render(
+        "concept_report.sql.j2", report_params, cdm_table=cdm_table, vocab_table=vocab_table, usages=_usages(plan)
+    )
     return RenderedCohort(
         inputs=inputs,
         concept_report=SqlStatement(report_sql, report_params.values),
@@ -189,4 +202,3 @@ def render(plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None
         rule_names=tuple(rule.name for rule in plan.rules),
         strata=tuple(s.name for s in strata),
     )
-

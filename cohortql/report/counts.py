@@ -31,12 +31,14 @@ def _rows(result: ProtectedResult) -> list[list[str]]:
     previous = None
     for step in result.attrition:
         label = step.rule if step.kind != "exclude" else f"{step.rule} (exclusion)"
-        rows.append([
-            label,
-            step.persons.display,
-            "" if step.kind == "entry" else _percent_of_previous(previous, step.persons.value),
-            step.gain.display if step.gain else "",
-        ])
+        rows.append(
+            [
+                label,
+                step.persons.display,
+                "" if step.kind == "entry" else _percent_of_previous(previous, step.persons.value),
+                step.gain.display if step.gain else "",
+            ]
+        )
         previous = step.persons.value
     return rows
 

@@ -41,7 +41,8 @@ class Codeset:
     sources: tuple[SourceCodes, ...]
 
     def __post_init__(self):
-        _require(any(not i.excluded for i in self.items) or bool(self.sources), f"concept set {self.name} selects nothing")
+        selects = any(not i.excluded for i in self.items) or bool(self.sources)
+        _require(selects, f"concept set {self.name} selects nothing")
 
 
 @dataclass(frozen=True)

@@ -79,8 +79,9 @@ class _Resolver:
         seen: dict[str, ast.Meta] = {}
         for meta in metas:
             if meta.key in seen:
-                self.error("E113", f"`{meta.key}` is given twice", meta.span,
-                           f"first given on line {seen[meta.key].span.line}")
+                self.error(
+                    "E113", f"`{meta.key}` is given twice", meta.span, f"first given on line {seen[meta.key].span.line}"
+                )
             else:
                 seen[meta.key] = meta
         return tuple((m.key, m.value) for m in seen.values())
@@ -88,18 +89,28 @@ class _Resolver:
     def concept_set(self, node: ast.ConceptSet) -> None:
         name = node.name.text
         if name in self.codesets:
-            self.error("E102", f"concept set `{name}` is defined twice", node.name.span,
-                       f"first defined on line {self.codeset_spans[name].line}")
+            self.error(
+                "E102",
+                f"concept set `{name}` is defined twice",
+                node.name.span,
+                f"first defined on line {self.codeset_spans[name].line}",
+            )
             return
         items, sources = [], []
         for item in node.items:
             if isinstance(item, ast.SourceCodes):
                 vocabulary = item.vocabulary.text
                 if vocabulary not in SOURCE_VOCABULARIES:
-                    self.error("E119", f"unknown source vocabulary `{vocabulary}`", item.vocabulary.span,
-                               _did_you_mean(vocabulary, SOURCE_VOCABULARIES, "known vocabularies"))
+                    self.error(
+                        "E119",
+                        f"unknown source vocabulary `{vocabulary}`",
+                        item.vocabulary.span,
+                        _did_you_mean(vocabulary, SOURCE_VOCABULARIES, "known vocabularies"),
+                    )
                 elif not item.pattern:
-                    self.error("E117", "empty source code pattern", item.span, 'give a code or a pattern such as "E11%"')
+                    self.error(
+                        "E117", "empty source code pattern", item.span, 'give a code or a pattern such as "E11%"'
+                    )
                 sources.append(plan.SourceCodes(vocabulary, item.pattern))
                 continue
             concept_id = item.concept_id.value
@@ -107,8 +118,12 @@ class _Resolver:
                 self.error("E108", f"concept id must be a positive number, not {concept_id}", item.concept_id.span)
             items.append(plan.ConceptItem(concept_id, item.descendants, isinstance(item, ast.ConceptExclude)))
         if not any(not i.excluded for i in items) and not sources:
-            self.error("E117", f"concept set `{name}` selects no concepts", node.span,
-                       "add a concept id or a source code; exclusions alone select nothing")
+            self.error(
+                "E117",
+                f"concept set `{name}` selects no concepts",
+                node.span,
+                "add a concept id or a source code; exclusions alone select nothing",
+            )
             self.invalid_codesets.add(name)
             return
         self.codeset_spans[name] = node.name.span
@@ -116,24 +131,40 @@ class _Resolver:
 
     def entry(self, entries: list[ast.Entry], observations: list[ast.Observation]) -> plan.Entry | None:
         if not entries:
-            self.error("E104", "the definition has no entry event", FIRST_LINE,
-                       "add a line such as `entry first condition T2DM`")
+            self.error(
+                "E104",
+                "the definition has no entry event",
+                FIRST_LINE,
+                "add a line such as `entry first condition T2DM`",
+            )
             return None
         for extra in entries[1:]:
-            self.error("E105", "only one entry event is allowed", extra.span,
-                       f"the entry is already given on line {entries[0].span.line}; "
-                       "require this event with an `include` rule and a window instead")
+            self.error(
+                "E105",
+                "only one entry event is allowed",
+                extra.span,
+                f"the entry is already given on line {entries[0].span.line}; "
+                "require this event with an `include` rule and a window instead",
+            )
         for extra in observations[1:]:
-            self.error("E118", "only one observation requirement is allowed", extra.span,
-                       f"already given on line {observations[0].span.line}")
+            self.error(
+                "E118",
+                "only one observation requirement is allowed",
+                extra.span,
+                f"already given on line {observations[0].span.line}",
+            )
         prior = post = 0
         if observations:
             seen = set()
             for span_ in observations[0].spans:
                 if span_.direction in seen:
-                    self.error("E118", f"two `{span_.direction}` spans in one observation requirement", span_.span,
-                               "give one span before and one after, e.g. "
-                               "`require observation 365 days before and 30 days after index`")
+                    self.error(
+                        "E118",
+                        f"two `{span_.direction}` spans in one observation requirement",
+                        span_.span,
+                        "give one span before and one after, e.g. "
+                        "`require observation 365 days before and 30 days after index`",
+                    )
                 seen.add(span_.direction)
                 days = self.non_negative(span_.days, "observation days")
                 if span_.direction == "before":
@@ -152,8 +183,12 @@ class _Resolver:
             if not rule.name.strip():
                 self.error("E131", "a rule needs a name", rule.name_span, 'for example `include "age 18+": age >= 18`')
             if rule.name in seen:
-                self.error("E103", f"rule `{rule.name}` is defined twice", rule.name_span,
-                           f"first defined on line {seen[rule.name].span.line}; rule names label the attrition steps")
+                self.error(
+                    "E103",
+                    f"rule `{rule.name}` is defined twice",
+                    rule.name_span,
+                    f"first defined on line {seen[rule.name].span.line}; rule names label the attrition steps",
+                )
                 continue
             seen[rule.name] = rule
             test = self.test(rule.criterion)
@@ -165,22 +200,34 @@ class _Resolver:
 
     def breakdown(self, breakdowns: list[ast.Breakdown]) -> tuple[str, ...]:
         for extra in breakdowns[1:]:
-            self.error("E122", "only one breakdown statement is allowed", extra.span,
-                       "list several dimensions in one: `breakdown by site, sex`")
+            self.error(
+                "E122",
+                "only one breakdown statement is allowed",
+                extra.span,
+                "list several dimensions in one: `breakdown by site, sex`",
+            )
         if not breakdowns:
             return ()
         dimensions = []
         for name in breakdowns[0].dimensions:
             if name.text not in BREAKDOWNS:
-                self.error("E112", f"unknown breakdown `{name.text}`", name.span,
-                           _did_you_mean(name.text, BREAKDOWNS, "breakdowns"))
+                self.error(
+                    "E112",
+                    f"unknown breakdown `{name.text}`",
+                    name.span,
+                    _did_you_mean(name.text, BREAKDOWNS, "breakdowns"),
+                )
             elif name.text in dimensions:
                 self.error("E112", f"breakdown `{name.text}` is listed twice", name.span)
             else:
                 dimensions.append(name.text)
         if len(dimensions) > 2:
-            self.error("E112", "at most two breakdown dimensions", breakdowns[0].span,
-                       "tables are one- or two-way; run again for other pairs")
+            self.error(
+                "E112",
+                "at most two breakdown dimensions",
+                breakdowns[0].span,
+                "tables are one- or two-way; run again for other pairs",
+            )
         return tuple(dimensions)
 
     # ---- events ----
@@ -189,8 +236,12 @@ class _Resolver:
             return self.codesets[name.text].id
         if name.text in self.invalid_codesets:
             return None
-        self.error("E101", f"unknown concept set `{name.text}`", name.span,
-                   _did_you_mean(name.text, self.codesets, "defined concept sets"))
+        self.error(
+            "E101",
+            f"unknown concept set `{name.text}`",
+            name.span,
+            _did_you_mean(name.text, self.codesets, "defined concept sets"),
+        )
         return None
 
     def event(self, node: ast.Event) -> plan.EventQuery | None:
@@ -200,8 +251,12 @@ class _Resolver:
         codeset_id = None
         if node.concept_set is None:
             if node.domain not in CONCEPT_SET_OPTIONAL:
-                self.error("E120", f"`{domain_word}` needs a concept set", node.span,
-                           f"write `{domain_word} NAME` with a set defined by `concepts NAME = {{...}}`")
+                self.error(
+                    "E120",
+                    f"`{domain_word}` needs a concept set",
+                    node.span,
+                    f"write `{domain_word} NAME` with a set defined by `concepts NAME = {{...}}`",
+                )
                 ok = False
         else:
             codeset_id = self.codeset_ref(node.concept_set)
@@ -216,9 +271,15 @@ class _Resolver:
     def attribute(self, attribute, domain: str, table, fields: dict) -> bool:
         domain_word = domain.replace("_", " ")
         if isinstance(attribute, (ast.ValueFilter, ast.ValueConceptFilter, ast.UnitFilter)) and not table.has_value:
-            what = {ast.ValueFilter: "value", ast.ValueConceptFilter: "value concept", ast.UnitFilter: "unit"}[type(attribute)]
-            self.error("E106", f"`{domain_word}` records have no {what}", attribute.span,
-                       "value, value concept and unit filters apply to measurement and observation")
+            what = {ast.ValueFilter: "value", ast.ValueConceptFilter: "value concept", ast.UnitFilter: "unit"}[
+                type(attribute)
+            ]
+            self.error(
+                "E106",
+                f"`{domain_word}` records have no {what}",
+                attribute.span,
+                "value, value concept and unit filters apply to measurement and observation",
+            )
             return False
         if isinstance(attribute, ast.ValueFilter):
             return self.set_once(fields, "value", self.bounds(attribute.comparison, "value"), attribute.span)
@@ -235,14 +296,22 @@ class _Resolver:
                 elif unit.value in UNIT_CONCEPTS:
                     ids.append(UNIT_CONCEPTS[unit.value])
                 else:
-                    self.error("E109", f"unknown unit `{unit.value}`", unit.span,
-                               _did_you_mean(unit.value, UNIT_CONCEPTS, "known units (or give a unit concept id)"))
+                    self.error(
+                        "E109",
+                        f"unknown unit `{unit.value}`",
+                        unit.span,
+                        _did_you_mean(unit.value, UNIT_CONCEPTS, "known units (or give a unit concept id)"),
+                    )
             return self.set_once(fields, "unit_concept_ids", tuple(ids), attribute.span)
         if isinstance(attribute, ast.VisitTypeFilter):
             if not table.has_visit:
-                self.error("E111", f"`{domain_word}` records are not linked to a visit", attribute.span,
-                           "visit type applies to " + ", ".join(
-                               d.replace("_", " ") for d, t in DOMAINS.items() if t.has_visit))
+                self.error(
+                    "E111",
+                    f"`{domain_word}` records are not linked to a visit",
+                    attribute.span,
+                    "visit type applies to "
+                    + ", ".join(d.replace("_", " ") for d, t in DOMAINS.items() if t.has_visit),
+                )
                 return False
             value = attribute.value
             if isinstance(value, int) and value <= 0:
@@ -252,23 +321,37 @@ class _Resolver:
                 if value not in VISIT_CONCEPTS:
                     end = attribute.span  # the visit type is the filter's last word
                     value_span = Span(end.end_line, end.end_column - len(value), end.end_line, end.end_column)
-                    self.error("E110", f"unknown visit type `{value}`", value_span,
-                               _did_you_mean(value, VISIT_CONCEPTS, "visit types (or give a visit concept id)"))
+                    self.error(
+                        "E110",
+                        f"unknown visit type `{value}`",
+                        value_span,
+                        _did_you_mean(value, VISIT_CONCEPTS, "visit types (or give a visit concept id)"),
+                    )
                     return False
                 value = VISIT_CONCEPTS[value]
             return self.set_once(fields, "visit_concept_ids", (value,), attribute.span)
         if isinstance(attribute, ast.DurationFilter):
             if table.end_date is None:
-                self.error("E111", f"`{domain_word}` records have no end date, so no duration", attribute.span,
-                           "duration applies to condition, drug, visit, device, condition era and drug era")
+                self.error(
+                    "E111",
+                    f"`{domain_word}` records have no end date, so no duration",
+                    attribute.span,
+                    "duration applies to condition, drug, visit, device, condition era and drug era",
+                )
                 return False
             return self.set_once(fields, "duration", self.bounds(attribute.comparison, "duration"), attribute.span)
         if isinstance(attribute, ast.DaysSupplyFilter):
             if not table.has_days_supply:
-                self.error("E111", f"`{domain_word}` records have no days supply", attribute.span,
-                           "days supply applies to drug exposures")
+                self.error(
+                    "E111",
+                    f"`{domain_word}` records have no days supply",
+                    attribute.span,
+                    "days supply applies to drug exposures",
+                )
                 return False
-            return self.set_once(fields, "days_supply", self.bounds(attribute.comparison, "days supply"), attribute.span)
+            return self.set_once(
+                fields, "days_supply", self.bounds(attribute.comparison, "days supply"), attribute.span
+            )
         raise AssertionError(f"unhandled attribute {attribute!r}")
 
     def set_once(self, fields: dict, key: str, value, span: Span) -> bool:
@@ -284,8 +367,12 @@ class _Resolver:
             return (plan.Bound(comparison.op, float(comparison.value.value)),)
         low, high = comparison.low.value, comparison.high.value
         if low > high:
-            self.error("E114", f"{what} range is empty: {low} is above {high}", comparison.span,
-                       f"write `between {high} and {low}`")
+            self.error(
+                "E114",
+                f"{what} range is empty: {low} is above {high}",
+                comparison.span,
+                f"write `between {high} and {low}`",
+            )
         return (plan.Bound(">=", float(low)), plan.Bound("<=", float(high)))
 
     # ---- criteria ----
@@ -302,8 +389,12 @@ class _Resolver:
                 return plan.AllOf(tuple(children))
             n = node.count.value
             if not 1 <= n <= len(children):
-                self.error("E116", f"`at least {n} of` needs between 1 and {len(children)} here", node.count.span,
-                           f"the group has {len(children)} criteria")
+                self.error(
+                    "E116",
+                    f"`at least {n} of` needs between 1 and {len(children)} here",
+                    node.count.span,
+                    f"the group has {len(children)} criteria",
+                )
                 return None
             return plan.AtLeastOf(n, tuple(children))
         if isinstance(node, ast.Not):
@@ -316,8 +407,12 @@ class _Resolver:
             return plan.AgeTest(bounds)
         if isinstance(node, ast.Sex):
             if node.value.text not in GENDER_CONCEPTS:
-                self.error("E121", f"unknown sex `{node.value.text}`", node.value.span,
-                           _did_you_mean(node.value.text, GENDER_CONCEPTS, "sexes"))
+                self.error(
+                    "E121",
+                    f"unknown sex `{node.value.text}`",
+                    node.value.span,
+                    _did_you_mean(node.value.text, GENDER_CONCEPTS, "sexes"),
+                )
                 return None
             return plan.SexTest(GENDER_CONCEPTS[node.value.text])
         if isinstance(node, ast.IndexDate):
@@ -340,8 +435,12 @@ class _Resolver:
         if isinstance(comparison, ast.DateCompare):
             return plan.IndexDateTest((plan.DateBound(comparison.op, comparison.date),))
         if parsed[0] > parsed[1]:
-            self.error("E114", f"date range is empty: {comparison.low} is after {comparison.high}", comparison.span,
-                       f"write `between {comparison.high} and {comparison.low}`")
+            self.error(
+                "E114",
+                f"date range is empty: {comparison.low} is after {comparison.high}",
+                comparison.span,
+                f"write `between {comparison.high} and {comparison.low}`",
+            )
             return None
         return plan.IndexDateTest((plan.DateBound(">=", comparison.low), plan.DateBound("<=", comparison.high)))
 
@@ -363,8 +462,12 @@ class _Resolver:
 
     def non_negative(self, value: ast.Int, what: str) -> int:
         if value.value < 0:
-            self.error("E108", f"{what} cannot be negative ({value.value})", value.span,
-                       "use `before`/`after` for direction; numbers are counts of days or records")
+            self.error(
+                "E108",
+                f"{what} cannot be negative ({value.value})",
+                value.span,
+                "use `before`/`after` for direction; numbers are counts of days or records",
+            )
             return 0
         return value.value
 
@@ -377,8 +480,12 @@ class _Resolver:
                 return None
             days = shape.days.value
             if days == 0:
-                self.error("E107", f"`within 0 days {shape.direction} index` is an empty window", shape.span,
-                           "use `on index` for the index date itself")
+                self.error(
+                    "E107",
+                    f"`within 0 days {shape.direction} index` is an empty window",
+                    shape.span,
+                    "use `on index` for the index date itself",
+                )
                 return None
             return plan.Window(-days, -1, within) if shape.direction == "before" else plan.Window(1, days, within)
         if isinstance(shape, ast.Around):
@@ -396,8 +503,12 @@ class _Resolver:
         if start is None or end is None:
             return None
         if start > end:
-            self.error("E107", "the window starts after it ends", shape.span,
-                       f"day {start} is after day {end}; swap the two ends")
+            self.error(
+                "E107",
+                "the window starts after it ends",
+                shape.span,
+                f"day {start} is after day {end}; swap the two ends",
+            )
             return None
         return plan.Window(start, end, within)
 
