@@ -236,6 +236,8 @@ def concepts(
     except DatabaseError as error:
         raise _fail(error.cause, error.hint) from None
     console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.width = 160  # piped or captured: keep concept names on one line
     for codeset, rows in report:
         table = Table(title=f"{codeset.name}: {len(rows)} concepts", title_justify="left")
         for column in ("concept_id", "name", "domain", "vocabulary", "standard", "records"):

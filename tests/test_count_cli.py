@@ -1,0 +1,127 @@
+"""`cohortql count`, `sql`, `concepts` and the Python API on the embedded default (Eunomia)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import cohortql
+from cohortql.cli import app
+from cohortql.fingerprint import fingerprint
+from cohortql.pipeline import compile_source
+from cohortql.protect.result import ProtectedResult, UnprotectedResultError
+from cohortql.report.counts import render
+from tests.conftest import REPO
+
+Q1 = str(REPO / "examples" / "q1_gi_bleed_nsaid.cohort")
+Q4 = str(REPO / "examples" / "q4_coronary_events.cohort")
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_database(monkeypatch, tmp_path, eunomia_target):
+    monkeypatch.delenv("COHORTQL_DB", raising=False)
+    monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "no-profile.toml"))
+
+
+def test_count_json_without_configuration():
+    result = CliRunner().invoke(app, ["count", Q1, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["final"] == {"value": 131, "display": "131"}
+    assert [step["rule"] for step in document["attrition"]] == [
+        "entry", "age 35-45", "recent NSAID", "no prior peptic ulcer"]
+    assert [step["value"] for step in document["attrition"]] == [479, 429, 278, 131]
+    assert document["attrition"][2]["gain"] == {"value": 61, "display": "61"}
+    assert document["policy"]["threshold"] == 10
+    assert document["database"]["dialect"] == "duckdb"
+    assert document["fingerprint"].startswith("sha256:")
+
+
+def test_count_table_names_the_database_and_suppresses():
+    result = CliRunner().invoke(app, ["count", Q4])
+    assert result.exit_code == 0, result.output
+    assert "Eunomia demo CDM" in result.stderr
+    assert "<10" in result.stdout  # the gain of "age 40-79" is 5 persons
+    assert "event or revascularisation" in result.stdout
+
+
+def test_count_csv_and_markdown():
+    csv_out = CliRunner().invoke(app, ["count", Q4, "--format", "csv"]).stdout
+    rows = list(csv.DictReader(io.StringIO(csv_out)))
+    assert [r["persons"] for r in rows] == ["191", "112", "13"]
+    assert rows[1]["gain_if_dropped"] == "<10"
+    markdown = CliRunner().invoke(app, ["count", Q4, "--format", "markdown"]).stdout
+    assert "| age 40-79 | 112 | 58.6% | <10 |" in markdown
+
+
+def test_python_api_returns_the_protected_result():
+    result = cohortql.count(Q4)
+    assert isinstance(result, ProtectedResult)
+    frame = result.attrition_frame()
+    assert list(frame["persons"]) == [191, 112, 13]
+    assert frame["gain_if_dropped"].isna().tolist() == [True, True, False]  # entry step, suppressed gain
+    text_result = cohortql.count((REPO / "examples" / "q2_recurrent_uti.cohort").read_text())
+    assert text_result.final.value == 27
+
+
+def test_report_layer_refuses_unprotected_results():
+    with pytest.raises(UnprotectedResultError):
+        ProtectedResult(None, None, None, (), None, "", {})
+    with pytest.raises(TypeError):
+        render({"final": 3}, "json")
+
+
+def test_fingerprint_ignores_cosmetics_but_not_meaning():
+    from cohortql.diagnostics import Source
+
+    text = (REPO / "examples" / "q3_new_af_warfarin.cohort").read_text()
+    base = fingerprint(compile_source(Source("a", text)).plan)
+    cosmetic = text.replace('"warfarin" with', '"Coumadin" with').replace("# Q3", "# another comment")
+    cosmetic = cosmetic.replace("Warfarin", "VKA").replace("entry first", "entry   first")
+    assert fingerprint(compile_source(Source("b", cosmetic)).plan) == base
+    for change in (("30 days after", "31 days after"), ("1310149", "1310150"), ("age >= 65", "age >= 66")):
+        changed = text.replace(*change)
+        assert fingerprint(compile_source(Source("c", changed)).plan) != base, change
+
+
+def test_sql_command_prints_each_dialect():
+    for dialect in ("duckdb", "postgres", "spark", "bigquery", "snowflake", "tsql", "trino"):
+        result = CliRunner().invoke(app, ["sql", Q1, "--dialect", dialect])
+        assert result.exit_code == 0, result.output
+        assert "observation_period" in result.stdout
+    assert CliRunner().invoke(app, ["sql", Q1, "--dialect", "oracle"]).exit_code == 2
+
+
+def test_concepts_lists_resolved_concepts_with_counts():
+    result = CliRunner().invoke(app, ["concepts", Q1])
+    assert result.exit_code == 0, result.output
+    assert "Gastrointestinal hemorrhage" in result.stdout
+    assert "Ibuprofen 200 MG Oral Tablet" in result.stdout  # a descendant of ibuprofen, found by expansion
+    assert "479" in result.stdout  # records of 192671 in condition_occurrence
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--db", "duckdb:////nonexistent/cdm.duckdb"], "no DuckDB file"),
+        (["--cdm-schema", "nosuch"], "a CDM table is missing"),
+        (["--db", "mysql://root@localhost/x"], "unsupported database kind"),
+        (["--db", "not a url"], "not valid"),
+    ],
+)
+def test_database_errors_are_one_line_with_a_hint(args, message):
+    result = CliRunner().invoke(app, ["count", Q1, *args])
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "hint:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_bad_schema_name_is_a_usage_error():
+    result = CliRunner().invoke(app, ["count", Q1, "--cdm-schema", "cdm; DROP TABLE person"])
+    assert result.exit_code == 2
+    assert "invalid schema name" in result.stderr
