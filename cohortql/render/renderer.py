@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from cohortql.omop import DOMAINS
+from cohortql.omop import DOMAINS, GENDER_CONCEPTS
 from cohortql.render.identifiers import qualifier
 from cohortql.resolve import plan as p
 from cohortql.resources import resource_path
@@ -33,12 +33,6 @@ class TempTable:
     name: str
     columns: tuple[tuple[str, str], ...]  # (name, SQL type)
     rows: tuple[tuple, ...]
-
-
-@dataclass(frozen=True)
-class Stratum:
-    name: str
-    expression: str
 
 
 @dataclass(frozen=True)
@@ -146,8 +140,9 @@ def _table_namer(schema: str | None):
 
 
 def render(
-    plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None = None, strata: tuple[Stratum, ...] = ()
+    plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None = None, strata: tuple[str, ...] = ()
 ) -> RenderedCohort:
+    """`strata` are breakdown dimensions (cohortql.omop.BREAKDOWNS), aggregated in the same pass."""
     cdm_table = _table_namer(cdm_schema)
     vocab_table = _table_namer(vocab_schema or cdm_schema)
 
@@ -189,6 +184,8 @@ def render(
         criteria=criteria,
         criterion_id=found.index,
         strata=strata,
+        female=GENDER_CONCEPTS["female"],
+        male=GENDER_CONCEPTS["male"],
     )
     report_params = _Parameters()
     report_sql = _render(
@@ -200,5 +197,5 @@ def render(
         codesets=SqlStatement(codesets_sql, codeset_params.values),
         cohort=SqlStatement(cohort_sql, cohort_params.values),
         rule_names=tuple(rule.name for rule in plan.rules),
-        strata=tuple(s.name for s in strata),
+        strata=tuple(strata),
     )

@@ -53,6 +53,7 @@ WITH entry_records AS (
     e.person_id,
     e.condition_era_id AS event_id,
     e.condition_era_start_date AS start_date,
+    CAST(NULL AS BIGINT) AS visit_occurrence_id,
     CASE
       WHEN 1 = 1
       AND DATE_DIFF('DAY', e.condition_era_start_date, e.condition_era_end_date) >= $p0
@@ -68,6 +69,7 @@ WITH entry_records AS (
     r.person_id,
     r.event_id,
     r.start_date AS index_date,
+    r.visit_occurrence_id,
     op.observation_period_start_date AS op_start,
     op.observation_period_end_date AS op_end
   FROM entry_records AS r
@@ -92,8 +94,10 @@ WITH entry_records AS (
     q.index_date,
     q.op_start,
     q.op_end,
+    q.visit_occurrence_id,
     p.year_of_birth,
-    p.gender_concept_id
+    p.gender_concept_id,
+    p.care_site_id AS person_care_site_id
   FROM earliest_entries AS q
   JOIN "cdm".person AS p
     ON p.person_id = q.person_id
