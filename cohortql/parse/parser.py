@@ -101,8 +101,31 @@ def parse(text: str, name: str = "<string>") -> Definition:
         raise CohortQLError(source, (_diagnose(error, source),)) from None
     finally:
         _comments.reset(reset)
+    _check_nesting(tree, source)
     definition = ToAst(source).transform(tree)
     return Definition(definition.statements, tuple(collected))
+
+
+# Criteria nest (`not`, `any of`, ...); later stages walk them recursively, so depth is bounded
+# here, far beyond what a protocol needs, instead of failing with a RecursionError.
+MAX_NESTING = 32
+_NESTING_RULES = frozenset({"negation", "any_group", "all_group", "at_least_group"})
+
+
+def _check_nesting(tree: lark.Tree, source: Source) -> None:
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data in _NESTING_RULES:
+            depth += 1
+            if depth > MAX_NESTING:
+                meta = node.meta
+                span = Span(meta.line, meta.column, meta.line, meta.column + 1)
+                raise CohortQLError(source, (Diagnostic(
+                    "E005", f"criteria are nested more than {MAX_NESTING} levels deep", span,
+                    "flatten the rule: `all of (...)` and `any of (...)` take any number of criteria",
+                ),))
+        stack.extend((child, depth) for child in node.children if isinstance(child, lark.Tree))
 
 
 def _diagnose(error: UnexpectedInput, source: Source) -> Diagnostic:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
@@ -21,15 +24,32 @@ def transpile(sql: str, dialect: str) -> str:
             f"unknown dialect {dialect!r}; choose one of: {', '.join(LIVE + COMPILE_ONLY)}"
         )
     try:
-        statements = sqlglot.parse(sql, read=CANONICAL)
-        if len(statements) != 1 or statements[0] is None:
-            raise TranspileError(f"expected one statement, got {len(statements)}")
-        tree = statements[0]
-        if dialect == "postgres":
-            tree = tree.transform(_postgres_date_difference)
-        return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
+        with _deep_recursion():
+            return _transpile(sql, dialect)
     except SqlglotError as error:
         raise TranspileError(f"the {dialect} dialect cannot express this query: {error}") from None
+
+
+@contextmanager
+def _deep_recursion(limit: int = 20_000):
+    # sqlglot parses recursively, ~25 frames per parenthesis; nested criteria (bounded at parse
+    # time) can exceed Python's default limit of 1000 frames.
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def _transpile(sql: str, dialect: str) -> str:
+    statements = sqlglot.parse(sql, read=CANONICAL)
+    if len(statements) != 1 or statements[0] is None:
+        raise TranspileError(f"expected one statement, got {len(statements)}")
+    tree = statements[0]
+    if dialect == "postgres":
+        tree = tree.transform(_postgres_date_difference)
+    return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
 
 
 def _postgres_date_difference(node: exp.Expression) -> exp.Expression:

@@ -150,11 +150,9 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth
-        ) >= %(p5)s
-        AND (
-          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth
-        ) <= %(p6)s
+          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth >= %(p5)s
+          AND EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth <= %(p6)s
+        )
       )
       THEN 1
       ELSE 0

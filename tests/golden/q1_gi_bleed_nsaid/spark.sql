@@ -140,11 +140,9 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          YEAR(ie.index_date) - ie.year_of_birth
-        ) >= :p5
-        AND (
-          YEAR(ie.index_date) - ie.year_of_birth
-        ) <= :p6
+          YEAR(ie.index_date) - ie.year_of_birth >= :p5
+          AND YEAR(ie.index_date) - ie.year_of_birth <= :p6
+        )
       )
       THEN 1
       ELSE 0

@@ -137,8 +137,8 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          YEAR(ie.index_date) - ie.year_of_birth
-        ) >= :p5
+          YEAR(ie.index_date) - ie.year_of_birth >= :p5
+        )
       )
       THEN 1
       ELSE 0

@@ -157,11 +157,9 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          YEAR(ie.index_date) - ie.year_of_birth
-        ) >= @p8
-        AND (
-          YEAR(ie.index_date) - ie.year_of_birth
-        ) <= @p9
+          YEAR(ie.index_date) - ie.year_of_birth >= @p8
+          AND YEAR(ie.index_date) - ie.year_of_birth <= @p9
+        )
       )
       THEN 1
       ELSE 0
@@ -169,17 +167,9 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          (
-            COALESCE(c0.n, 0) >= @p10
-          )
+          COALESCE(c0.n, 0) >= @p10
           OR (
-            (
-              (
-                COALESCE(c1.n, 0) >= @p11
-              ) AND (
-                COALESCE(c2.n, 0) >= @p12
-              )
-            )
+            COALESCE(c1.n, 0) >= @p11 AND COALESCE(c2.n, 0) >= @p12
           )
         )
       )

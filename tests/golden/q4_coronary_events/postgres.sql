@@ -173,11 +173,9 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth
-        ) >= %(p8)s
-        AND (
-          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth
-        ) <= %(p9)s
+          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth >= %(p8)s
+          AND EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth <= %(p9)s
+        )
       )
       THEN 1
       ELSE 0
@@ -185,17 +183,9 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          (
-            COALESCE(c0.n, 0) >= %(p10)s
-          )
+          COALESCE(c0.n, 0) >= %(p10)s
           OR (
-            (
-              (
-                COALESCE(c1.n, 0) >= %(p11)s
-              ) AND (
-                COALESCE(c2.n, 0) >= %(p12)s
-              )
-            )
+            COALESCE(c1.n, 0) >= %(p11)s AND COALESCE(c2.n, 0) >= %(p12)s
           )
         )
       )

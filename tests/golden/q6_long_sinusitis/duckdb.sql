@@ -127,8 +127,8 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          YEAR(ie.index_date) - ie.year_of_birth
-        ) >= $p4
+          YEAR(ie.index_date) - ie.year_of_birth >= $p4
+        )
       )
       THEN 1
       ELSE 0

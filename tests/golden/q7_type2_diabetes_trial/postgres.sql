@@ -222,11 +222,9 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth
-        ) >= %(p16)s
-        AND (
-          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth
-        ) <= %(p17)s
+          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth >= %(p16)s
+          AND EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth <= %(p17)s
+        )
       )
       THEN 1
       ELSE 0

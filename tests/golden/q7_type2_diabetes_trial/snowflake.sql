@@ -200,11 +200,9 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          YEAR(ie.index_date) - ie.year_of_birth
-        ) >= :p16
-        AND (
-          YEAR(ie.index_date) - ie.year_of_birth
-        ) <= :p17
+          YEAR(ie.index_date) - ie.year_of_birth >= :p16
+          AND YEAR(ie.index_date) - ie.year_of_birth <= :p17
+        )
       )
       THEN 1
       ELSE 0

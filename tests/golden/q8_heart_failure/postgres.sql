@@ -198,8 +198,8 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth
-        ) >= %(p12)s
+          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth >= %(p12)s
+        )
       )
       THEN 1
       ELSE 0

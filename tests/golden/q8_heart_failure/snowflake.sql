@@ -180,8 +180,8 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          YEAR(ie.index_date) - ie.year_of_birth
-        ) >= :p12
+          YEAR(ie.index_date) - ie.year_of_birth >= :p12
+        )
       )
       THEN 1
       ELSE 0

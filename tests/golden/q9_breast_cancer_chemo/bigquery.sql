@@ -138,15 +138,17 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          YEAR(ie.index_date) - ie.year_of_birth
-        ) >= @p6
+          YEAR(ie.index_date) - ie.year_of_birth >= @p6
+        )
       )
       THEN 1
       ELSE 0
     END AS rule_1,
     CASE
       WHEN (
-        ie.index_date >= CAST(@p7 AS DATE) AND ie.index_date <= CAST(@p8 AS DATE)
+        (
+          ie.index_date >= CAST(@p7 AS DATE) AND ie.index_date <= CAST(@p8 AS DATE)
+        )
       )
       THEN 1
       ELSE 0

@@ -148,15 +148,17 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth
-        ) >= %(p6)s
+          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth >= %(p6)s
+        )
       )
       THEN 1
       ELSE 0
     END AS rule_1,
     CASE
       WHEN (
-        ie.index_date >= CAST(%(p7)s AS DATE) AND ie.index_date <= CAST(%(p8)s AS DATE)
+        (
+          ie.index_date >= CAST(%(p7)s AS DATE) AND ie.index_date <= CAST(%(p8)s AS DATE)
+        )
       )
       THEN 1
       ELSE 0
