@@ -23,8 +23,10 @@ class Source:
     text: str
 
     def line(self, number: int) -> str:
-        lines = self.text.splitlines()
-        return lines[number - 1] if 0 < number <= len(lines) else ""
+        # Lines end at "\n" only, as the lexer counts them: splitlines() also breaks at \r,
+        # \x0b, \x0c, \x1c-\x1e, \x85, \u2028 and \u2029 and would show the wrong line.
+        lines = self.text.split("\n")
+        return lines[number - 1].removesuffix("\r") if 0 < number <= len(lines) else ""
 
 
 @dataclass(frozen=True)

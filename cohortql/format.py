@@ -17,9 +17,9 @@ Layout
 
 Spelling
 - What the tree keeps is written as the user wrote it: an omitted occurrence stays omitted,
-  numbers keep their digits (`7.0` stays `7.0`, never `7` or `7E+0`).
-- What the tree does not keep gets one spelling: `day` after 1 or -1 and `days` otherwise;
-  a duration filter always names its unit (`with duration >= 90 days`); strings are
+  numbers keep their digits (`7.0` stays `7.0`; `0.0000001` never becomes `1E-7`).
+- What the tree does not keep gets one spelling: `day` after 1 or -1 and `days` otherwise,
+  but always `distinct days of`; a duration filter always names its unit (`with duration >= 90 days`); strings are
   re-quoted with `\\"` and `\\\\` escaped; single spaces between words; `, ` between list items.
 
 Comments (located by the statements' source spans)

@@ -28,7 +28,8 @@ class Compiled:
 
 def read_source(path: str | Path) -> Source:
     path = Path(path)
-    return Source(str(path), path.read_text(encoding="utf-8"))
+    # Bytes decoded as-is: text mode would turn a lone \r into a line break the lexer never sees.
+    return Source(str(path), path.read_bytes().decode("utf-8"))
 
 
 def compile_source(source: Source) -> Compiled:

@@ -1,15 +1,20 @@
 """Hypothesis strategies for random but syntactically valid CohortQL syntax trees.
 
-Names come from a small alphabet and rules reuse the concept-set names, so some trees
-resolve; most do not, which is fine: the formatter and parser work on syntax alone.
+`definitions()` draws any tree the grammar can produce. Names come from a small alphabet and
+rules reuse the concept-set names, so a few resolve; most do not, which is fine for the
+formatter and parser. `resolvable_definitions()` draws trees that pass every resolver check,
+so the pipeline runs through to a plan.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 
 from hypothesis import strategies as st
 
+from cohortql.omop import BREAKDOWNS, CONCEPT_SET_OPTIONAL, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
+from cohortql.omop import DOMAINS as DOMAIN_TABLES
 from cohortql.parse import ast
 
 # Never keywords, but some look like one (`Index`, `index_date`) or start a multi-word
@@ -62,7 +67,9 @@ attributes = st.one_of(
         ast.UnitFilter,
         st.lists(st.builds(ast.Unit, st.one_of(strings, st.integers(-5, 10**6))), min_size=1, max_size=3).map(tuple),
     ),
-    st.builds(ast.VisitTypeFilter, st.one_of(st.sampled_from(("inpatient", "outpatient", "Index")), st.integers(-5, 10**5))),
+    st.builds(
+        ast.VisitTypeFilter, st.one_of(st.sampled_from(("inpatient", "outpatient", "Index")), st.integers(-5, 10**5))
+    ),
     st.builds(ast.DurationFilter, comparisons),
     st.builds(ast.DaysSupplyFilter, comparisons),
 )
@@ -73,10 +80,8 @@ events = st.builds(
 entries = st.builds(ast.Entry, st.sampled_from(("first", "earliest", "all")), events)
 observation_spans = st.builds(ast.ObservationSpan, ints, st.sampled_from(DIRECTIONS))
 observations = st.builds(ast.Observation, st.lists(observation_spans, min_size=1, max_size=2).map(tuple))
-breakdowns = st.builds(
-    ast.Breakdown,
-    st.lists(st.sampled_from(("site", "sex", "age10", "year", "region")).map(ast.Name), min_size=1, max_size=3).map(tuple),
-)
+dimensions = st.sampled_from(("site", "sex", "age10", "year", "region")).map(ast.Name)
+breakdowns = st.builds(ast.Breakdown, st.lists(dimensions, min_size=1, max_size=3).map(tuple))
 
 # ---- windows and criteria ----------------------------------------------------------------------
 
@@ -102,7 +107,9 @@ leaf_criteria = st.one_of(
     st.builds(ast.Sex, st.sampled_from(("female", "male", "other", "Index")).map(ast.Name)),
     st.builds(
         ast.IndexDate,
-        st.one_of(st.builds(ast.DateCompare, st.sampled_from(COMPARISON_OPS), dates), st.builds(ast.DateBetween, dates, dates)),
+        st.one_of(
+            st.builds(ast.DateCompare, st.sampled_from(COMPARISON_OPS), dates), st.builds(ast.DateBetween, dates, dates)
+        ),
     ),
 )
 
@@ -154,7 +161,8 @@ def with_comments(draw, text: str) -> tuple[str, list[str]]:
     """
     out: list[str] = []
     comments: list[str] = []
-    for line in [*text.splitlines(), None]:
+    # Split on line feeds only: a string may hold other characters that `splitlines` breaks at.
+    for line in [*text.split("\n")[:-1], None]:
         for _ in range(draw(st.integers(0, 2))):
             choice = draw(st.integers(0, 3))
             if choice == 0:
@@ -171,3 +179,141 @@ def with_comments(draw, text: str) -> tuple[str, list[str]]:
             comments.append(comment)
         out.append(line)
     return "\n".join(out) + "\n", comments
+
+
+# ---- definitions that resolve ------------------------------------------------------------------------
+# Built to pass every resolver check, so the whole pipeline runs through to a plan.
+
+positive_ints = st.integers(1, 10**9).map(ast.Int)
+non_negative_ints = st.integers(0, 3000).map(ast.Int)
+
+
+@st.composite
+def ordered_pair(draw, values):
+    low, high = sorted((draw(values), draw(values)), key=lambda v: getattr(v, "value", v))
+    return low, high
+
+
+def valid_comparisons(minimum: int | None = None) -> st.SearchStrategy[ast.Comparison]:
+    values = numbers if minimum is None else numbers.filter(lambda n: n.value >= minimum)
+    return st.one_of(
+        st.builds(ast.Compare, st.sampled_from(COMPARISON_OPS), values),
+        ordered_pair(values).map(lambda pair: ast.Between(*pair)),
+    )
+
+
+@st.composite
+def valid_events(draw, concept_sets: tuple[str, ...]) -> ast.Event:
+    table = draw(st.sampled_from(sorted(DOMAIN_TABLES)))
+    flags = DOMAIN_TABLES[table]
+    optional = table in CONCEPT_SET_OPTIONAL and draw(st.booleans())
+    concept_set = None if optional else ast.Name(draw(st.sampled_from(concept_sets)))
+    kinds = []
+    if flags.has_value:
+        kinds += ["value", "value_concept", "unit"]
+    if flags.has_visit:
+        kinds.append("visit")
+    if flags.end_date is not None:
+        kinds.append("duration")
+    if flags.has_days_supply:
+        kinds.append("days_supply")
+    attributes = []
+    for kind in draw(st.lists(st.sampled_from(kinds), unique=True, max_size=3)) if kinds else []:
+        if kind == "value":
+            attributes.append(ast.ValueFilter(draw(valid_comparisons())))
+        elif kind == "value_concept":
+            attributes.append(ast.ValueConceptFilter(ast.Name(draw(st.sampled_from(concept_sets)))))
+        elif kind == "unit":
+            unit = st.one_of(st.sampled_from(sorted(UNIT_CONCEPTS)), st.integers(1, 10**6)).map(ast.Unit)
+            attributes.append(ast.UnitFilter(tuple(draw(st.lists(unit, min_size=1, max_size=3)))))
+        elif kind == "visit":
+            visit = st.one_of(st.sampled_from(sorted(VISIT_CONCEPTS)), st.integers(1, 10**6))
+            attributes.append(ast.VisitTypeFilter(draw(visit)))
+        elif kind == "duration":
+            attributes.append(ast.DurationFilter(draw(valid_comparisons())))
+        else:
+            attributes.append(ast.DaysSupplyFilter(draw(valid_comparisons())))
+    return ast.Event(table, concept_set, tuple(attributes))
+
+
+valid_offsets = st.one_of(
+    st.just(ast.Offset(None, None)), st.builds(ast.Offset, non_negative_ints, st.sampled_from(DIRECTIONS))
+)
+
+
+def _offset_day(offset: ast.Offset) -> int:
+    if offset.days is None:
+        return 0
+    return -offset.days.value if offset.direction == "before" else offset.days.value
+
+
+valid_windows = st.builds(
+    ast.Window,
+    st.one_of(
+        st.builds(ast.Within, positive_ints, st.sampled_from(DIRECTIONS)),
+        st.builds(ast.Around, non_negative_ints),
+        st.builds(lambda a, b: ast.FromTo(*sorted((a, b), key=_offset_day)), valid_offsets, valid_offsets),
+        st.builds(ast.AnyTime, st.sampled_from((None, *DIRECTIONS))),
+        st.just(ast.OnIndex()),
+    ),
+    st.booleans(),
+)
+valid_occurrences = st.one_of(
+    st.none(),
+    st.just(ast.Occurrence("none", None, False)),
+    st.builds(ast.Occurrence, st.sampled_from(("at_least", "at_most", "exactly")), non_negative_ints, st.booleans()),
+)
+valid_dates = st.dates().map(lambda d: d.isoformat()).filter(lambda text: len(text) == 10)
+
+
+@cache
+def valid_criteria(concept_sets: tuple[str, ...], depth: int = 3) -> st.SearchStrategy[ast.Criterion]:
+    """Cached: building a nested strategy anew for every rule drawn would dominate the run time."""
+    leaves = st.one_of(
+        st.builds(ast.EventCriterion, valid_occurrences, valid_events(concept_sets), valid_windows),
+        st.builds(ast.Age, valid_comparisons(minimum=0)),
+        st.builds(ast.Sex, st.sampled_from(sorted(GENDER_CONCEPTS)).map(ast.Name)),
+        st.builds(
+            ast.IndexDate,
+            st.one_of(
+                st.builds(ast.DateCompare, st.sampled_from(COMPARISON_OPS), valid_dates),
+                ordered_pair(valid_dates).map(lambda pair: ast.DateBetween(*pair)),
+            ),
+        ),
+    )
+    if depth == 0:
+        return leaves
+    inner = valid_criteria(concept_sets, depth - 1)
+    children = st.lists(inner, min_size=1, max_size=3).map(tuple)
+    groups = st.one_of(
+        st.builds(ast.Group, st.sampled_from(("any", "all")), st.none(), children),
+        children.flatmap(
+            lambda kids: st.integers(1, len(kids)).map(lambda n: ast.Group("at_least", ast.Int(n), kids))
+        ),
+    )
+    return st.one_of(leaves, leaves, groups, st.builds(ast.Not, inner))
+
+
+@st.composite
+def resolvable_definitions(draw) -> ast.Definition:
+    """A definition that passes the resolver: every name defined, every number in range."""
+    set_names = tuple(draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True)))
+    items = st.lists(
+        st.builds(ast.ConceptInclude, positive_ints, st.none() | strings, st.booleans()), min_size=1, max_size=3
+    )
+    keys = draw(st.lists(st.sampled_from(("title", "protocol", "sponsor")), unique=True))
+    statements: list[ast.Statement] = [ast.Meta(key, draw(strings)) for key in keys]
+    statements += [ast.ConceptSet(ast.Name(name), tuple(draw(items))) for name in set_names]
+    statements.append(ast.Entry(draw(st.sampled_from(("first", "earliest", "all"))), draw(valid_events(set_names))))
+    directions = draw(st.lists(st.sampled_from(DIRECTIONS), unique=True, max_size=2))
+    if directions:
+        statements.append(ast.Observation(tuple(ast.ObservationSpan(draw(non_negative_ints), d) for d in directions)))
+    rule_names = draw(st.lists(strings.filter(str.strip), unique=True, max_size=5))
+    statements += [
+        ast.Rule(draw(st.sampled_from(("include", "exclude"))), name, draw(valid_criteria(set_names)))
+        for name in rule_names
+    ]
+    dimensions = draw(st.lists(st.sampled_from(BREAKDOWNS), unique=True, max_size=2))
+    if dimensions:
+        statements.append(ast.Breakdown(tuple(ast.Name(d) for d in dimensions)))
+    return ast.Definition(tuple(statements))

@@ -137,7 +137,7 @@ def _diagnose(error: UnexpectedInput, source: Source) -> Diagnostic:
         # The basic lexer's `allowed` is every terminal wherever the error is, so it is no hint.
         return Diagnostic("E001", f"unexpected character `{char}`", span, _STRAY_HINTS.get(char))
     if isinstance(error, UnexpectedEOF):
-        lines = source.text.splitlines() or [""]
+        lines = source.text.rstrip("\r\n").split("\n")  # lines as the lexer counts them
         line = len(lines)
         column = len(lines[-1]) + 1
         return Diagnostic(
