@@ -1,0 +1,395 @@
+"""The governance commands: parse options, call workflow / identity / verify / kpi, print, map errors.
+
+`register(app)` adds `submit`, `withdraw`, `release`, `kpi` and the `review`, `audit` and `users`
+groups to the main command line. Exit codes: 0 success; 1 refused, not permitted, or a
+definition / database error; 2 a usage error (unknown request, user or role, unreadable file).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import DBAPIError
+
+from cohortql import pipeline
+from cohortql.diagnostics import CohortQLError
+from cohortql.execute.errors import DatabaseError, explain_driver_error
+from cohortql.execute.target import Target, resolve_target
+from cohortql.governance import binding, chain, identity, views, workflow
+from cohortql.governance import kpi as kpi_module
+from cohortql.governance.errors import GovernanceError, Refused
+from cohortql.governance.release_doc import render_release, stamp
+from cohortql.governance.states import STATES
+from cohortql.governance.store import Store, open_store
+from cohortql.governance.verify import verify
+from cohortql.render.identifiers import IdentifierError, quote_identifier
+from cohortql.transpile import TranspileError
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+StoreOption = Annotated[str | None, typer.Option(
+    "--store", help="Governance store: a SQLite file or a URL (else COHORTQL_STORE, the profile, the data dir).")]
+UserOption = Annotated[str | None, typer.Option("--user", help="Act as this user (else COHORTQL_USER, the OS login).")]
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (else COHORTQL_DB, the profile, Eunomia).")]
+CdmOption = Annotated[str | None, typer.Option("--cdm-schema", help="Schema holding the CDM tables.")]
+VocabOption = Annotated[str | None, typer.Option("--vocab-schema", help="Schema holding the vocabulary.")]
+TimeoutOption = Annotated[int | None, typer.Option("--timeout", min=1, help="Query time limit in seconds.")]
+RequestArgument = Annotated[int, typer.Argument(help="Request id (see `cohortql review list`).")]
+
+
+class ReleaseFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
+    err.print(f"error: {message}", markup=False)
+    if hint:
+        err.print(f"  hint: {hint}", markup=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _governed(store_option: str | None) -> Iterator[Store]:
+    """Open the store and turn every expected failure into a message and an exit code."""
+    try:
+        with open_store(store_option) as store:
+            yield store
+    except GovernanceError as error:
+        raise _fail(error.message, error.hint, error.exit_code) from None
+    except CohortQLError as error:
+        err.print(str(error), markup=False)
+        raise typer.Exit(1) from None
+    except DatabaseError as error:
+        raise _fail(error.cause, error.hint) from None
+    except TranspileError as error:
+        raise _fail(str(error)) from None
+    except DBAPIError as error:  # the store failed mid-transaction: it was rolled back
+        cause = explain_driver_error(error)
+        raise _fail(f"the governance store failed, nothing was changed: {cause.cause}", cause.hint) from None
+
+
+def _target(db: str | None, cdm_schema: str | None, vocab_schema: str | None, timeout: int | None) -> Target:
+    try:
+        for schema in (cdm_schema, vocab_schema):
+            if schema:
+                quote_identifier(schema)
+    except IdentifierError as error:
+        raise _fail(str(error), code=2) from None
+    return resolve_target(db, cdm_schema, vocab_schema, timeout)
+
+
+def _compile_file(path: Path) -> pipeline.Compiled:
+    try:
+        source = pipeline.read_source(path)
+    except FileNotFoundError:
+        raise _fail(f"no such file: {path}", code=2) from None
+    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as error:
+        raise _fail(f"cannot read {path}: {error.__class__.__name__}", code=2) from None
+    return pipeline.compile_source(source)
+
+
+# ---- requester -------------------------------------------------------------------------------
+
+
+def submit(
+    file: Annotated[Path, typer.Argument(help="Definition file (.cohort).")],
+    study: Annotated[str, typer.Option("--study", help="Study or protocol id the sponsor asks about.")],
+    sponsor: Annotated[str, typer.Option("--sponsor", help="Who asks (receives the release).")],
+    note: Annotated[str | None, typer.Option("--note", help="A note for the steward.")] = None,
+    db: DbOption = None, cdm_schema: CdmOption = None, vocab_schema: VocabOption = None,
+    timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
+) -> None:
+    """Submit a definition for a steward's review (text, fingerprint, engine, policy, requester, time)."""
+    with _governed(store) as opened:
+        actor = identity.acting_user(user)
+        compiled = _compile_file(file)
+        target = _target(db, cdm_schema, vocab_schema, timeout)
+        request = workflow.submit(opened, actor, workflow.Submission(
+            study=study, sponsor=sponsor, note=note, title=dict(compiled.plan.metadata).get("title"),
+            definition_path=str(file.resolve()), definition_text=compiled.source.text,
+            binding=binding.current_binding(compiled, target),
+        ))
+    print(f"request {request.id} submitted: {study} for {sponsor}, {request.fingerprint}")
+    err.print(f"a steward reviews it with: cohortql review show {request.id}", markup=False)
+
+
+def withdraw(
+    request_id: RequestArgument,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it is withdrawn.")] = None,
+    store: StoreOption = None, user: UserOption = None,
+) -> None:
+    """Withdraw a request that is submitted or approved (its requester or an admin)."""
+    with _governed(store) as opened:
+        workflow.withdraw(opened, identity.acting_user(user), request_id, reason)
+    print(f"request {request_id} withdrawn")
+
+
+def release(
+    request_id: RequestArgument,
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="The definition file, if not at the path recorded at submission.")] = None,
+    format: Annotated[ReleaseFormat, typer.Option("--format", help="json, csv or markdown.")] = ReleaseFormat.json,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (else stdout).")] = None,
+    db: DbOption = None, cdm_schema: CdmOption = None, vocab_schema: VocabOption = None,
+    timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
+) -> None:
+    """Release an approved request's protected result for the sponsor, stamped with its approval."""
+    with _governed(store) as opened:
+        actor = identity.acting_user(user)
+        with opened.reading() as session:
+            request = workflow.get(session, request_id)
+        compiled = binding.compile_file(file or Path(request.definition_path))
+        target = _target(db, cdm_schema, vocab_schema, timeout)
+        current = binding.current_binding(compiled, target)
+        with opened.reading() as session:
+            workflow.check_releasable(session, request, actor, current)  # refuse before running the query
+        with err.status(f"counting on {target.description} ...", spinner="dots"):
+            result = pipeline.run(compiled, target, binding.active_policy())
+        request, approval, record = workflow.release(
+            opened, actor, request_id, current, result.to_dict(), fmt=format.value,
+            output=str(output) if output else None)
+    document = render_release(result, stamp(request, approval, record), format.value)
+    if output is None:
+        sys.stdout.write(document)
+        return
+    try:
+        output.write_text(document, encoding="utf-8")
+    except OSError as error:
+        raise _fail(f"the release is recorded (audit record {record.seq}) but {output} could not be written: "
+                    f"{error.strerror}", f"fix the path and release again: cohortql release {request_id}") from None
+    err.print(f"released request {request_id} to {output} (audit record {record.seq})", markup=False)
+
+
+def kpi(
+    format: Annotated[ReportFormat, typer.Option("--format", help="text or json.")] = ReportFormat.text,
+    store: StoreOption = None,
+) -> None:
+    """Indicators: requests per month and sponsor, approval rate, median days to approval and release."""
+    with _governed(store) as opened, opened.reading() as session:
+        indicators = kpi_module.compute(chain.records(session))
+    if format is ReportFormat.json:
+        print(json.dumps(indicators.to_dict(), indent=2))
+    else:
+        sys.stdout.write(views.kpi_text(indicators))
+
+
+# ---- steward ---------------------------------------------------------------------------------
+
+review_app = typer.Typer(help="A data steward's review: list, show, approve, reject, revoke.", no_args_is_help=True)
+
+
+@review_app.command("list")
+def review_list(
+    state: Annotated[str | None, typer.Option(
+        "--state", help=f"Only requests in this state ({', '.join(STATES)}).")] = None,
+    all_states: Annotated[bool, typer.Option("--all", help="Every request, whatever its state.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """List requests waiting for a decision (or --state STATE, or --all)."""
+    from sqlalchemy import select
+
+    from cohortql.governance.models import Request
+
+    if state is not None and state not in STATES:
+        raise _fail(f"unknown state `{state}`", f"states are {', '.join(STATES)}", code=2)
+    with _governed(store) as opened, opened.reading() as session:
+        query = select(Request).order_by(Request.id)
+        if not all_states:
+            query = query.where(Request.state == (state or "submitted"))
+        requests = list(session.execute(query).scalars())
+    sys.stdout.write(views.requests_table(requests))
+
+
+def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled, target: Target,
+                 concepts: bool) -> bool:
+    """Resolved concept sets and the protected result; False when they cannot be shown on this engine."""
+    if binding.engine_of(target) != request.engine:
+        print(f"\n== Protected result ==\nnot run here: the request is for {binding.engine_text(request.engine)}, "
+              f"this is {binding.engine_text(binding.engine_of(target))}")
+        return False
+    if concepts:
+        print("\n== Resolved concept sets ==")
+        for codeset, rows in pipeline.concept_report(compiled, target, binding.active_policy()):
+            print(f"{codeset.name}: {len(rows)} concepts")
+            for row in rows:
+                print("  " + " | ".join(row))
+    if request.result is None and request.state == "submitted":
+        with err.status(f"counting on {target.description} ...", spinner="dots"):
+            result = pipeline.run(compiled, target, binding.active_policy())
+        request = workflow.record_result(opened, actor, request.id, result.to_dict())
+    print("\n== Protected result ==")
+    print(views.result_table(request.result) if request.result else "not run (the request was not reviewed)")
+    return True
+
+
+@review_app.command("show")
+def review_show(
+    request_id: RequestArgument,
+    concepts: Annotated[bool, typer.Option(
+        "--concepts/--no-concepts", help="Resolve the concept sets against the vocabulary.")] = True,
+    db: DbOption = None, timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
+) -> None:
+    """What a steward needs to decide: plain English, concept sets, SQL, and the protected result."""
+    from cohortql.fingerprint import fingerprint
+    from cohortql.report.explain import explain_plan
+
+    with _governed(store) as opened:
+        actor = identity.acting_user(user)
+        with opened.reading() as session:
+            request = workflow.get(session, request_id)
+        sys.stdout.write(views.request_header(request))
+        compiled = binding.compile_text(request.definition_text, request.definition_path)
+        if fingerprint(compiled.plan) != request.fingerprint:
+            raise Refused(f"the stored definition of request {request_id} now has another fingerprint",
+                          "this cohortql version reads it differently: submit it again")
+        print("\n== In plain English ==")
+        sys.stdout.write(explain_plan(compiled.plan))
+        engine = request.engine
+        print(f"\n== SQL ({engine['dialect']}) ==")
+        sys.stdout.write(pipeline.rendered_sql(compiled, engine["dialect"], engine["cdm_schema"],
+                                               engine["vocab_schema"]))
+        target = _target(db, engine["cdm_schema"], engine["vocab_schema"], timeout)
+        shown = _show_result(opened, actor, request, compiled, target, concepts)
+    if not shown:
+        raise _fail("the result could not be shown", "connect to the engine the request names (--db URL)")
+
+
+@review_app.command("approve")
+def review_approve(
+    request_id: RequestArgument,
+    note: Annotated[str | None, typer.Option("--note", help="The steward's note, kept in the audit record.")] = None,
+    store: StoreOption = None, user: UserOption = None,
+) -> None:
+    """Approve a reviewed request (stewards only; never your own request)."""
+    with _governed(store) as opened:
+        request = workflow.approve(opened, identity.acting_user(user), request_id, note,
+                                   policy_now=binding.active_policy().to_dict())
+    print(f"request {request_id} approved by {request.decided_by}")
+
+
+@review_app.command("reject")
+def review_reject(
+    request_id: RequestArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the requester.")],
+    store: StoreOption = None, user: UserOption = None,
+) -> None:
+    """Reject a request, with the reason (stewards only; never your own request)."""
+    with _governed(store) as opened:
+        request = workflow.reject(opened, identity.acting_user(user), request_id, reason)
+    print(f"request {request_id} rejected by {request.decided_by}")
+
+
+@review_app.command("revoke")
+def review_revoke(
+    request_id: RequestArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why the approval no longer stands.")],
+    store: StoreOption = None, user: UserOption = None,
+) -> None:
+    """Revoke an approval that has not been released (stewards only)."""
+    with _governed(store) as opened:
+        request = workflow.revoke(opened, identity.acting_user(user), request_id, reason)
+    print(f"approval of request {request_id} revoked by {request.decided_by}")
+
+
+# ---- audit -----------------------------------------------------------------------------------
+
+audit_app = typer.Typer(help="The append-only, hash-chained audit record.", no_args_is_help=True)
+
+
+@audit_app.command("log")
+def audit_log(
+    request_id: Annotated[int | None, typer.Option("--request", help="Only this request's records.")] = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="text or json.")] = ReportFormat.text,
+    store: StoreOption = None,
+) -> None:
+    """Print the audit records in order (all, or one request's)."""
+    with _governed(store) as opened, opened.reading() as session:
+        records = chain.records(session, request_id)
+    if format is ReportFormat.json:
+        print(json.dumps(views.audit_dicts(records), indent=2))
+    else:
+        sys.stdout.write(views.audit_table(records))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    anchor: Annotated[str | None, typer.Option(
+        "--anchor", help="A head hash noted earlier: it must still be in the chain.")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Check the hash chain and the tables against it; report the first altered, deleted or moved record."""
+    with _governed(store) as opened, opened.reading() as session:
+        result = verify(session, anchor)
+    if not result.ok:
+        problems = [result.chain.problem] if result.chain.problem else result.problems
+        for problem in problems[1:]:
+            err.print(f"also: {problem}", markup=False)
+        intact = f"records 1 to {result.chain.records} are intact" if result.chain.first_bad else None
+        raise _fail(problems[0], intact)
+    print(f"ok: {result.chain.records} records, head {result.chain.head}")
+
+
+# ---- users -----------------------------------------------------------------------------------
+
+users_app = typer.Typer(help="Roles: requester, steward, admin (granted by an admin).", no_args_is_help=True)
+UserArgument = Annotated[str, typer.Argument(help="User name.")]
+RoleArgument = Annotated[str, typer.Argument(help="requester, steward or admin.")]
+
+
+@users_app.command("init")
+def users_init(store: StoreOption = None, user: UserOption = None) -> None:
+    """Make yourself the first admin of an empty store."""
+    with _governed(store) as opened:
+        actor = identity.acting_user(user)
+        identity.init(opened, actor)
+    print(f"{actor} is admin of {opened.description}")
+
+
+@users_app.command("grant")
+def users_grant(user_name: UserArgument, role: RoleArgument, store: StoreOption = None,
+                user: UserOption = None) -> None:
+    """Grant a role (admins only; on an empty store, the caller first becomes admin)."""
+    with _governed(store) as opened:
+        actor = identity.acting_user(user)
+        added = identity.grant(opened, actor, user_name, role)
+    print(f"{user_name} is {role}" + ("" if added else " (already)"))
+
+
+@users_app.command("revoke")
+def users_revoke(user_name: UserArgument, role: RoleArgument, store: StoreOption = None,
+                 user: UserOption = None) -> None:
+    """Take a role away (admins only; the last admin stays)."""
+    with _governed(store) as opened:
+        identity.revoke(opened, identity.acting_user(user), user_name, role)
+    print(f"{user_name} is no longer {role}")
+
+
+@users_app.command("list")
+def users_list(store: StoreOption = None) -> None:
+    """List users and their roles."""
+    with _governed(store) as opened, opened.reading() as session:
+        grants = identity.grants(session)
+    sys.stdout.write(views.users_table(grants))
+
+
+def register(app: typer.Typer) -> None:
+    for command in (submit, withdraw, release, kpi):
+        app.command()(command)
+    app.add_typer(review_app, name="review")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(users_app, name="users")

@@ -1,0 +1,147 @@
+"""Where the governance store lives, opening it (migrated to the latest schema), and its transactions.
+
+An embedded SQLite file by default; PostgreSQL for a shared deployment. Every write runs in one
+transaction that first locks the audit chain's head, so writes are serialised and a state change
+commits together with its audit record or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import Session
+
+from cohortql.execute.errors import explain_driver_error
+from cohortql.execute.target import profile_path
+from cohortql.governance.errors import StoreError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+_MIGRATION_LOCK = 0x636F686F7274  # any constant: one PostgreSQL advisory lock id for schema upgrades
+
+
+def default_store_path() -> Path:
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "cohortql" / "governance.sqlite"
+
+
+def _profile_store() -> str | None:
+    path = profile_path()
+    if not path.exists():
+        return None
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle).get("governance", {}).get("store")
+    except (tomllib.TOMLDecodeError, OSError) as error:
+        raise StoreError(f"cannot read profile {path}: {error}", "fix the TOML syntax or remove the file") from None
+
+
+def store_url(explicit: str | None = None) -> URL:
+    """--store, then COHORTQL_STORE, then the profile's `[governance] store`, then the user data dir.
+
+    Each may be a SQLAlchemy URL or a plain path to a SQLite file.
+    """
+    text = explicit or os.environ.get("COHORTQL_STORE") or _profile_store()
+    if not text:
+        path = default_store_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return make_url(f"sqlite:///{path}")
+    if "://" not in text:
+        return make_url(f"sqlite:///{Path(text).expanduser().resolve()}")
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise StoreError("the governance store URL is not valid",
+                         "use a file path or postgresql://user@host/db") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(f"unsupported governance store `{url.get_backend_name()}`", "use SQLite or PostgreSQL")
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg2")  # the driver cohortql ships with
+    return url
+
+
+def describe(url: URL) -> str:
+    """The store as shown to people: never with a password."""
+    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True).replace(":***@", "@")
+
+
+def _sqlite_engine(url: URL) -> sa.Engine:
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+
+    # pysqlite's own transaction handling defers the write lock to the first write, so two
+    # writers could both read the head and then fail; take the lock at BEGIN instead.
+    @sa.event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _migrate(engine: sa.Engine) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two processes opening a new shared store at once must not both create the tables.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Store:
+    """An open governance store. Use `transaction()` for every write, `reading()` for reports."""
+
+    def __init__(self, url: URL):
+        self.url = url
+        self.description = describe(url)
+        if url.get_backend_name() == "sqlite":
+            if url.database:
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = _sqlite_engine(url)
+        else:
+            self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            _migrate(self.engine)
+        except DBAPIError as error:
+            self.engine.dispose()
+            cause = explain_driver_error(error)
+            message = f"cannot open the governance store {self.description}: {cause.cause}"
+            raise StoreError(message, cause.hint) from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed if the block ends normally, rolled back if it raises."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_store(explicit: str | None = None) -> Store:
+    return Store(store_url(explicit))
