@@ -167,6 +167,39 @@ def _target(db, cdm_schema, vocab_schema, timeout):
         raise _fail(error.cause, error.hint) from None
 
 
+THRESHOLD_OPTION = typer.Option(None, "--threshold", help="Suppress counts below N (at least the profile's threshold).")
+SUPPRESS_ZERO_OPTION = typer.Option(False, "--suppress-zero", help="Suppress counts of 0 as well.")
+ROUNDING_OPTION = typer.Option(
+    None, "--rounding-base", help="Round released counts to a multiple of N (only coarser than the profile's)."
+)
+COMPLEMENTARY_OPTION = typer.Option(False, "--complementary", help="Turn on complementary suppression.")
+DIFFERENCES_OPTION = typer.Option(False, "--attrition-differences", help="Protect persons removed by each rule.")
+
+
+def _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences):
+    """The profile's disclosure policy, made stricter by the options (looser is a usage error)."""
+    from cohortql.protect import PolicyError
+    from cohortql.protect.profile import ActivePolicy, active_policy
+
+    try:
+        active = active_policy()
+    except PolicyError as error:
+        raise _fail(str(error), "fix the [disclosure] table of the profile (see docs/disclosure.md)", code=2) from None
+    try:
+        policy = active.policy.tightened(
+            threshold=threshold,
+            suppress_zero=suppress_zero or None,
+            rounding_base=rounding_base,
+            complementary=complementary or None,
+            attrition_differences=attrition_differences or None,
+        )
+    except PolicyError as error:
+        hint = f"the active policy is {active.source}; only the profile can loosen it"
+        raise _fail(str(error), hint, code=2) from None
+    changed = policy != active.policy
+    return ActivePolicy(policy, f"{active.source}, made stricter by options" if changed else active.source)
+
+
 @app.command()
 def count(
     file: Path = typer.Argument(..., help="Definition file."),
@@ -175,6 +208,11 @@ def count(
     vocab_schema: str | None = VOCAB_OPTION,
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, json, csv or markdown."),
     timeout: int | None = TIMEOUT_OPTION,
+    threshold: int | None = THRESHOLD_OPTION,
+    suppress_zero: bool = SUPPRESS_ZERO_OPTION,
+    rounding_base: int | None = ROUNDING_OPTION,
+    complementary: bool = COMPLEMENTARY_OPTION,
+    attrition_differences: bool = DIFFERENCES_OPTION,
 ) -> None:
     """Count the cohort: attrition per rule, gains, final persons; small counts suppressed."""
     from cohortql.execute.errors import DatabaseError
@@ -182,10 +220,11 @@ def count(
     from cohortql.transpile import TranspileError
 
     compiled = _compile_or_exit(file)
+    policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences).policy
     target = _target(db, cdm_schema, vocab_schema, timeout)
     try:
         with err.status(f"counting on {target.description} ...", spinner="dots"):
-            result = pipeline.run(compiled, target)
+            result = pipeline.run(compiled, target, policy)
     except DatabaseError as error:
         raise _fail(error.cause, error.hint) from None
     except TranspileError as error:
@@ -193,6 +232,26 @@ def count(
     if format is OutputFormat.table:
         err.print(f"answered by: {target.description}", markup=False)
     sys.stdout.write(render(result, format.value))
+
+
+policy_app = typer.Typer(help="The disclosure policy results are protected with.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("show")
+def policy_show(
+    format: ErrorFormat = typer.Option(ErrorFormat.text, "--format", help="text or json."),
+    threshold: int | None = THRESHOLD_OPTION,
+    suppress_zero: bool = SUPPRESS_ZERO_OPTION,
+    rounding_base: int | None = ROUNDING_OPTION,
+    complementary: bool = COMPLEMENTARY_OPTION,
+    attrition_differences: bool = DIFFERENCES_OPTION,
+) -> None:
+    """Print the active disclosure policy (the profile's, with any stricter options applied)."""
+    from cohortql.report.counts import render_policy
+
+    active = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    sys.stdout.write(render_policy(active.policy, active.source, format.value))
 
 
 @app.command()
@@ -245,6 +304,78 @@ def concepts(
         for row in rows:
             table.add_row(*row)
         console.print(table)
+
+
+@app.command()
+def load(
+    source: str = typer.Argument(..., help="tiny, eunomia, a DuckDB file, or a directory of Parquet files."),
+    db: str = typer.Option(..., "--db", help="Target database URL (postgresql://... or duckdb:///file)."),
+    schema: str = typer.Option(..., "--schema", help="Schema to create and fill."),
+    replace: bool = typer.Option(False, "--replace", help="Drop and reload the schema if it holds tables."),
+) -> None:
+    """Load an OMOP CDM into a database schema (COPY, indexes, ANALYZE): a test warehouse."""
+    from cohortql.execute.errors import DatabaseError
+    from cohortql.execute.loader import SourceError
+    from cohortql.execute.loader import load as load_cdm
+    from cohortql.render.identifiers import IdentifierError
+
+    try:
+        load_cdm(source, db, schema, replace, progress=lambda line: err.print(line, markup=False))
+    except (IdentifierError, SourceError) as error:
+        raise _fail(getattr(error, "cause", str(error)), getattr(error, "hint", None), code=2) from None
+    except DatabaseError as error:
+        raise _fail(error.cause, error.hint) from None
+
+
+# Governance (submit, withdraw, release, kpi, review, audit, users): see docs/governance.md.
+from cohortql.governance.commands import register  # noqa: E402  (listed after the pipeline commands)
+
+register(app)
+
+
+fixtures_app = typer.Typer(help="Synthetic OMOP data for tests and benchmarks.", no_args_is_help=True)
+app.add_typer(fixtures_app, name="fixtures")
+
+
+@fixtures_app.command("generate")
+def fixtures_generate(
+    persons: int = typer.Option(..., "--persons", min=1, help="Number of persons."),
+    seed: int = typer.Option(42, "--seed", help="Seed: the same seed gives the same data."),
+    out: str = typer.Option(..., "--out", help="FILE.duckdb, or DIR/ for one Parquet file per table."),
+) -> None:
+    """Generate a synthetic OMOP CDM 5.4 of hospital groups (deterministic for a seed)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from omop_fixtures.synthetic import generate
+
+    columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TextColumn("persons"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("generate", total=persons)
+            path = generate(out, persons, seed, progress=lambda done, _total: bar.update(task, completed=done))
+    except ValueError as error:
+        raise _fail(str(error), code=2) from None
+    except OSError as error:
+        raise _fail(f"cannot write {out}: {error.strerror or error}") from None
+    err.print(f"wrote {path}: {persons:,} persons, seed {seed}", markup=False)
+
+
+@fixtures_app.command("scale-eunomia")
+def fixtures_scale_eunomia(
+    copies: int = typer.Option(..., "--copies", min=1, help="Number of copies of Eunomia."),
+    out: str = typer.Option(..., "--out", help="DuckDB file to write."),
+) -> None:
+    """Replicate the Eunomia demo CDM N times, each copy with new person and event ids."""
+    from omop_fixtures.scale_eunomia import scale_eunomia
+
+    try:
+        with err.status(f"writing {copies} copies of Eunomia ...", spinner="dots"):
+            path = scale_eunomia(out, copies)
+    except ValueError as error:
+        raise _fail(str(error), code=2) from None
+    except OSError as error:
+        raise _fail(f"cannot write {out}: {error.strerror or error}") from None
+    err.print(f"wrote {path}: {copies} copies of Eunomia", markup=False)
 
 
 def main() -> None:

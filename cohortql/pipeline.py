@@ -13,6 +13,7 @@ from cohortql.fingerprint import fingerprint
 from cohortql.parse import parse
 from cohortql.parse.ast import Definition
 from cohortql.protect import DisclosurePolicy, ProtectedResult, protect
+from cohortql.protect.profile import active_policy
 from cohortql.render import render
 from cohortql.resolve import resolve
 from cohortql.resolve.plan import Plan
@@ -43,12 +44,16 @@ def parse_source(source: Source) -> Definition:
 
 
 def run(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None) -> ProtectedResult:
-    """render -> transpile -> execute -> protect: the released answer for one definition."""
+    """render -> transpile -> execute -> protect: the released answer for one definition.
+
+    Without a policy, the active one (the profile's `[disclosure]` table, else the default).
+    """
+    policy = policy or active_policy().policy
     rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema)
     raw = run_cohort(rendered, target)
     return protect(
         raw,
-        policy or DisclosurePolicy(),
+        policy,
         rule_kinds=tuple(rule.kind for rule in compiled.plan.rules),
         title=dict(compiled.plan.metadata).get("title"),
         fingerprint=fingerprint(compiled.plan),

@@ -69,3 +69,32 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+def _load_into_postgres(source: str, postgres_database: str, schema: str):
+    from cohortql.execute.loader import load
+    from cohortql.execute.target import resolve_target
+
+    load(source, postgres_database, schema)
+    return resolve_target(postgres_database, schema)
+
+
+@pytest.fixture(scope="session")
+def postgres_eunomia(postgres_database, eunomia_target):
+    """Eunomia loaded by `cohortql load` into schema `eunomia` of the scratch database."""
+    return _load_into_postgres("eunomia", postgres_database, "eunomia")
+
+
+@pytest.fixture(scope="session")
+def tiny_duckdb_target(tmp_path_factory):
+    """The tiny hand-made CDM in a DuckDB file."""
+    from cohortql.execute.target import resolve_target
+    from omop_fixtures import tiny
+
+    return resolve_target(f"duckdb:///{tiny.build_duckdb(tmp_path_factory.mktemp('tiny-duckdb'))}")
+
+
+@pytest.fixture(scope="session")
+def postgres_tiny(postgres_database, tiny_duckdb_target):
+    """That DuckDB file loaded by `cohortql load` into schema `tiny` of the scratch database."""
+    return _load_into_postgres(tiny_duckdb_target.url.database, postgres_database, "tiny")

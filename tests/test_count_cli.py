@@ -108,7 +108,7 @@ def test_concepts_lists_resolved_concepts_with_counts():
     "args, message",
     [
         (["--db", "duckdb:////nonexistent/cdm.duckdb"], "no DuckDB file"),
-        (["--cdm-schema", "nosuch"], "a CDM table is missing"),
+        (["--cdm-schema", "nosuch"], "schema not found: nosuch"),
         (["--db", "mysql://root@localhost/x"], "unsupported database kind"),
         (["--db", "not a url"], "not valid"),
     ],

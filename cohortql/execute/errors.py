@@ -1,6 +1,14 @@
-"""Database failures as one-line causes with a hint; never a traceback, never a credential."""
+"""Database failures as one-line causes with a hint; never a traceback, never a credential.
+
+Connection failures carry no SQLSTATE (libpq reports them as text), so causes are recognised
+from the driver's message, first match wins. Patterns cover PostgreSQL (libpq) and DuckDB.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 
 class DatabaseError(Exception):
@@ -13,43 +21,122 @@ class DatabaseError(Exception):
         return self.cause + (f"\n  hint: {self.hint}" if self.hint else "")
 
 
-def explain_driver_error(error: BaseException, schema: str | None) -> DatabaseError:
-    """Map a driver exception to a cause a person can act on (message text only, no URL)."""
+@dataclass(frozen=True)
+class ErrorContext:
+    """What the caller knows beyond the driver's message, to make the cause precise."""
+
+    schema: str | None = None  # the CDM schema, or the schema being loaded
+    server: str | None = None  # host:port, shown when the server cannot be reached
+    timeout_seconds: int | None = None
+    secret: str | None = None  # a password to scrub from any message, whatever happens
+
+
+_Explain = Callable[[re.Match, ErrorContext], DatabaseError]
+
+SCHEMA_HINT = "check --cdm-schema / --vocab-schema (schema names are case-sensitive)"
+PERMISSIONS = "docs/postgres.md lists the permissions cohortql needs"
+
+
+def _unreachable(match: re.Match, context: ErrorContext) -> DatabaseError:
+    at = f" at {context.server}" if context.server else ""
+    return DatabaseError(
+        f"cannot reach the database server{at}", "check the host and port in the URL, and that the server is running"
+    )
+
+
+def _authentication(match: re.Match, context: ErrorContext) -> DatabaseError:
+    user = match.group("user") if "user" in match.groupdict() else None
+    return DatabaseError(
+        f"authentication failed{f' for user `{user}`' if user else ''}",
+        "check the user name and the password (in the URL, PGPASSWORD or ~/.pgpass)",
+    )
+
+
+def _database_missing(match: re.Match, context: ErrorContext) -> DatabaseError:
+    return DatabaseError(
+        f"database not found: {match.group('name')}", "check the database name in the URL (the part after the port)"
+    )
+
+
+def _schema_missing(match: re.Match, context: ErrorContext) -> DatabaseError:
+    return DatabaseError(f"schema not found: {match.group('name')}", SCHEMA_HINT)
+
+
+def _table_missing(match: re.Match, context: ErrorContext) -> DatabaseError:
+    name = match.group("name")
+    where = f" in schema `{context.schema}`" if context.schema else ""
+    return DatabaseError(
+        f"a CDM table is missing{where}: {name.rsplit('.', 1)[-1]}",
+        f"{SCHEMA_HINT}, or load an OMOP CDM with `cohortql load`",
+    )
+
+
+_PRIVILEGE_HINTS = {
+    "table": "ask the warehouse admin for SELECT on the CDM and vocabulary tables",
+    "view": "ask the warehouse admin for SELECT on the CDM and vocabulary tables",
+    "schema": "ask the warehouse admin for USAGE on the schema (and SELECT on its tables)",
+    "database": "loading needs CREATE on the database (or an existing schema you own)",
+    "temporary": "ask the warehouse admin for TEMPORARY on the database: concept sets go in temporary tables",
+}
+
+
+def _permission(match: re.Match, context: ErrorContext) -> DatabaseError:
+    kind = match.group("kind")
+    name = match.group("name")
+    on = "temporary tables" if kind == "temporary" else f"{kind} {name}".strip()
+    return DatabaseError(f"permission denied: {on}", f"{_PRIVILEGE_HINTS.get(kind, PERMISSIONS)}; {PERMISSIONS}")
+
+
+def _timeout(match: re.Match, context: ErrorContext) -> DatabaseError:
+    limit = f" (limit {context.timeout_seconds} s)" if context.timeout_seconds else ""
+    return DatabaseError(f"the query ran out of time{limit}", "raise --timeout, or narrow the definition")
+
+
+def _cancelled(match: re.Match, context: ErrorContext) -> DatabaseError:
+    return DatabaseError("the query was cancelled", None)
+
+
+def _read_only(match: re.Match, context: ErrorContext) -> DatabaseError:
+    return DatabaseError(
+        "the database accepts no writes (a read-only server or user)", "load into a primary server with a writable user"
+    )
+
+
+def _locked(match: re.Match, context: ErrorContext) -> DatabaseError:
+    return DatabaseError("the DuckDB file is in use by another process", "close the other program, then retry")
+
+
+_RULES: tuple[tuple[re.Pattern, _Explain], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE | re.DOTALL), explain)
+    for pattern, explain in (
+        (r"connection refused|could not connect|could not translate host name|timeout expired"
+         r"|network is unreachable|no route to host|no such file or directory.*socket", _unreachable),
+        (r'password authentication failed for user "(?P<user>[^"]*)"', _authentication),
+        (r'role "(?P<user>[^"]*)" does not exist', _authentication),
+        (r"no password supplied|authentication failed|no pg_hba\.conf entry", _authentication),
+        (r'database "(?P<name>[^"]*)" does not exist', _database_missing),
+        (r'schema "(?P<name>[^"]*)" does not exist', _schema_missing),
+        (r'relation "(?P<name>[^"]*)" does not exist', _table_missing),
+        (r"table with name (?P<name>\S+) does not exist", _table_missing),
+        (r"permission denied to create (?P<kind>temporary) tables(?P<name>)", _permission),
+        (r'permission denied for (?P<kind>table|view|schema|database|sequence) "?(?P<name>[^"\s]*)', _permission),
+        (r"statement timeout|interrupt", _timeout),
+        (r"canceling statement due to user request", _cancelled),
+        (r"read-only transaction", _read_only),
+        (r"could not set lock on file|conflicting lock", _locked),
+    )
+)
+
+
+def explain_driver_error(error: BaseException, context: ErrorContext | None = None) -> DatabaseError:
+    """Map a driver exception to a cause a person can act on (the message text only, no URL)."""
+    context = context or ErrorContext()
     text = str(getattr(error, "orig", None) or error)
-    lower = text.lower()
-    where = f" in schema `{schema}`" if schema else ""
-    if "does not exist" in lower and ("table" in lower or "relation" in lower):
-        name = _quoted_name(text)
-        return DatabaseError(
-            f"a CDM table is missing{where}: {name or 'see the database message'}",
-            "check --cdm-schema / --vocab-schema, or load an OMOP CDM with `cohortql load`",
-        )
-    if "schema" in lower and ("does not exist" in lower or "not found" in lower):
-        return DatabaseError(f"schema not found: {_quoted_name(text) or schema}", "check --cdm-schema / --vocab-schema")
-    if "permission denied" in lower or "insufficient privilege" in lower:
-        return DatabaseError(
-            "permission denied reading the CDM", "ask the warehouse admin for SELECT on the CDM schema"
-        )
-    if "statement timeout" in lower or "canceling statement" in lower or "interrupt" in lower:
-        return DatabaseError("the query ran out of time", "raise --timeout, or narrow the definition")
-    if "password authentication failed" in lower or "authentication failed" in lower:
-        return DatabaseError("authentication failed", "check the user and the password (PGPASSWORD or ~/.pgpass)")
-    if "could not connect" in lower or "connection refused" in lower or "could not translate host" in lower:
-        return DatabaseError(
-            "cannot reach the database server", "check the host and port, and that the server is running"
-        )
-    if "database" in lower and "does not exist" in lower:
-        return DatabaseError(
-            f"database not found: {_quoted_name(text) or ''}".strip(), "check the database name in the URL"
-        )
-    first_line = text.strip().splitlines()[0] if text.strip() else error.__class__.__name__
+    if context.secret:
+        text = text.replace(context.secret, "***")
+    for pattern, explain in _RULES:
+        match = pattern.search(text)
+        if match:
+            return explain(match, context)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), error.__class__.__name__)
     return DatabaseError(f"the database refused the query: {first_line}", None)
-
-
-def _quoted_name(text: str) -> str | None:
-    for quote in ('"', "'"):
-        start = text.find(quote)
-        end = text.find(quote, start + 1)
-        if start >= 0 and end > start:
-            return text[start + 1 : end]
-    return None

@@ -10,9 +10,10 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from cohortql.execute.errors import DatabaseError
+from cohortql.execute.errors import DatabaseError, ErrorContext
 
 DEFAULT_TIMEOUT_SECONDS = 600
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,14 @@ class Target:
     def dialect(self) -> str:
         name = self.url.get_backend_name()
         return {"postgresql": "postgres"}.get(name, name)
+
+    def error_context(self, schema: str | None = None) -> ErrorContext:
+        return ErrorContext(
+            schema=schema or self.cdm_schema,
+            server=server_text(self.url),
+            timeout_seconds=self.timeout_seconds,
+            secret=self.url.password,
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -57,8 +66,45 @@ def load_profile() -> dict:
         raise DatabaseError(f"cannot read profile {path}: {error}", "fix the TOML syntax or remove the file") from None
 
 
-def _safe_url_text(url: URL) -> str:
-    return url.render_as_string(hide_password=True).replace(":***@", "@")
+def safe_url_text(url: URL) -> str:
+    """The URL as users may see it: no password, whatever its source, and no driver name."""
+    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True).replace(":***@", "@")
+
+
+def server_text(url: URL) -> str | None:
+    """`host:port` of a server URL (libpq's defaults filled in), None for a file database."""
+    if url.get_backend_name() != "postgresql":
+        return None
+    return f"{url.host or 'localhost'}:{url.port or 5432}"
+
+
+def libpq_connect_args(url: URL, application_name: str) -> dict:
+    """Connection options the URL's query string does not set itself: a name for pg_stat_activity
+    (so a DBA sees whose query it is) and a bound on the wait for an unreachable host."""
+    defaults = {"application_name": application_name, "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return {key: value for key, value in defaults.items() if key not in url.query}
+
+
+def database_url(text: str) -> URL:
+    """Parse and check a database URL; `postgresql://` and `postgres://` mean psycopg2.
+
+    Without a password in the URL, libpq itself looks at PGPASSWORD and ~/.pgpass.
+    """
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise DatabaseError(
+            "the database URL is not valid",
+            "use e.g. postgresql://user@host:5432/dbname or duckdb:///path/to/cdm.duckdb",
+        ) from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg2")  # the driver cohortql ships with
+    if url.get_backend_name() not in ("duckdb", "postgresql"):
+        raise DatabaseError(
+            f"unsupported database kind `{url.get_backend_name()}`",
+            "cohortql runs on duckdb://, postgresql:// and spark:// URLs",
+        )
+    return url
 
 
 def resolve_target(
@@ -84,19 +130,11 @@ def resolve_target(
             "Eunomia demo CDM (2,694 synthetic persons; embedded DuckDB)",
             timeout,
         )
-    try:
-        url = make_url(url_text)
-    except ArgumentError:
-        raise DatabaseError(
-            "the database URL is not valid",
-            "use e.g. postgresql://user@host:5432/dbname or duckdb:///path/to/cdm.duckdb",
-        ) from None
-    if url.get_backend_name() not in ("duckdb", "postgresql"):
-        raise DatabaseError(
-            f"unsupported database kind `{url.get_backend_name()}`", "cohortql runs on duckdb:// and postgresql:// URLs"
-        )
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg2")  # the driver cohortql ships with
+    if url_text.strip().startswith("spark://"):  # a Spark session, not a SQLAlchemy engine
+        from cohortql.execute.spark import spark_target
+
+        return spark_target(url_text, cdm_schema, vocab_schema, timeout)
+    url = database_url(url_text)
     if url.get_backend_name() == "duckdb" and url.database and not Path(url.database).exists():
         raise DatabaseError(f"no DuckDB file at {url.database}", "check the path in the duckdb:/// URL")
-    return Target(url, cdm_schema, vocab_schema, _safe_url_text(url), timeout)
+    return Target(url, cdm_schema, vocab_schema, safe_url_text(url), timeout)

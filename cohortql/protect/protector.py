@@ -1,42 +1,63 @@
-"""Turns raw mask counts into released numbers under a disclosure policy.
+"""Turns raw mask counts into a released result: the only way to build a `ProtectedResult`.
 
-Decisions are taken on true counts. Every count about people (final, entries, each attrition
-step, each gain) in 1..k-1 is suppressed.
+Order of operations: build the artifact (every count the release shows or lets one derive),
+decide what to hide on true counts (primary, then complementary suppression), and only then
+round what is released.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from cohortql.execute.runner import RawCounts
+from cohortql.protect.artifact import Artifact, ArtifactBuilder, Status
+from cohortql.protect.attrition import add_attrition, attrition_counts, gain_counts
 from cohortql.protect.policy import DisclosurePolicy
-from cohortql.protect.result import _BUILT_BY_PROTECT, AttritionStep, Cell, ProtectedResult
+from cohortql.protect.result import AttritionStep, Cell, ProtectedResult, ProtectedTable, TableCell, protecting
+from cohortql.protect.suppression import decide
+from cohortql.protect.tables import Breakdown, FinalCohortCube, Hierarchy, add_breakdowns, cell_key
+
+__all__ = ["attrition_counts", "build_artifact", "gain_counts", "protect"]
 
 
-def attrition_counts(raw: RawCounts) -> list[int]:
-    """Persons after the entry step and after each rule in the order written (true counts)."""
-    by_mask: dict[int, int] = {}
-    for mask, _strata, persons, _entries in raw.rows:
-        by_mask[mask] = by_mask.get(mask, 0) + persons
-    steps = [sum(by_mask.values())]
-    for index in range(len(raw.rule_names)):
-        prefix = (1 << (index + 1)) - 1
-        steps.append(sum(n for mask, n in by_mask.items() if mask & prefix == prefix))
-    return steps
+def build_artifact(
+    raw: RawCounts,
+    breakdowns: tuple[Breakdown, ...] = (),
+    hierarchies: tuple[Hierarchy, ...] = (),
+    strata_values: Mapping[str, tuple] | None = None,
+) -> tuple[Artifact, FinalCohortCube]:
+    """Everything one release contains, as counts over hidden blocks of people."""
+    builder = ArtifactBuilder()
+    cube = FinalCohortCube(raw, breakdowns, hierarchies, strata_values)
+    final_blocks = []
+    for key, size in cube.blocks().items():
+        builder.block(key, size)
+        final_blocks.append(key)
+    add_attrition(builder, raw, final_blocks)
+    add_breakdowns(builder, cube)
+    return builder.build(), cube
 
 
-def gain_counts(raw: RawCounts) -> list[int]:
-    """For each rule, persons who meet every other rule but not this one."""
-    full = (1 << len(raw.rule_names)) - 1
-    gains = []
-    for index in range(len(raw.rule_names)):
-        target = full & ~(1 << index)
-        gains.append(sum(persons for mask, _s, persons, _e in raw.rows if mask == target))
-    return gains
-
-
-def _cell(value: int, policy: DisclosurePolicy) -> Cell:
-    if policy.is_small(value):
+def _cell(value: int, status: Status, policy: DisclosurePolicy) -> Cell:
+    if status is Status.PRIMARY:
         return Cell(None, policy.suppressed_text)
-    return Cell(value, f"{value:,}")
+    if status is Status.COMPLEMENTARY:
+        return Cell(None, policy.complementary_text)
+    shown = policy.release(value)
+    return Cell(shown, f"{shown:,}")
+
+
+def _table(breakdown: Breakdown, cube: FinalCohortCube, cells: dict[str, Cell]) -> ProtectedTable:
+    rows = []
+    for coords, _blocks in cube.cells(breakdown):
+        named = tuple(
+            None if level.kind == "total"
+            else (name if level.kind == "value" else cube.hierarchies[cube.base(name)].parent, level.value)
+            for name, level in zip(breakdown.strata, coords, strict=True)
+        )
+        margin = any(level.kind != "value" for level in coords)
+        rows.append(TableCell(named, margin, cells[cell_key(breakdown, coords)]))
+    return ProtectedTable(breakdown.strata, tuple(rows))
 
 
 def protect(
@@ -47,20 +68,36 @@ def protect(
     title: str | None,
     fingerprint: str,
     database: dict,
+    breakdowns: tuple[Breakdown, ...] = (),
+    hierarchies: tuple[Hierarchy, ...] = (),
+    strata_values: Mapping[str, tuple] | None = None,
 ) -> ProtectedResult:
-    steps = attrition_counts(raw)
-    gains = gain_counts(raw)
-    entries = sum(row[3] for row in raw.rows)
-    attrition = [AttritionStep("entry", "entry", _cell(steps[0], policy), None)]
-    for name, kind, persons, gain in zip(raw.rule_names, rule_kinds, steps[1:], gains, strict=True):
-        attrition.append(AttritionStep(name, kind, _cell(persons, policy), _cell(gain, policy)))
-    return ProtectedResult(
-        title=title,
-        final=_cell(steps[-1], policy),
-        entries=_cell(entries, policy),
-        attrition=tuple(attrition),
-        policy=policy,
-        fingerprint=fingerprint,
-        database=database,
-        _token=_BUILT_BY_PROTECT,
-    )
+    """The released answer: every count decided together, on true counts, then rounded.
+
+    `breakdowns` are tables of the final cohort by strata of `raw`; `hierarchies` group a
+    stratum's values (sites within site groups); `strata_values` lists every value a stratum
+    can take (e.g. all care sites), so that a table shows empty rows too: with zero suppressed,
+    a row left out would say that it is empty.
+    """
+    artifact, cube = build_artifact(raw, breakdowns, hierarchies, strata_values)
+    statuses = decide(artifact, policy)
+    cells = {
+        key: _cell(quantity.value, status, policy)
+        for quantity, status in zip(artifact.quantities, statuses, strict=True)
+        for key in quantity.keys
+        if status is not Status.DERIVED
+    }
+    attrition = [AttritionStep("entry", "entry", cells["attrition/0"], None)]
+    for i, (name, kind) in enumerate(zip(raw.rule_names, rule_kinds, strict=True), start=1):
+        attrition.append(AttritionStep(name, kind, cells[f"attrition/{i}"], cells[f"gain/{i}"]))
+    with protecting():
+        return ProtectedResult(
+            title=title,
+            final=cells["final"],
+            entries=cells["entries"],
+            attrition=tuple(attrition),
+            policy=policy,
+            fingerprint=fingerprint,
+            database=database,
+            breakdowns=tuple(_table(b, cube, cells) for b in breakdowns),
+        )

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+import contextvars
+from dataclasses import dataclass
 
 from cohortql.protect.policy import DisclosurePolicy
 
-_BUILT_BY_PROTECT = object()
+# Set only while protect() assembles a result: a result built anywhere else (directly, or by
+# dataclasses.replace() on a protected one) is refused.
+_PROTECTING = contextvars.ContextVar("cohortql_protecting", default=False)
+
+
+@contextlib.contextmanager
+def protecting():
+    """For protect() only: results built inside this block are accepted."""
+    token = _PROTECTING.set(True)
+    try:
+        yield
+    finally:
+        _PROTECTING.reset(token)
 
 
 class UnprotectedResultError(TypeError):
@@ -39,6 +53,37 @@ class AttritionStep:
 
 
 @dataclass(frozen=True)
+class TableCell:
+    """One cell or margin of a breakdown.
+
+    `coords` has one entry per stratum of the table: `(stratum, value)` for a value, `(parent,
+    group)` for a group subtotal (e.g. `("site_group", "north")`), `None` for the total over it.
+    """
+
+    coords: tuple[tuple[str, object] | None, ...]
+    margin: bool  # a subtotal or total rather than an interior cell
+    count: Cell
+
+    def to_dict(self) -> dict:
+        return {"strata": dict(c for c in self.coords if c), **self.count.to_dict()}
+
+
+@dataclass(frozen=True)
+class ProtectedTable:
+    """A breakdown of the final cohort, protected together with everything released with it."""
+
+    strata: tuple[str, ...]
+    cells: tuple[TableCell, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "strata": list(self.strata),
+            "cells": [cell.to_dict() for cell in self.cells if not cell.margin],
+            "margins": [cell.to_dict() for cell in self.cells if cell.margin],
+        }
+
+
+@dataclass(frozen=True)
 class ProtectedResult:
     title: str | None
     final: Cell
@@ -47,10 +92,10 @@ class ProtectedResult:
     policy: DisclosurePolicy
     fingerprint: str
     database: dict
-    _token: object = field(default=None, repr=False, compare=False)
+    breakdowns: tuple[ProtectedTable, ...] = ()
 
     def __post_init__(self):
-        if self._token is not _BUILT_BY_PROTECT:
+        if not _PROTECTING.get():
             raise UnprotectedResultError("a ProtectedResult can only be built by cohortql.protect.protect()")
 
     def attrition_frame(self):
@@ -77,6 +122,7 @@ class ProtectedResult:
             "final": self.final.to_dict(),
             "entries": self.entries.to_dict(),
             "attrition": [step.to_dict() for step in self.attrition],
+            "breakdowns": [table.to_dict() for table in self.breakdowns],
             "policy": self.policy.to_dict(),
             "fingerprint": self.fingerprint,
             "database": self.database,

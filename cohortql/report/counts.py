@@ -1,4 +1,4 @@
-"""Renders a protected count result; accepts nothing else."""
+"""Renders a protected count result (and the policy it was protected with); accepts nothing else."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from cohortql.protect.result import ProtectedResult
+from cohortql.protect.policy import DisclosurePolicy
+from cohortql.protect.result import ProtectedResult, ProtectedTable, TableCell
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -46,6 +47,25 @@ def _rows(result: ProtectedResult) -> list[list[str]]:
 HEADERS = ["rule", "persons remaining", "% of previous", "gain if dropped"]
 
 
+def _coordinate(coord: tuple[str, object] | None, stratum: str) -> str:
+    if coord is None:
+        return "all"
+    name, value = coord
+    text = "unknown" if value is None else str(value)
+    return text if name == stratum else f"{text} ({name})"
+
+
+def _table_rows(table: ProtectedTable) -> list[list[str]]:
+    def row(cell: TableCell) -> list[str]:
+        return [_coordinate(c, s) for c, s in zip(cell.coords, table.strata, strict=True)] + [cell.count.display]
+
+    return [row(cell) for cell in table.cells]
+
+
+def _table_title(table: ProtectedTable) -> str:
+    return "final cohort by " + " and ".join(table.strata)
+
+
 def render_table(result: ProtectedResult) -> str:
     result = _require_protected(result)
     table = Table(title=result.title, title_justify="left")
@@ -56,8 +76,16 @@ def render_table(result: ProtectedResult) -> str:
     console = Console(record=True, width=100, file=io.StringIO(), highlight=False)
     console.print(table)
     console.print(f"final cohort: {result.final.display} persons ({result.entries.display} entry events)")
+    for breakdown in result.breakdowns:
+        grid = Table(title=_table_title(breakdown), title_justify="left")
+        for stratum in breakdown.strata:
+            grid.add_column(stratum)
+        grid.add_column("persons", justify="right")
+        for row in _table_rows(breakdown):
+            grid.add_row(*row)
+        console.print(grid)
     console.print(f"database: {result.database['description']}")
-    console.print(f"policy: counts below {result.policy.threshold} are shown as {result.policy.suppressed_text}")
+    console.print(f"policy: {result.policy.describe()}")
     console.print(f"fingerprint: {result.fingerprint}")
     return console.export_text()
 
@@ -86,10 +114,43 @@ def render_markdown(result: ProtectedResult) -> str:
     lines += [
         "",
         f"Final cohort: **{result.final.display}** persons ({result.entries.display} entry events).",
+    ]
+    for breakdown in result.breakdowns:
+        lines += ["", f"### {_table_title(breakdown)}", ""]
+        lines.append("| " + " | ".join([*breakdown.strata, "persons"]) + " |")
+        lines.append("|" + "---|" * len(breakdown.strata) + "---:|")
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _table_rows(breakdown)]
+    lines += [
+        "",
         f"Database: {result.database['description']}.",
-        f"Disclosure policy: counts below {result.policy.threshold} are shown as `{result.policy.suppressed_text}`.",
+        f"Disclosure policy: {result.policy.describe()}.",
         f"Fingerprint: `{result.fingerprint}`.",
     ]
+    return "\n".join(lines) + "\n"
+
+
+def render_policy(policy: DisclosurePolicy, source: str, fmt: str) -> str:
+    """`cohortql policy show`: the active policy and where it comes from."""
+    if fmt == "json":
+        return json.dumps({"source": source, "policy": policy.to_dict()}, indent=2) + "\n"
+    on = {True: "on", False: "off"}
+    rows = [
+        ("threshold", str(policy.threshold), f"counts below {policy.threshold} are never released"),
+        ("suppress_zero", on[policy.suppress_zero],
+         f"0 is shown as {policy.suppressed_text}" if policy.suppress_zero else "0 is shown exactly"),
+        ("rounding_base", str(policy.rounding_base or "off"),
+         f"released counts rounded to a multiple of {policy.rounding_base}" if policy.rounding_base
+         else "released counts are exact"),
+        ("complementary", on[policy.complementary],
+         f"counts shown as {policy.complementary_text} are hidden so that no small count can be computed"
+         if policy.complementary else "small counts are hidden, nothing else (no protection against arithmetic)"),
+        ("attrition_differences", on[policy.attrition_differences],
+         "persons removed by each rule are protected like shown counts" if policy.attrition_differences
+         else "persons removed by a rule may be computable"),
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    lines = [f"disclosure policy from {source}"]
+    lines += [f"  {name:<{width}}  {value:>5}  {meaning}" for name, value, meaning in rows]
     return "\n".join(lines) + "\n"
 
 

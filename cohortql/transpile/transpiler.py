@@ -49,6 +49,8 @@ def _transpile(sql: str, dialect: str) -> str:
     tree = statements[0]
     if dialect == "postgres":
         tree = tree.transform(_postgres_date_difference)
+    if dialect == "spark":
+        tree = tree.transform(_spark_date_difference).transform(_spark_like_without_escape)
     return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
 
 
@@ -57,4 +59,21 @@ def _postgres_date_difference(node: exp.Expression) -> exp.Expression:
     # `date - date` is exactly that integer (sqlglot's generic form goes through epoch seconds).
     if isinstance(node, exp.DateDiff) and node.unit and node.unit.name.lower() == "day":
         return exp.paren(exp.Sub(this=node.this, expression=node.expression))
+    return node
+
+
+def _spark_date_difference(node: exp.Expression) -> exp.Expression:
+    # Spark's DATEDIFF(DAY, a, b) goes through timestamps in the session time zone and loses a
+    # day where a DST jump skips midnight (America/Sao_Paulo 2018-11-04); DATEDIFF(b, a) counts dates.
+    if isinstance(node, exp.DateDiff) and node.unit and node.unit.name.lower() == "day":
+        return exp.DateDiff(this=node.this, expression=node.expression)
+    return node
+
+
+def _spark_like_without_escape(node: exp.Expression) -> exp.Expression:
+    # DuckDB's LIKE has no escape character; Spark's escapes with a backslash (and rejects `\x`),
+    # so each backslash of the pattern is doubled to stay a literal backslash.
+    if isinstance(node, exp.Like) and not isinstance(node.parent, exp.Escape):
+        pattern = exp.func("REPLACE", node.expression, exp.Literal.string("\\"), exp.Literal.string("\\\\"))
+        return exp.Like(this=node.this, expression=pattern)
     return node

@@ -1,0 +1,302 @@
+"""Runs a rendered cohort on Spark SQL: a catalog database or a directory of Parquet tables.
+
+The same statements as on the SQLAlchemy engines, in the same order: the input rows become
+temporary views, the concept sets are materialised once as the cached view `cq_codeset`, and
+the one-pass query runs with bind parameters. Only its result (counts by rule mask and strata)
+is collected to the driver. Nothing is ever written to the CDM: temporary views and the cache
+of one session are all cohortql creates. A time limit cancels the run's job group.
+
+Also here, because Spark reads it: `write_parquet`, an OMOP CDM in DuckDB as one Parquet file
+per table.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote
+
+import sqlglot
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlglot import exp
+
+from cohortql.execute.errors import DatabaseError
+from cohortql.execute.target import Target
+from cohortql.render import RenderedCohort, SqlStatement, TempTable
+from cohortql.transpile import transpile
+from cohortql.transpile.transpiler import CANONICAL
+from omop_fixtures import ddl_statements
+
+_URL = re.compile(r"spark://(?P<master>[^/?]*)(?P<path>/[^?]*)?(?:\?(?P<query>.*))?", re.DOTALL)
+_URL_HINT = "use spark://local[*] (CDM in a catalog database: --cdm-schema), spark:///path/to/omop?format=parquet"
+_TABLE_NAME = re.compile(r"CREATE TABLE (\w+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SparkLocation:
+    """Where the Spark session comes from and where it finds the CDM, parsed from a spark:// URL."""
+
+    master: str | None  # None: whatever spark-submit or an active session configured
+    parquet_dir: str | None  # None: tables of the session catalog (--cdm-schema names the database)
+    conf: tuple[tuple[str, str], ...] = ()  # spark.* settings for the session
+
+    def describe(self) -> str:
+        """For users: never the settings, which may hold storage keys."""
+        engine = f"Spark ({self.master or 'session from spark-submit'})"
+        return f"{engine}, Parquet CDM at {self.parquet_dir}" if self.parquet_dir else f"{engine}, catalog tables"
+
+
+def parse_spark_url(text: str) -> SparkLocation:
+    """`spark://MASTER[/PATH][?format=parquet&spark.x=y]`.
+
+    MASTER is `local`, `local[N]`, `local[*]` or `yarn` as they are, another `host:port` a
+    standalone master (`spark://host:port`), empty the session spark-submit configured. A PATH
+    is a directory of Parquet tables (`format=parquet`, the only format, may be left out).
+    """
+    match = _URL.fullmatch(text.strip())
+    if not match:
+        raise DatabaseError("the Spark URL is not valid", _URL_HINT)
+    master = unquote(match["master"]) or None
+    if master and not (master.startswith("local") or master == "yarn"):
+        master = f"spark://{master}"
+    path = unquote(match["path"] or "").rstrip("/") or None
+    fmt = None
+    conf = []
+    for key, value in parse_qsl(match["query"] or "", keep_blank_values=True):
+        if key == "format":
+            fmt = value
+        elif key.startswith("spark."):
+            conf.append((key, value))
+        else:
+            raise DatabaseError(f"unknown Spark URL option `{key}`", "options: format=parquet and spark.* settings")
+    if fmt not in (None, "parquet"):
+        raise DatabaseError(f"unsupported CDM format `{fmt}`", "a CDM directory holds Parquet tables: ?format=parquet")
+    if fmt and not path:
+        raise DatabaseError("format=parquet needs a directory", "spark:///path/to/omop?format=parquet")
+    return SparkLocation(master, path, tuple(conf))
+
+
+def spark_target(url_text: str, cdm_schema: str | None, vocab_schema: str | None, timeout_seconds: int) -> Target:
+    """A Target for a spark:// URL; a Parquet directory has no schemas, its tables are views."""
+    location = parse_spark_url(url_text)
+    if location.parquet_dir and (cdm_schema or vocab_schema):
+        raise DatabaseError(
+            "a Parquet CDM directory has no schemas",
+            "drop --cdm-schema / --vocab-schema, or register the tables in a catalog database",
+        )
+    try:
+        url = make_url(url_text.strip())
+    except ArgumentError:
+        raise DatabaseError("the Spark URL is not valid", _URL_HINT) from None
+    return Target(url, cdm_schema, vocab_schema, location.describe(), timeout_seconds)
+
+
+def run_statement(rendered: RenderedCohort, target: Target, statement: SqlStatement) -> list[tuple]:
+    """Prepare a session (CDM views, inputs, cached concept sets) and collect one statement's rows."""
+    location = parse_spark_url(target.url.render_as_string(hide_password=False))
+    session = _new_session(location)
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    cached = []
+    with _time_limit(session, target.timeout_seconds) as expired:
+        try:
+            if location.parquet_dir:
+                _register_parquet(session, location.parquet_dir, _tables_read(rendered.codesets, statement))
+            for table in rendered.inputs:
+                _create_input(session, table)
+            # cq_codeset is small: cached, Spark knows its size and broadcasts it to every join.
+            _cache_view(session, "cq_codeset", _query(session, rendered.codesets, cached), cached)
+            return [tuple(row) for row in _query(session, statement, cached).collect()]
+        except (PySparkException, Py4JError) as error:
+            if expired.is_set():
+                raise DatabaseError("the query ran out of time", "raise --timeout, or narrow the definition") from None
+            raise _explain(error, target.cdm_schema) from None
+        finally:
+            for frame in cached:
+                frame.unpersist()
+
+
+def _query(session, statement: SqlStatement, cached: list):
+    """The statement as a DataFrame; each of its WITH queries first becomes a temporary view,
+    cached when it is read more than once.
+
+    Spark inlines a WITH query wherever it is read and does not use cached data inside one: the
+    cached cq_codeset would be recomputed at every join, and `index_events` (two window functions,
+    one a global sort) for every criterion. As views, the cache is used, `index_events` is
+    computed once, and every criterion joins the very same entry ids.
+    """
+    tree = sqlglot.parse_one(statement.sql, read=CANONICAL)
+    with_ = tree.args.get("with_")
+    if with_:
+        reads = Counter(table.name for table in tree.find_all(exp.Table) if not table.db)
+        for cte in with_.expressions:
+            frame = _frame(session, cte.this, statement.params)
+            if reads[cte.alias] > 1:
+                _cache_view(session, cte.alias, frame, cached)
+            else:
+                frame.createOrReplaceTempView(cte.alias)
+        tree.set("with_", None)
+    return _frame(session, tree, statement.params)
+
+
+def _frame(session, select: exp.Expression, params: dict):
+    return session.sql(transpile(select.sql(dialect=CANONICAL), "spark"), args=params or None)
+
+
+def _cache_view(session, name: str, frame, cached: list) -> None:
+    frame = frame.cache()
+    cached.append(frame)
+    frame.count()  # materialised now, so the next statement sees its true size
+    frame.createOrReplaceTempView(name)
+
+
+def _tables_read(*statements: SqlStatement) -> set[str]:
+    """The unqualified tables the statements read (a Parquet CDM's tables are unqualified views)."""
+    trees = [sqlglot.parse_one(statement.sql, read=CANONICAL) for statement in statements]
+    return {table.name for tree in trees for table in tree.find_all(exp.Table) if not table.db}
+
+
+def _new_session(location: SparkLocation):
+    """A fresh session on the (possibly shared) Spark context: its own temporary views and settings."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise DatabaseError("Spark support is not installed", "pip install 'cohortql[spark]'") from None
+    builder = SparkSession.builder.appName("cohortql")
+    if location.master:
+        builder = builder.master(location.master)
+    # A console progress bar would interleave with the report on the terminal.
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    for key, value in location.conf:
+        builder = builder.config(key, value)
+    created = SparkSession.getActiveSession() is None
+    base = builder.getOrCreate()
+    if created:
+        base.sparkContext.setLogLevel("ERROR")
+    session = base.newSession()
+    for key, value in location.conf:
+        if session.conf.isModifiable(key):
+            session.conf.set(key, value)
+    return session
+
+
+@contextmanager
+def _time_limit(session, seconds: int) -> Iterator[threading.Event]:
+    """Cancel every job of this run after `seconds` (and on Ctrl-C); the event says it expired."""
+    context = session.sparkContext
+    group = f"cohortql-{uuid.uuid4().hex}"
+    context.setJobGroup(group, "cohortql cohort", interruptOnCancel=True)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        context.cancelJobGroup(group)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield expired
+    except KeyboardInterrupt:
+        context.cancelJobGroup(group)
+        raise
+    finally:
+        timer.cancel()
+        for key in ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel"):
+            context.setLocalProperty(key, None)  # later jobs of this thread are not ours
+
+
+def cdm_tables() -> list[str]:
+    """The OMOP tables cohortql may read (those of omop_fixtures/cdm54.sql)."""
+    return [_TABLE_NAME.search(statement)[1].lower() for statement in ddl_statements()]
+
+
+def _register_parquet(session, root: str, tables: set[str]) -> None:
+    """Each CDM table the query reads, `root/<table>` (a directory of Parquet files) or
+    `root/<table>.parquet`, as a view. Spark resolves `root`: on a cluster, in its file system.
+    """
+    from pyspark.errors import AnalysisException
+
+    found = 0
+    for table in (t for t in cdm_tables() if t in tables):
+        for path in (f"{root}/{table}", f"{root}/{table}.parquet"):
+            try:
+                frame = session.read.parquet(path)
+            except AnalysisException as error:
+                if "PATH_NOT_FOUND" in str(error) or "Path does not exist" in str(error):
+                    continue
+                raise
+            frame.createOrReplaceTempView(table)
+            found += 1
+            break
+    if tables & set(cdm_tables()) and not found:
+        raise DatabaseError(
+            f"no OMOP tables in the Parquet directory {root}",
+            "write one with `cohortql load SOURCE --out DIR/ --format parquet` (one person.parquet, ... per table)",
+        )
+
+
+def _spark_type(sql_type: str) -> str:
+    # A Spark DataFrame schema has no VARCHAR(n) (only tables do): text is STRING.
+    return "STRING" if sql_type.upper().startswith("VARCHAR") else sql_type
+
+
+def _create_input(session, table: TempTable) -> None:
+    schema = ", ".join(f"{name} {_spark_type(kind)}" for name, kind in table.columns)
+    session.createDataFrame(list(table.rows), schema=schema).createOrReplaceTempView(table.name)
+
+
+def _explain(error: BaseException, schema: str | None) -> DatabaseError:
+    """A Spark error as one line a person can act on (Spark names its error classes in brackets)."""
+    text = str(error)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), error.__class__.__name__)
+    where = f" in database `{schema}`" if schema else ""
+    if "TABLE_OR_VIEW_NOT_FOUND" in text:
+        name = re.search(r"`[^ ]*`", first_line)
+        return DatabaseError(
+            f"a CDM table is missing{where}: {name[0] if name else first_line}",
+            "check --cdm-schema / --vocab-schema, or the tables of the Parquet directory",
+        )
+    if "SCHEMA_NOT_FOUND" in text:
+        return DatabaseError(f"database not found: {schema}", "check --cdm-schema / --vocab-schema")
+    if "PATH_NOT_FOUND" in text:
+        return DatabaseError("a CDM path does not exist", first_line)
+    if "Connection refused" in text or "Failed to connect to master" in text:
+        return DatabaseError("cannot reach the Spark master", "check the host and port of the spark:// URL")
+    return DatabaseError(f"Spark refused the query: {first_line}", None)
+
+
+def write_parquet(source_duckdb_path: str | Path, out_dir: str | Path, schema: str = "main") -> list[Path]:
+    """Copy every table of an OMOP CDM held in DuckDB to `out_dir/<table>.parquet`; returns the files.
+
+    The source is opened read-only. Existing files of the same names are replaced; empty tables
+    are written too (a Parquet file carries its schema), so every query finds its tables.
+    """
+    import duckdb
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    con = duckdb.connect(str(source_duckdb_path), read_only=True)
+    try:
+        tables = con.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_catalog = current_database() AND table_schema = ? AND table_type = 'BASE TABLE'"
+            " ORDER BY table_name",
+            [schema],
+        ).fetchall()
+        for (table,) in tables:
+            path = out / f"{table}.parquet"
+            con.table(f'"{schema}"."{table}"').write_parquet(str(path))
+            written.append(path)
+    finally:
+        con.close()
+    return written

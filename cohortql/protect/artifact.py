@@ -1,0 +1,81 @@
+"""The released artifact as an intruder sees it: hidden groups of people and the counts over them.
+
+Every number a release contains (an attrition step, a gain, a table cell, a margin) is the size
+of a union of disjoint *blocks*: groups of people whose sizes are not released, known to the
+intruder only to be non-negative. A count is a set of blocks, so the public structure (a margin
+is the sum of its cells, each attrition step contains the next, a gain's persons were removed
+by its rule) is carried by the sets themselves. Counts that are not shown but can be derived
+(the persons removed by each rule) are quantities too, marked as not shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One count: the blocks it adds up, its true value, and whether the release shows it."""
+
+    keys: tuple[str, ...]  # every place this count appears ("final" and the last attrition step are one)
+    blocks: frozenset[int]
+    value: int
+    shown: bool  # shown in the release (as a number or a mark) rather than only derivable
+    cost: int  # what hiding it costs a reader; complementary suppression hides cheap counts first
+
+
+@dataclass(frozen=True)
+class Artifact:
+    block_values: tuple[int, ...]
+    quantities: tuple[Quantity, ...]
+
+    def __post_init__(self):
+        if any(value < 0 for value in self.block_values):
+            raise ValueError("a block of people cannot have a negative size")
+        for quantity in self.quantities:
+            if quantity.value != sum(self.block_values[b] for b in quantity.blocks):
+                raise ValueError(f"{quantity.keys[0]}: value does not match its blocks")
+
+
+class ArtifactBuilder:
+    """Collects blocks and counts; counts over the same blocks are merged into one quantity."""
+
+    def __init__(self):
+        self._blocks: dict[Hashable, int] = {}
+        self._values: list[int] = []
+        self._by_form: dict[frozenset[int], dict] = {}
+        self._keys: set[str] = set()
+
+    def block(self, key: Hashable, value: int) -> None:
+        if key in self._blocks:
+            raise ValueError(f"block {key!r} declared twice")
+        self._blocks[key] = len(self._values)
+        self._values.append(int(value))
+
+    def quantity(self, key: str, blocks: Iterable[Hashable], *, shown: bool, cost: int) -> None:
+        if key in self._keys:
+            raise ValueError(f"quantity {key!r} declared twice")
+        self._keys.add(key)
+        form = frozenset(self._blocks[b] for b in blocks)
+        entry = self._by_form.setdefault(form, {"keys": [], "shown": False, "cost": 0})
+        entry["keys"].append(key)
+        entry["shown"] |= shown
+        entry["cost"] = max(entry["cost"], cost)
+
+    def build(self) -> Artifact:
+        quantities = tuple(
+            Quantity(tuple(e["keys"]), form, sum(self._values[b] for b in form), e["shown"], e["cost"])
+            for form, e in self._by_form.items()
+        )
+        return Artifact(tuple(self._values), quantities)
+
+
+class Status(Enum):
+    """How a count leaves: as its number, marked small, marked hidden to protect, or not at all."""
+
+    RELEASED = "released"
+    PRIMARY = "primary"  # small: shown as <k
+    COMPLEMENTARY = "complementary"  # not small, hidden so that no small count can be computed: shown as >=k
+    DERIVED = "derived"  # never shown; an intruder can only compute it from the rest

@@ -1,0 +1,134 @@
+"""Which counts a release hides: small ones (primary), then enough others (complementary).
+
+Protection level (docs/disclosure.md states it for readers): a sensitive count, one whose true
+value is small (lowest_small..k-1), shown or derivable, is protected when
+  (1) from the released numbers and the structure alone, its range is at least k wide
+      (the sliding protection level of tau-argus and sdcTable, with SPL = k), and
+  (2) reading the marks as well (`<k`, `>=k`), its range still covers every small value that
+      the marks and the structure alone would allow: the numbers narrow it no further.
+Hiding a released count only widens every range (its equality becomes `>= k`, which its true
+value meets), so a count once protected stays protected, and hiding everything shown meets both
+conditions. The greedy below therefore always ends, usually after very few hidden counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cohortql.protect.artifact import Artifact, Status
+from cohortql.protect.intervals import Intruder, IntruderModelError, Knowledge
+from cohortql.protect.policy import DisclosurePolicy
+
+_TOLERANCE = 1e-6
+_MAX_TRIALS = 12  # candidates tried per step, cheapest first
+
+
+@dataclass(frozen=True)
+class Verdict:
+    shortfall: float  # how far the count is from its protection level; 0 when protected
+    binding: frozenset[int]  # released counts whose numbers hold the range in
+
+
+class ProtectionCheck:
+    """The protection level of each sensitive count, for any choice of statuses."""
+
+    def __init__(self, artifact: Artifact, policy: DisclosurePolicy):
+        self.policy = policy
+        self.intruder = Intruder(artifact, policy)
+
+    def verdict(self, index: int, statuses: tuple[Status, ...]) -> Verdict:
+        k, lowest = self.policy.threshold, self.policy.lowest_small
+        numbers = self.intruder.range(index, statuses, Knowledge.NUMBERS)
+        shortfall, binding = max(0.0, k - numbers.width), frozenset()
+        if shortfall > _TOLERANCE:
+            binding = numbers.binding
+        marks = self.intruder.range(index, statuses, Knowledge.MARKS)
+        low, high = lowest, k - 1
+        if marks.low > low + _TOLERANCE or marks.high < high - _TOLERANCE:
+            alone = self.intruder.range(index, statuses, Knowledge.CLASSES)
+            low, high = max(alone.low, lowest), min(alone.high, k - 1)
+        narrowed = max(0.0, marks.low - low) + max(0.0, high - marks.high)
+        if narrowed > _TOLERANCE:
+            shortfall += narrowed
+            binding |= marks.binding
+        return Verdict(shortfall if shortfall > _TOLERANCE else 0.0, binding)
+
+
+def sensitive_counts(artifact: Artifact, policy: DisclosurePolicy) -> list[int]:
+    """Small counts that must be protected: shown ones, and derivable ones under the difference rule."""
+    chosen = [
+        i for i, q in enumerate(artifact.quantities)
+        if policy.is_small(q.value) and q.blocks and (q.shown or policy.attrition_differences)
+    ]
+    # Derived counts first: the gains hidden for them often protect the shown ones for free.
+    return sorted(chosen, key=lambda i: (artifact.quantities[i].shown, artifact.quantities[i].value))
+
+
+def primary_statuses(artifact: Artifact, policy: DisclosurePolicy) -> list[Status]:
+    return [
+        Status.DERIVED if not q.shown else Status.PRIMARY if policy.is_small(q.value) else Status.RELEASED
+        for q in artifact.quantities
+    ]
+
+
+def decide(artifact: Artifact, policy: DisclosurePolicy) -> tuple[Status, ...]:
+    """The status of every count: primary suppression, then greedy complementary suppression."""
+    statuses = primary_statuses(artifact, policy)
+    if not policy.complementary:
+        return tuple(statuses)
+    check = ProtectionCheck(artifact, policy)
+    sensitive = sensitive_counts(artifact, policy)
+    for index in sensitive:
+        while (verdict := check.verdict(index, tuple(statuses))).shortfall:
+            choice = _complement(artifact, check, index, verdict, statuses)
+            if choice is None:
+                raise IntruderModelError(f"cannot protect {artifact.quantities[index].keys[0]}")
+            statuses[choice] = Status.COMPLEMENTARY
+    return _prune(artifact, check, sensitive, statuses)
+
+
+def _prune(artifact, check, sensitive, statuses) -> tuple[Status, ...]:
+    """Release again every complementary count the others made unnecessary, costliest first."""
+    hidden = [i for i, status in enumerate(statuses) if status is Status.COMPLEMENTARY]
+    if len(hidden) < 2:
+        return tuple(statuses)  # releasing the only one would undo what made it necessary
+    for i in sorted(hidden, key=lambda i: (-artifact.quantities[i].cost, -artifact.quantities[i].value)):
+        trial = list(statuses)
+        trial[i] = Status.RELEASED
+        blocks = artifact.quantities[i].blocks
+        nearest = sorted(sensitive, key=lambda j: not artifact.quantities[j].blocks & blocks)  # likeliest to fail
+        if not any(check.verdict(index, tuple(trial)).shortfall for index in nearest):
+            statuses = trial
+    return tuple(statuses)
+
+
+def _complement(artifact, check, index, verdict, statuses) -> int | None:
+    """The next count to hide for `index`: the best ratio of cost to the shortfall it removes.
+
+    A count that protects alone scores its cost; one that only narrows the shortfall scores its
+    cost divided by the share it removes, so two cheap steps can beat hiding the final count.
+    """
+    quantities = artifact.quantities
+    target = quantities[index]
+    candidates = [
+        i for i, q in enumerate(quantities)
+        if statuses[i] is Status.RELEASED and q.value > 0  # a released 0 is never hidden: it protects nothing
+    ]
+    related = [i for i in candidates if i in verdict.binding or quantities[i].blocks & target.blocks]
+    related.sort(key=lambda i: (quantities[i].cost, i not in verdict.binding, quantities[i].value))
+    best, best_score = None, None
+    for i in related[:_MAX_TRIALS]:
+        trial = list(statuses)
+        trial[i] = Status.COMPLEMENTARY
+        removed = verdict.shortfall - check.verdict(index, tuple(trial)).shortfall
+        if removed <= _TOLERANCE:
+            continue
+        score = (quantities[i].cost * verdict.shortfall / removed, quantities[i].value)
+        if best_score is None or score < best_score:
+            best, best_score = i, score
+        if removed >= verdict.shortfall - _TOLERANCE:
+            break  # protects alone: no later (costlier) candidate can score better
+    if best is not None:
+        return best
+    pool = related or candidates
+    return min(pool, key=lambda i: (quantities[i].cost, quantities[i].value)) if pool else None
