@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a definition or database error, 2 a usage error.
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from enum import StrEnum
@@ -200,6 +201,23 @@ def _policy(threshold, suppress_zero, rounding_base, complementary, attrition_di
     return ActivePolicy(policy, f"{active.source}, made stricter by options" if changed else active.source)
 
 
+def _breakdown_dimensions(by: list[str] | None) -> tuple[str, ...] | None:
+    """`--by site,sex` or `--by site --by sex`; None when not given (the definition decides)."""
+    from cohortql.omop import BREAKDOWNS
+
+    if not by:
+        return None
+    dimensions = tuple(dict.fromkeys(d.strip() for item in by for d in item.split(",") if d.strip()))
+    for dimension in dimensions:
+        if dimension not in BREAKDOWNS:
+            close = difflib.get_close_matches(dimension, BREAKDOWNS, n=1)
+            hint = f"did you mean `{close[0]}`?" if close else f"choose from {', '.join(BREAKDOWNS)}"
+            raise _fail(f"unknown breakdown `{dimension}`", hint, code=2)
+    if len(dimensions) > 2:
+        raise _fail("at most two breakdown dimensions", "tables are one- or two-way; run again for other pairs", 2)
+    return dimensions
+
+
 @app.command()
 def count(
     file: Path = typer.Argument(..., help="Definition file."),
@@ -213,18 +231,22 @@ def count(
     rounding_base: int | None = ROUNDING_OPTION,
     complementary: bool = COMPLEMENTARY_OPTION,
     attrition_differences: bool = DIFFERENCES_OPTION,
+    by: list[str] | None = typer.Option(
+        None, "--by", help="Break the final cohort down by site, site_group, sex, age5, age10 or year "
+        "(comma-separated or repeated; at most two). Default: the definition's `breakdown by`."),
 ) -> None:
-    """Count the cohort: attrition per rule, gains, final persons; small counts suppressed."""
+    """Count the cohort: attrition per rule, gains, final persons, breakdowns; small counts suppressed."""
     from cohortql.execute.errors import DatabaseError
     from cohortql.report.counts import render
     from cohortql.transpile import TranspileError
 
+    dimensions = _breakdown_dimensions(by)
     compiled = _compile_or_exit(file)
     policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences).policy
     target = _target(db, cdm_schema, vocab_schema, timeout)
     try:
         with err.status(f"counting on {target.description} ...", spinner="dots"):
-            result = pipeline.run(compiled, target, policy)
+            result = pipeline.run(compiled, target, policy, by=dimensions)
     except DatabaseError as error:
         raise _fail(error.cause, error.hint) from None
     except TranspileError as error:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from cohortql import __version__
 from cohortql.diagnostics import Source
-from cohortql.execute.runner import run_cohort, run_concept_report
+from cohortql.execute.runner import run_cohort, run_concept_report, run_site_catalogue
 from cohortql.execute.target import Target
 from cohortql.fingerprint import fingerprint
 from cohortql.parse import parse
 from cohortql.parse.ast import Definition
 from cohortql.protect import DisclosurePolicy, ProtectedResult, protect
+from cohortql.protect.strata import breakdown_inputs, strata_for
 from cohortql.protect.profile import active_policy
 from cohortql.render import render
 from cohortql.resolve import resolve
@@ -43,14 +44,20 @@ def parse_source(source: Source) -> Definition:
     return parse(source.text, source.name)
 
 
-def run(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None) -> ProtectedResult:
+def run(
+    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, by: tuple[str, ...] | None = None
+) -> ProtectedResult:
     """render -> transpile -> execute -> protect: the released answer for one definition.
 
     Without a policy, the active one (the profile's `[disclosure]` table, else the default).
+    `by` lists breakdown dimensions; None means the definition's own `breakdown by`.
     """
     policy = policy or active_policy().policy
-    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema)
+    dimensions = compiled.plan.breakdown if by is None else tuple(by)
+    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
     raw = run_cohort(rendered, target)
+    catalogue = run_site_catalogue(rendered, target) if "site" in raw.strata else []
+    breakdowns, hierarchies, values = breakdown_inputs(dimensions, raw, catalogue)
     return protect(
         raw,
         policy,
@@ -58,6 +65,9 @@ def run(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = No
         title=dict(compiled.plan.metadata).get("title"),
         fingerprint=fingerprint(compiled.plan),
         database=target.to_dict(),
+        breakdowns=breakdowns,
+        hierarchies=hierarchies,
+        strata_values=values,
     )
 
 

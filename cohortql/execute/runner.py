@@ -183,6 +183,11 @@ def run_concept_report(rendered: RenderedCohort, target: Target) -> list[tuple]:
     return _run(rendered, target, rendered.concept_report)
 
 
+def run_site_catalogue(rendered: RenderedCohort, target: Target) -> list[tuple]:
+    """(site, site_group) for every care site, labelled as the site strata are."""
+    return _run(rendered, target, rendered.site_catalogue)
+
+
 _EXPLAIN = {"postgres": "EXPLAIN (ANALYZE, FORMAT JSON) ", "duckdb": "EXPLAIN ANALYZE "}
 
 

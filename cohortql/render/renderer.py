@@ -43,6 +43,7 @@ class RenderedCohort:
     codesets: SqlStatement  # SELECT codeset_id, concept_id (materialised as cq_codeset)
     cohort: SqlStatement  # SELECT mask, strata..., persons, entries
     concept_report: SqlStatement  # SELECT codeset_id, concept_id, name, ..., records
+    site_catalogue: SqlStatement  # SELECT site, site_group for every care site
     rule_names: tuple[str, ...]
     strata: tuple[str, ...]
 
@@ -191,9 +192,12 @@ def render(
     report_sql = _render(
         "concept_report.sql.j2", report_params, cdm_table=cdm_table, vocab_table=vocab_table, usages=_usages(plan)
     )
+    catalogue_params = _Parameters()
+    catalogue_sql = _render("site_catalogue.sql.j2", catalogue_params, cdm_table=cdm_table)
     return RenderedCohort(
         inputs=inputs,
         concept_report=SqlStatement(report_sql, report_params.values),
+        site_catalogue=SqlStatement(catalogue_sql, catalogue_params.values),
         codesets=SqlStatement(codesets_sql, codeset_params.values),
         cohort=SqlStatement(cohort_sql, cohort_params.values),
         rule_names=tuple(rule.name for rule in plan.rules),

@@ -47,19 +47,49 @@ def _rows(result: ProtectedResult) -> list[list[str]]:
 HEADERS = ["rule", "persons remaining", "% of previous", "gain if dropped"]
 
 
+_UNKNOWN = {"site": "unknown site", "site_group": "unknown site group", "sex": "unknown sex"}
+_BAND_WIDTH = {"age5": 5, "age10": 10}
+
+
+def _value_label(stratum: str, value) -> str:
+    if value is None:
+        return _UNKNOWN.get(stratum, "unknown")
+    if stratum in _BAND_WIDTH:
+        return f"{value}-{value + _BAND_WIDTH[stratum] - 1}"
+    return str(value)
+
+
 def _coordinate(coord: tuple[str, object] | None, stratum: str) -> str:
     if coord is None:
-        return "all"
+        return "total"
     name, value = coord
-    text = "unknown" if value is None else str(value)
-    return text if name == stratum else f"{text} ({name})"
+    text = _value_label(name, value)
+    return text if name == stratum else f"{text} (group total)"
 
 
 def _table_rows(table: ProtectedTable) -> list[list[str]]:
+    """Long form: one row per cell or margin, a column per stratum, then persons."""
+
     def row(cell: TableCell) -> list[str]:
         return [_coordinate(c, s) for c, s in zip(cell.coords, table.strata, strict=True)] + [cell.count.display]
 
     return [row(cell) for cell in table.cells]
+
+
+def _grid(table: ProtectedTable) -> tuple[list[str], list[list[str]]]:
+    """A one-way table as rows; a two-way table as a cross-tab with row and column totals."""
+    if len(table.strata) != 2:
+        return [*table.strata, "persons"], _table_rows(table)
+    rows: dict[str, dict[str, str]] = {}
+    columns: list[str] = []
+    for cell in table.cells:
+        row_label = _coordinate(cell.coords[0], table.strata[0])
+        column_label = _coordinate(cell.coords[1], table.strata[1])
+        if column_label not in columns:
+            columns.append(column_label)
+        rows.setdefault(row_label, {})[column_label] = cell.count.display
+    header = [f"{table.strata[0]} \\ {table.strata[1]}", *columns]
+    return header, [[label, *(cells.get(c, "") for c in columns)] for label, cells in rows.items()]
 
 
 def _table_title(table: ProtectedTable) -> str:
@@ -73,15 +103,15 @@ def render_table(result: ProtectedResult) -> str:
         table.add_column(header, justify="left" if header == "rule" else "right")
     for row in _rows(result):
         table.add_row(*row)
-    console = Console(record=True, width=100, file=io.StringIO(), highlight=False)
+    console = Console(record=True, width=140, file=io.StringIO(), highlight=False)
     console.print(table)
     console.print(f"final cohort: {result.final.display} persons ({result.entries.display} entry events)")
     for breakdown in result.breakdowns:
+        header, rows = _grid(breakdown)
         grid = Table(title=_table_title(breakdown), title_justify="left")
-        for stratum in breakdown.strata:
-            grid.add_column(stratum)
-        grid.add_column("persons", justify="right")
-        for row in _table_rows(breakdown):
+        for index, name in enumerate(header):
+            grid.add_column(name, justify="left" if index == 0 else "right")
+        for row in rows:
             grid.add_row(*row)
         console.print(grid)
     console.print(f"database: {result.database['description']}")
@@ -98,9 +128,16 @@ def render_csv(result: ProtectedResult) -> str:
     result = _require_protected(result)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["step", "rule", "kind", "persons", "gain_if_dropped"])
+    # One tidy table: attrition rows, then breakdown rows (one per cell or margin, strata in columns).
+    strata = list(result.breakdowns[0].strata) if result.breakdowns else []
+    writer.writerow(["table", "step", "rule", "kind", *strata, "persons", "gain_if_dropped"])
+    blank = [""] * len(strata)
     for index, step in enumerate(result.attrition):
-        writer.writerow([index, step.rule, step.kind, step.persons.display, step.gain.display if step.gain else ""])
+        gain = step.gain.display if step.gain else ""
+        writer.writerow(["attrition", index, step.rule, step.kind, *blank, step.persons.display, gain])
+    for breakdown in result.breakdowns:
+        for row in _table_rows(breakdown):
+            writer.writerow([_table_title(breakdown), "", "", "", *row[:-1], row[-1], ""])
     return buffer.getvalue()
 
 
@@ -116,10 +153,11 @@ def render_markdown(result: ProtectedResult) -> str:
         f"Final cohort: **{result.final.display}** persons ({result.entries.display} entry events).",
     ]
     for breakdown in result.breakdowns:
+        header, rows = _grid(breakdown)
         lines += ["", f"### {_table_title(breakdown)}", ""]
-        lines.append("| " + " | ".join([*breakdown.strata, "persons"]) + " |")
-        lines.append("|" + "---|" * len(breakdown.strata) + "---:|")
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _table_rows(breakdown)]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|---|" + "---:|" * (len(header) - 1))
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
     lines += [
         "",
         f"Database: {result.database['description']}.",
