@@ -13,8 +13,8 @@ from cohortql.fingerprint import fingerprint
 from cohortql.parse import parse
 from cohortql.parse.ast import Definition
 from cohortql.protect import DisclosurePolicy, ProtectedResult, protect
-from cohortql.protect.strata import breakdown_inputs, strata_for
 from cohortql.protect.profile import active_policy
+from cohortql.protect.strata import breakdown_inputs, strata_for
 from cohortql.render import render
 from cohortql.resolve import resolve
 from cohortql.resolve.plan import Plan
