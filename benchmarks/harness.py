@@ -4,10 +4,11 @@
                                  [--circe-db URL] [--repeats N]
 
 Methods (all on the same database, DuckDB or PostgreSQL):
-- `ours`: the full answer of cohortql: render -> transpile -> execute (one pass with the
-  definition's two-way breakdown, or sex x age10 when it has none) -> protect (attrition,
-  gains and the breakdown table, small-cell suppression). A new database connection per run,
-  as `cohortql count` opens one.
+- `ours`: the full answer of cohortql, `pipeline.run` as `cohortql count --by A --by B` runs it:
+  render -> transpile -> execute (the one-pass query with the definition's two-way breakdown, or
+  sex x age10 when it has none; the site list for site breakdowns) -> protect (attrition, gains
+  and the breakdown table with its margins and site-group subtotals, small-cell suppression, all
+  decided together). A new database connection per run, as `cohortql count` opens one.
 - `circe`: the SQL OHDSI's reference implementation (ohdsi-circepy) builds for the same cohort
   as Circe JSON, with its inclusion-rule statistics (`generate_stats`), rendered and translated
   by circepy's own SqlRender port; every statement of the script, on a writable copy (Circe
@@ -36,14 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # cohortql, omop_fixtures and tests.reference.run_circe
 
 from cohortql import pipeline  # noqa: E402
-from cohortql.execute.runner import run_cohort  # noqa: E402
 from cohortql.execute.target import resolve_target  # noqa: E402
-from cohortql.fingerprint import fingerprint  # noqa: E402
 from cohortql.omop import DOMAINS  # noqa: E402
-from cohortql.protect import DisclosurePolicy, protect  # noqa: E402
+from cohortql.protect import DisclosurePolicy  # noqa: E402
 from cohortql.protect.protector import attrition_counts  # noqa: E402
-from cohortql.protect.tables import Breakdown  # noqa: E402
-from cohortql.render import render  # noqa: E402
 
 DEFAULT_BREAKDOWN = ("sex", "age10")
 
@@ -80,31 +77,42 @@ def breakdown_of(compiled: pipeline.Compiled) -> tuple[str, ...]:
     return tuple(compiled.plan.breakdown[:2]) if len(compiled.plan.breakdown) >= 2 else DEFAULT_BREAKDOWN
 
 
-def full_answer(compiled: pipeline.Compiled, target, phases: dict[str, list[float]]):
-    """Attrition, gains and a two-way breakdown, protected: `pipeline.run` plus the breakdown strata.
+class StageTimer:
+    """Times the stages `pipeline.run` calls, by wrapping the names it imported (instrumentation only)."""
 
-    Appends the seconds spent in each stage to `phases` (render, execute, protect).
+    STAGES = {"render": "render", "run_cohort": "execute", "run_site_catalogue": "execute", "protect": "protect"}
+
+    def __init__(self):
+        self.current: dict[str, float] = {}
+        self.raw = None
+        for name, stage in self.STAGES.items():
+            setattr(pipeline, name, self._wrap(getattr(pipeline, name), stage, keep=name == "run_cohort"))
+
+    def _wrap(self, function, stage: str, keep: bool):
+        def timed_call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                result = function(*args, **kwargs)
+            finally:
+                self.current[stage] = self.current.get(stage, 0.0) + time.perf_counter() - start
+            if keep:
+                self.raw = result
+            return result
+
+        return timed_call
+
+
+def full_answer(compiled: pipeline.Compiled, target, timer: StageTimer, phases: dict[str, list[float]]):
+    """What `cohortql count` computes: `pipeline.run` with a two-way breakdown (attrition, gains, the
+    breakdown table with site-group subtotals where sites are involved, all protected together).
+
+    Appends the seconds of each stage to `phases`; returns the true final count (to compare with Circe).
     """
-    strata = breakdown_of(compiled)
-    start = time.perf_counter()
-    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata=strata)
-    rendered_at = time.perf_counter()
-    raw = run_cohort(rendered, target)
-    executed_at = time.perf_counter()
-    result = protect(
-        raw,
-        DisclosurePolicy(),
-        rule_kinds=tuple(rule.kind for rule in compiled.plan.rules),
-        title=dict(compiled.plan.metadata).get("title"),
-        fingerprint=fingerprint(compiled.plan),
-        database=target.to_dict(),
-        breakdowns=(Breakdown(strata),),
-    )
-    protected_at = time.perf_counter()
-    for name, seconds in [("render", rendered_at - start), ("execute", executed_at - rendered_at),
-                          ("protect", protected_at - executed_at)]:
-        phases.setdefault(name, []).append(seconds)
-    return result, attrition_counts(raw)[-1]
+    timer.current = {}
+    pipeline.run(compiled, target, DisclosurePolicy(), by=breakdown_of(compiled))
+    for stage in ("render", "execute", "protect"):
+        phases.setdefault(stage, []).append(timer.current.get(stage, 0.0))
+    return attrition_counts(timer.raw)[-1]
 
 
 # floor -----------------------------------------------------------------------------------------
@@ -277,7 +285,8 @@ def main() -> None:
     compiled = pipeline.compile_source(pipeline.read_source(args.cohort))
     phases: dict[str, list[float]] = {}
     if args.method == "ours":
-        walls, cpus, (_result, final) = timed(lambda: full_answer(compiled, target, phases), args.repeats)
+        timer = StageTimer()
+        walls, cpus, final = timed(lambda: full_answer(compiled, target, timer, phases), args.repeats)
         phases = {name: seconds[1:] for name, seconds in phases.items()}  # without the warm-up
     elif args.method == "floor":
         walls, cpus, _ = run_floor(compiled, target, args.repeats)
@@ -286,7 +295,7 @@ def main() -> None:
         walls, cpus, final = run_circe(args.circe_json, args.circe_db, args.cdm_schema, target.dialect, args.repeats)
     print(json.dumps({
         "method": args.method, "cohort": args.cohort.stem, "walls": walls, "cpus": cpus, "phases": phases,
-        "peak_rss_mb": round(peak_rss_mb(), 1), "final": final, "pid": os.getpid(),
+        "peak_rss_mb": round(peak_rss_mb(), 1), "final": final, "load_average": round(os.getloadavg()[0], 1),
     }))
 
 

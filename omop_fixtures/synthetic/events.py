@@ -14,6 +14,8 @@ carried in from before the observation start).
 
 from __future__ import annotations
 
+import re
+
 from omop_fixtures.synthetic import vocabulary as voc
 from omop_fixtures.synthetic.people import HF_CODING, T2DM_CODING
 from omop_fixtures.synthetic.randomness import pick
@@ -33,7 +35,7 @@ NO_VISIT_ID = "person_id * 100000 + 20000 + slot"
 def _candidates(kind: int, items: list[str], where: str = "TRUE") -> str:
     """Rows (person_id, vid, kind, k, d, visit_concept_id, x) for each candidate struct of each visit of `kind`."""
     listed = ", ".join(items)
-    person = " JOIN _p AS p USING (person_id)" if "p." in listed + where else ""
+    person = " JOIN _p AS p USING (person_id)" if re.search(r"\bp\.", listed + where) else ""  # only when used
     return f"""
   SELECT v.person_id, v.vid, v.kind, v.k, v.d, v.visit_concept_id, unnest([{listed}]) AS x
   FROM _v AS v{person}

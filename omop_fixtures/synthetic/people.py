@@ -186,7 +186,7 @@ m AS (
     {_first_record('dep', 12, 47)} AS t_dep,
     {_first_record('thyroid', 20, 48)} AS t_thyroid,
     {_first_record('oa', 40, 49)} AS t_oa,
-    {_first_record('obese', 18, 39)} AS t_obese,
+    {_first_record('obese', 18, 19)} AS t_obese,
     greatest(op_start, birth + 16 * 365) AS preg_lo,
     least(op_end, birth + 44 * 365) - 280 AS preg_hi
   FROM l
