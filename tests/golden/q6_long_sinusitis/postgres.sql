@@ -60,8 +60,7 @@ WITH entry_records AS (
       ) >= %(p0)s
       THEN 1
       ELSE 0
-    END AS attributes_ok,
-    ROW_NUMBER() OVER (PARTITION BY e.person_id ORDER BY e.condition_era_start_date, e.condition_era_id) AS ordinal
+    END AS attributes_ok
   FROM "cdm".condition_era AS e
   JOIN cq_codeset AS e_cs
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 0

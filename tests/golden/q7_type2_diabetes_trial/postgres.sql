@@ -59,11 +59,7 @@ WITH entry_records AS (
     e.condition_occurrence_id AS event_id,
     e.condition_start_date AS start_date,
     e.visit_occurrence_id AS visit_occurrence_id,
-    CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok,
-    ROW_NUMBER() OVER (
-      PARTITION BY e.person_id
-      ORDER BY e.condition_start_date, e.condition_occurrence_id
-    ) AS ordinal
+    CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok
   FROM "cdm".condition_occurrence AS e
   JOIN cq_codeset AS e_cs
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 0
