@@ -49,7 +49,7 @@ class SparkLocation:
 
     def describe(self) -> str:
         """For users: never the settings, which may hold storage keys."""
-        engine = f"Spark ({self.master or 'session from spark-submit'})"
+        engine = f"Spark ({self.master or 'default master'})"
         return f"{engine}, Parquet CDM at {self.parquet_dir}" if self.parquet_dir else f"{engine}, catalog tables"
 
 
@@ -66,7 +66,8 @@ def parse_spark_url(text: str) -> SparkLocation:
     master = unquote(match["master"]) or None
     if master and not (master.startswith("local") or master == "yarn"):
         master = f"spark://{master}"
-    path = unquote(match["path"] or "").rstrip("/") or None
+    path = unquote(match["path"] or "").strip("/")
+    path = f"/{path}" if path else None  # spark:////data (SQLAlchemy's absolute form) is /data too
     fmt = None
     conf = []
     for key, value in parse_qsl(match["query"] or "", keep_blank_values=True):
@@ -177,8 +178,17 @@ def _new_session(location: SparkLocation):
     builder = builder.config("spark.ui.showConsoleProgress", "false")
     for key, value in location.conf:
         builder = builder.config(key, value)
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
     created = SparkSession.getActiveSession() is None
-    base = builder.getOrCreate()
+    try:
+        base = builder.getOrCreate()
+    except (PySparkException, Py4JError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+        raise DatabaseError(
+            f"cannot start a Spark session: {first_line}", "check JAVA_HOME (Java 17 or 21) and the spark:// URL"
+        ) from None
     if created:
         base.sparkContext.setLogLevel("ERROR")
     session = base.newSession()
@@ -190,26 +200,36 @@ def _new_session(location: SparkLocation):
 
 @contextmanager
 def _time_limit(session, seconds: int) -> Iterator[threading.Event]:
-    """Cancel every job of this run after `seconds` (and on Ctrl-C); the event says it expired."""
+    """Cancel every job of this run after `seconds` (and on Ctrl-C); the event says it expired.
+
+    Cancelling a job group stops only the jobs running at that moment, so once the time is up
+    the group is cancelled again every 0.2 s until the run gives up: a job started in between
+    (the run may be between two jobs when the time comes) is stopped too.
+    """
     context = session.sparkContext
     group = f"cohortql-{uuid.uuid4().hex}"
     context.setJobGroup(group, "cohortql cohort", interruptOnCancel=True)
     expired = threading.Event()
+    finished = threading.Event()
 
-    def expire() -> None:
+    def watch() -> None:
+        if finished.wait(seconds):
+            return
         expired.set()
-        context.cancelJobGroup(group)
+        while not finished.is_set():
+            context.cancelJobGroup(group)
+            finished.wait(0.2)
 
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
+    watcher = threading.Thread(target=watch, name="cohortql-spark-time-limit", daemon=True)
+    watcher.start()
     try:
         yield expired
     except KeyboardInterrupt:
         context.cancelJobGroup(group)
         raise
     finally:
-        timer.cancel()
+        finished.set()
+        watcher.join()
         for key in ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel"):
             context.setLocalProperty(key, None)  # later jobs of this thread are not ours
 
@@ -220,14 +240,14 @@ def cdm_tables() -> list[str]:
 
 
 def _register_parquet(session, root: str, tables: set[str]) -> None:
-    """Each CDM table the query reads, `root/<table>` (a directory of Parquet files) or
-    `root/<table>.parquet`, as a view. Spark resolves `root`: on a cluster, in its file system.
+    """Each CDM table the query reads, `root/<table>.parquet` (a file, or a directory as Spark
+    writes them) or `root/<table>/`, as a view. Spark resolves `root`: on a cluster, in its file system.
     """
     from pyspark.errors import AnalysisException
 
     found = 0
     for table in (t for t in cdm_tables() if t in tables):
-        for path in (f"{root}/{table}", f"{root}/{table}.parquet"):
+        for path in (f"{root}/{table}.parquet", f"{root}/{table}"):
             try:
                 frame = session.read.parquet(path)
             except AnalysisException as error:
@@ -240,7 +260,8 @@ def _register_parquet(session, root: str, tables: set[str]) -> None:
     if tables & set(cdm_tables()) and not found:
         raise DatabaseError(
             f"no OMOP tables in the Parquet directory {root}",
-            "write one with `cohortql load SOURCE --out DIR/ --format parquet` (one person.parquet, ... per table)",
+            "expected one Parquet file (person.parquet) or directory (person/) per table;"
+            " `cohortql fixtures generate --out DIR/` writes one",
         )
 
 
@@ -266,7 +287,10 @@ def _explain(error: BaseException, schema: str | None) -> DatabaseError:
             "check --cdm-schema / --vocab-schema, or the tables of the Parquet directory",
         )
     if "SCHEMA_NOT_FOUND" in text:
-        return DatabaseError(f"database not found: {schema}", "check --cdm-schema / --vocab-schema")
+        name = re.search(r"`[^ ]*`", first_line)
+        return DatabaseError(
+            f"database not found: {name[0] if name else schema}", "check --cdm-schema / --vocab-schema"
+        )
     if "PATH_NOT_FOUND" in text:
         return DatabaseError("a CDM path does not exist", first_line)
     if "Connection refused" in text or "Failed to connect to master" in text:
@@ -295,8 +319,12 @@ def write_parquet(source_duckdb_path: str | Path, out_dir: str | Path, schema: s
         ).fetchall()
         for (table,) in tables:
             path = out / f"{table}.parquet"
-            con.table(f'"{schema}"."{table}"').write_parquet(str(path))
+            con.table(f"{_quote(schema)}.{_quote(table)}").write_parquet(str(path))
             written.append(path)
     finally:
         con.close()
     return written
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'

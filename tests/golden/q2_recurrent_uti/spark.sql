@@ -29,7 +29,8 @@ WITH expanded AS (
     FALSE AS excluded
   FROM cq_codeset_source AS s
   JOIN `cdm`.concept AS c
-    ON c.vocabulary_id = s.vocabulary_id AND c.concept_code LIKE s.pattern
+    ON c.vocabulary_id = s.vocabulary_id
+    AND c.concept_code LIKE REPLACE(s.pattern, '\\', '\\\\')
   JOIN `cdm`.concept_relationship AS cr
     ON cr.concept_id_1 = c.concept_id
     AND cr.relationship_id = 'Maps to'
@@ -79,8 +80,8 @@ WITH entry_records AS (
     AND r.start_date <= op.observation_period_end_date
   WHERE
     r.attributes_ok = 1
-    AND DATEDIFF(DAY, op.observation_period_start_date, r.start_date) >= :p0
-    AND DATEDIFF(DAY, r.start_date, op.observation_period_end_date) >= :p1
+    AND DATEDIFF(r.start_date, op.observation_period_start_date) >= :p0
+    AND DATEDIFF(op.observation_period_end_date, r.start_date) >= :p1
     AND r.ordinal = 1
 ), index_events AS (
   SELECT
@@ -108,8 +109,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 0
   WHERE
     1 = 1
-    AND DATEDIFF(DAY, ie.index_date, e.condition_start_date) >= :p2
-    AND DATEDIFF(DAY, ie.index_date, e.condition_start_date) <= :p3
+    AND DATEDIFF(e.condition_start_date, ie.index_date) >= :p2
+    AND DATEDIFF(e.condition_start_date, ie.index_date) <= :p3
     AND e.condition_start_date >= ie.op_start
     AND e.condition_start_date <= ie.op_end
   GROUP BY

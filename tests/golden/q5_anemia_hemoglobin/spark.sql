@@ -27,7 +27,8 @@ WITH expanded AS (
     FALSE AS excluded
   FROM cq_codeset_source AS s
   JOIN `cdm`.concept AS c
-    ON c.vocabulary_id = s.vocabulary_id AND c.concept_code LIKE s.pattern
+    ON c.vocabulary_id = s.vocabulary_id
+    AND c.concept_code LIKE REPLACE(s.pattern, '\\', '\\\\')
   JOIN `cdm`.concept_relationship AS cr
     ON cr.concept_id_1 = c.concept_id
     AND cr.relationship_id = 'Maps to'
@@ -77,8 +78,8 @@ WITH entry_records AS (
     AND r.start_date <= op.observation_period_end_date
   WHERE
     r.attributes_ok = 1
-    AND DATEDIFF(DAY, op.observation_period_start_date, r.start_date) >= :p0
-    AND DATEDIFF(DAY, r.start_date, op.observation_period_end_date) >= :p1
+    AND DATEDIFF(r.start_date, op.observation_period_start_date) >= :p0
+    AND DATEDIFF(op.observation_period_end_date, r.start_date) >= :p1
     AND r.ordinal = 1
 ), index_events AS (
   SELECT
@@ -106,8 +107,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.measurement_concept_id AND e_cs.codeset_id = 1
   WHERE
     1 = 1
-    AND DATEDIFF(DAY, ie.index_date, e.measurement_date) >= :p2
-    AND DATEDIFF(DAY, ie.index_date, e.measurement_date) <= :p3
+    AND DATEDIFF(e.measurement_date, ie.index_date) >= :p2
+    AND DATEDIFF(e.measurement_date, ie.index_date) <= :p3
     AND e.measurement_date >= ie.op_start
     AND e.measurement_date <= ie.op_end
   GROUP BY
@@ -124,8 +125,8 @@ WITH entry_records AS (
   WHERE
     1 = 1
     AND e.value_as_number >= :p4
-    AND DATEDIFF(DAY, ie.index_date, e.measurement_date) >= :p5
-    AND DATEDIFF(DAY, ie.index_date, e.measurement_date) <= :p6
+    AND DATEDIFF(e.measurement_date, ie.index_date) >= :p5
+    AND DATEDIFF(e.measurement_date, ie.index_date) <= :p6
     AND e.measurement_date >= ie.op_start
     AND e.measurement_date <= ie.op_end
   GROUP BY

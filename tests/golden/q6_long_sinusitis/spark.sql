@@ -27,7 +27,8 @@ WITH expanded AS (
     FALSE AS excluded
   FROM cq_codeset_source AS s
   JOIN `cdm`.concept AS c
-    ON c.vocabulary_id = s.vocabulary_id AND c.concept_code LIKE s.pattern
+    ON c.vocabulary_id = s.vocabulary_id
+    AND c.concept_code LIKE REPLACE(s.pattern, '\\', '\\\\')
   JOIN `cdm`.concept_relationship AS cr
     ON cr.concept_id_1 = c.concept_id
     AND cr.relationship_id = 'Maps to'
@@ -55,15 +56,10 @@ WITH entry_records AS (
     e.condition_era_start_date AS start_date,
     CAST(NULL AS BIGINT) AS visit_occurrence_id,
     CASE
-      WHEN 1 = 1
-      AND DATEDIFF(DAY, e.condition_era_start_date, e.condition_era_end_date) >= :p0
+      WHEN 1 = 1 AND DATEDIFF(e.condition_era_end_date, e.condition_era_start_date) >= :p0
       THEN 1
       ELSE 0
-    END AS attributes_ok,
-    ROW_NUMBER() OVER (
-      PARTITION BY e.person_id
-      ORDER BY e.condition_era_start_date NULLS LAST, e.condition_era_id NULLS LAST
-    ) AS ordinal
+    END AS attributes_ok
   FROM `cdm`.condition_era AS e
   JOIN cq_codeset AS e_cs
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 0
@@ -82,8 +78,8 @@ WITH entry_records AS (
     AND r.start_date <= op.observation_period_end_date
   WHERE
     r.attributes_ok = 1
-    AND DATEDIFF(DAY, op.observation_period_start_date, r.start_date) >= :p1
-    AND DATEDIFF(DAY, r.start_date, op.observation_period_end_date) >= :p2
+    AND DATEDIFF(r.start_date, op.observation_period_start_date) >= :p1
+    AND DATEDIFF(op.observation_period_end_date, r.start_date) >= :p2
 ), earliest_entries AS (
   SELECT
     q.*,
@@ -117,7 +113,7 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 1
   WHERE
     1 = 1
-    AND DATEDIFF(DAY, ie.index_date, e.condition_start_date) <= :p3
+    AND DATEDIFF(e.condition_start_date, ie.index_date) <= :p3
     AND e.condition_start_date >= ie.op_start
     AND e.condition_start_date <= ie.op_end
   GROUP BY

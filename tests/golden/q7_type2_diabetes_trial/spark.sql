@@ -32,7 +32,8 @@ WITH expanded AS (
     FALSE AS excluded
   FROM cq_codeset_source AS s
   JOIN `cdm`.concept AS c
-    ON c.vocabulary_id = s.vocabulary_id AND c.concept_code LIKE s.pattern
+    ON c.vocabulary_id = s.vocabulary_id
+    AND c.concept_code LIKE REPLACE(s.pattern, '\\', '\\\\')
   JOIN `cdm`.concept_relationship AS cr
     ON cr.concept_id_1 = c.concept_id
     AND cr.relationship_id = 'Maps to'
@@ -59,11 +60,7 @@ WITH entry_records AS (
     e.condition_occurrence_id AS event_id,
     e.condition_start_date AS start_date,
     e.visit_occurrence_id AS visit_occurrence_id,
-    CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok,
-    ROW_NUMBER() OVER (
-      PARTITION BY e.person_id
-      ORDER BY e.condition_start_date NULLS LAST, e.condition_occurrence_id NULLS LAST
-    ) AS ordinal
+    CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok
   FROM `cdm`.condition_occurrence AS e
   JOIN cq_codeset AS e_cs
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 0
@@ -82,8 +79,8 @@ WITH entry_records AS (
     AND r.start_date <= op.observation_period_end_date
   WHERE
     r.attributes_ok = 1
-    AND DATEDIFF(DAY, op.observation_period_start_date, r.start_date) >= :p0
-    AND DATEDIFF(DAY, r.start_date, op.observation_period_end_date) >= :p1
+    AND DATEDIFF(r.start_date, op.observation_period_start_date) >= :p0
+    AND DATEDIFF(op.observation_period_end_date, r.start_date) >= :p1
 ), earliest_entries AS (
   SELECT
     q.*,
@@ -120,8 +117,8 @@ WITH entry_records AS (
     AND e.value_as_number >= :p2
     AND e.value_as_number <= :p3
     AND e.unit_concept_id IN (:p4)
-    AND DATEDIFF(DAY, ie.index_date, e.measurement_date) >= :p5
-    AND DATEDIFF(DAY, ie.index_date, e.measurement_date) <= :p6
+    AND DATEDIFF(e.measurement_date, ie.index_date) >= :p5
+    AND DATEDIFF(e.measurement_date, ie.index_date) <= :p6
     AND e.measurement_date >= ie.op_start
     AND e.measurement_date <= ie.op_end
   GROUP BY
@@ -137,8 +134,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.drug_concept_id AND e_cs.codeset_id = 2
   WHERE
     1 = 1
-    AND DATEDIFF(DAY, ie.index_date, e.drug_exposure_start_date) >= :p7
-    AND DATEDIFF(DAY, ie.index_date, e.drug_exposure_start_date) <= :p8
+    AND DATEDIFF(e.drug_exposure_start_date, ie.index_date) >= :p7
+    AND DATEDIFF(e.drug_exposure_start_date, ie.index_date) <= :p8
     AND e.drug_exposure_start_date >= ie.op_start
     AND e.drug_exposure_start_date <= ie.op_end
   GROUP BY
@@ -154,8 +151,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.drug_concept_id AND e_cs.codeset_id = 3
   WHERE
     1 = 1
-    AND DATEDIFF(DAY, ie.index_date, e.drug_exposure_start_date) >= :p9
-    AND DATEDIFF(DAY, ie.index_date, e.drug_exposure_start_date) <= :p10
+    AND DATEDIFF(e.drug_exposure_start_date, ie.index_date) >= :p9
+    AND DATEDIFF(e.drug_exposure_start_date, ie.index_date) <= :p10
     AND e.drug_exposure_start_date >= ie.op_start
     AND e.drug_exposure_start_date <= ie.op_end
   GROUP BY
@@ -173,8 +170,8 @@ WITH entry_records AS (
     1 = 1
     AND e.value_as_number >= :p11
     AND e.unit_concept_id IN (:p12)
-    AND DATEDIFF(DAY, ie.index_date, e.measurement_date) >= :p13
-    AND DATEDIFF(DAY, ie.index_date, e.measurement_date) <= :p14
+    AND DATEDIFF(e.measurement_date, ie.index_date) >= :p13
+    AND DATEDIFF(e.measurement_date, ie.index_date) <= :p14
     AND e.measurement_date >= ie.op_start
     AND e.measurement_date <= ie.op_end
   GROUP BY
@@ -189,7 +186,7 @@ WITH entry_records AS (
   JOIN cq_codeset AS e_cs
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 5
   WHERE
-    1 = 1 AND DATEDIFF(DAY, ie.index_date, e.condition_start_date) <= :p15
+    1 = 1 AND DATEDIFF(e.condition_start_date, ie.index_date) <= :p15
   GROUP BY
     ie.entry_id
 ), rule_results AS (

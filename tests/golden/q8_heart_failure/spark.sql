@@ -29,7 +29,8 @@ WITH expanded AS (
     FALSE AS excluded
   FROM cq_codeset_source AS s
   JOIN `cdm`.concept AS c
-    ON c.vocabulary_id = s.vocabulary_id AND c.concept_code LIKE s.pattern
+    ON c.vocabulary_id = s.vocabulary_id
+    AND c.concept_code LIKE REPLACE(s.pattern, '\\', '\\\\')
   JOIN `cdm`.concept_relationship AS cr
     ON cr.concept_id_1 = c.concept_id
     AND cr.relationship_id = 'Maps to'
@@ -56,11 +57,7 @@ WITH entry_records AS (
     e.condition_occurrence_id AS event_id,
     e.condition_start_date AS start_date,
     e.visit_occurrence_id AS visit_occurrence_id,
-    CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok,
-    ROW_NUMBER() OVER (
-      PARTITION BY e.person_id
-      ORDER BY e.condition_start_date NULLS LAST, e.condition_occurrence_id NULLS LAST
-    ) AS ordinal
+    CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok
   FROM `cdm`.condition_occurrence AS e
   JOIN cq_codeset AS e_cs
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 0
@@ -79,8 +76,8 @@ WITH entry_records AS (
     AND r.start_date <= op.observation_period_end_date
   WHERE
     r.attributes_ok = 1
-    AND DATEDIFF(DAY, op.observation_period_start_date, r.start_date) >= :p0
-    AND DATEDIFF(DAY, r.start_date, op.observation_period_end_date) >= :p1
+    AND DATEDIFF(r.start_date, op.observation_period_start_date) >= :p0
+    AND DATEDIFF(op.observation_period_end_date, r.start_date) >= :p1
 ), earliest_entries AS (
   SELECT
     q.*,
@@ -117,8 +114,8 @@ WITH entry_records AS (
   WHERE
     1 = 1
     AND e_v.visit_concept_id IN (:p2)
-    AND DATEDIFF(DAY, ie.index_date, e.condition_start_date) >= :p3
-    AND DATEDIFF(DAY, ie.index_date, e.condition_start_date) <= :p4
+    AND DATEDIFF(e.condition_start_date, ie.index_date) >= :p3
+    AND DATEDIFF(e.condition_start_date, ie.index_date) <= :p4
     AND e.condition_start_date >= ie.op_start
     AND e.condition_start_date <= ie.op_end
   GROUP BY
@@ -136,8 +133,8 @@ WITH entry_records AS (
     1 = 1
     AND e.value_as_number > :p5
     AND e.unit_concept_id IN (:p6)
-    AND DATEDIFF(DAY, ie.index_date, e.measurement_date) >= :p7
-    AND DATEDIFF(DAY, ie.index_date, e.measurement_date) <= :p8
+    AND DATEDIFF(e.measurement_date, ie.index_date) >= :p7
+    AND DATEDIFF(e.measurement_date, ie.index_date) <= :p8
     AND e.measurement_date >= ie.op_start
     AND e.measurement_date <= ie.op_end
   GROUP BY
@@ -152,7 +149,7 @@ WITH entry_records AS (
   JOIN cq_codeset AS e_cs
     ON e_cs.concept_id = e.procedure_concept_id AND e_cs.codeset_id = 2
   WHERE
-    1 = 1 AND DATEDIFF(DAY, ie.index_date, e.procedure_date) <= :p9
+    1 = 1 AND DATEDIFF(e.procedure_date, ie.index_date) <= :p9
   GROUP BY
     ie.entry_id
 ), criterion_3 AS (
@@ -166,8 +163,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 3
   WHERE
     1 = 1
-    AND DATEDIFF(DAY, ie.index_date, e.condition_start_date) >= :p10
-    AND DATEDIFF(DAY, ie.index_date, e.condition_start_date) <= :p11
+    AND DATEDIFF(e.condition_start_date, ie.index_date) >= :p10
+    AND DATEDIFF(e.condition_start_date, ie.index_date) <= :p11
     AND e.condition_start_date >= ie.op_start
     AND e.condition_start_date <= ie.op_end
   GROUP BY
