@@ -7,7 +7,7 @@ gains (persons who satisfy every other rule but not this one), compares them wit
 numbers from `circe/circe_results.json` (written by `run_circe.py`) when that file exists, and writes
 `eunomia_expected.json`.
 
-    /work/venv/bin/python tests/reference/compute_expected.py [--cache-dir DIR]
+    .venv/bin/python tests/reference/compute_expected.py [--cache-dir DIR]
 """
 
 from __future__ import annotations

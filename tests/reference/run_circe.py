@@ -11,7 +11,7 @@ to `circe/circe_results.json`:
 - `rule_persons`: person-mode cohort_inclusion_stats.person_count (each rule on its own).
 `compute_expected.py` compares them with the hand-written SQL.
 
-    /work/venv/bin/python tests/reference/run_circe.py [--cache-dir DIR] [--keep-sql DIR]
+    .venv/bin/python tests/reference/run_circe.py [--cache-dir DIR] [--keep-sql DIR]
 """
 
 from __future__ import annotations
