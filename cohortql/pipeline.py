@@ -92,7 +92,7 @@ def rendered_sql(
 
 def concept_report(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None):
     """Per concept set: (codeset, rows of display strings); record counts below k are suppressed."""
-    policy = policy or DisclosurePolicy()
+    policy = policy or active_policy().policy
     rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema)
     rows = run_concept_report(rendered, target)
     report = []
