@@ -6,7 +6,7 @@
                                          [--repeats 1] [--examples q1 q4] [--no-compare]
 
 `--cdm` is any directory of OMOP Parquet tables (`person.parquet` or `person/*.parquet`, e.g.
-from `cohortql fixtures generate --persons N --out DIR/` or `write_parquet`). Without it the
+from `cohortql fixtures generate --persons N --out DIR/` or `cohortql load SOURCE --parquet DIR`). Without it the
 synthetic CDM of `--persons` persons is generated first into a temporary directory. Each example
 runs as `cohortql count --db spark://MASTER/DIR?format=parquet` runs it (`run_cohort` with the
 definition's breakdown: a fresh session, the CDM tables as views, the inputs, cached concept

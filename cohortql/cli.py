@@ -160,7 +160,7 @@ def _target(db, cdm_schema, vocab_schema, timeout):
     try:
         for schema in (cdm_schema, vocab_schema):
             if schema:
-                quote_identifier(schema)
+                quote_identifier(schema, "schema name")
         return resolve_target(db, cdm_schema, vocab_schema, timeout)
     except IdentifierError as error:
         raise _fail(str(error), code=2) from None
@@ -331,18 +331,36 @@ def concepts(
 @app.command()
 def load(
     source: str = typer.Argument(..., help="tiny, eunomia, a DuckDB file, or a directory of Parquet files."),
-    db: str = typer.Option(..., "--db", help="Target database URL (postgresql://... or duckdb:///file)."),
-    schema: str = typer.Option(..., "--schema", help="Schema to create and fill."),
-    replace: bool = typer.Option(False, "--replace", help="Drop and reload the schema if it holds tables."),
+    db: str | None = typer.Option(None, "--db", help="Target database URL (postgresql://... or duckdb:///file)."),
+    schema: str | None = typer.Option(None, "--schema", help="Schema to create and fill (with --db)."),
+    parquet: Path | None = typer.Option(
+        None, "--parquet", help="Instead of a database: write one Parquet file per table into this directory (Spark)."
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Reload a schema that holds tables, or overwrite the Parquet files."
+    ),
 ) -> None:
-    """Load an OMOP CDM into a database schema (COPY, indexes, ANALYZE): a test warehouse."""
+    """Load an OMOP CDM into a database schema (COPY, indexes, ANALYZE), or write it as Parquet files."""
     from cohortql.execute.errors import DatabaseError
-    from cohortql.execute.loader import SourceError
+    from cohortql.execute.loader import SourceError, export_parquet
     from cohortql.execute.loader import load as load_cdm
     from cohortql.render.identifiers import IdentifierError
 
+    if (db is None) == (parquet is None):
+        raise _fail("name one target: --db URL --schema NAME, or --parquet DIR", code=2)
+    if db is not None and schema is None:
+        raise _fail("--db needs --schema: the schema to create and fill", code=2)
+    if parquet is not None and schema is not None:
+        raise _fail("--schema goes with --db; a Parquet directory has no schemas", code=2)
+
+    def progress(line: str) -> None:
+        err.print(line, markup=False)
+
     try:
-        load_cdm(source, db, schema, replace, progress=lambda line: err.print(line, markup=False))
+        if parquet is not None:
+            export_parquet(source, parquet, replace, progress=progress)
+        else:
+            load_cdm(source, db, schema, replace, progress=progress)
     except (IdentifierError, SourceError) as error:
         raise _fail(getattr(error, "cause", str(error)), getattr(error, "hint", None), code=2) from None
     except DatabaseError as error:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from cohortql.render.identifiers import quote_identifier
 from omop_fixtures import ddl_statements
 
 ID_OFFSET = 1_000_000_000
@@ -44,10 +45,6 @@ SHIFTED_COLUMNS = frozenset({
 })
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [name for (name,) in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database()"
@@ -57,7 +54,8 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 def _check_offset(con: duckdb.DuckDBPyConnection, table: str, shifted: list[str]) -> None:
     for column in shifted:
-        (largest,) = con.execute(f"SELECT max(abs({_q(column)})) FROM src.main.{_q(table)}").fetchall()[0]
+        query = f"SELECT max(abs({quote_identifier(column)})) FROM src.main.{quote_identifier(table)}"
+        (largest,) = con.execute(query).fetchall()[0]
         if largest is not None and largest >= ID_OFFSET:
             raise ValueError(f"{table}.{column} holds ids >= {ID_OFFSET:,}: copies would collide")
 
@@ -87,18 +85,17 @@ def scale_eunomia(out: str | Path, copies: int, source: str | Path | None = None
                 " AND table_schema = 'main' ORDER BY table_name"
             ).fetchall()]
             for table in tables:
+                name = quote_identifier(table)
                 columns = _columns(con, table)
                 if "person_id" not in columns:
-                    con.execute(f"INSERT INTO main.{_q(table)} SELECT * FROM src.main.{_q(table)}")
+                    con.execute(f"INSERT INTO main.{name} SELECT * FROM src.main.{name}")
                     continue
                 shifted = [c for c in columns if c in SHIFTED_COLUMNS]
                 _check_offset(con, table, shifted)
-                select = ", ".join(
-                    f"{_q(c)} + copy * {ID_OFFSET}" if c in shifted else _q(c) for c in columns
-                )
+                values = [quote_identifier(c) + (f" + copy * {ID_OFFSET}" if c in shifted else "") for c in columns]
                 con.execute(
-                    f"INSERT INTO main.{_q(table)} SELECT {select}"
-                    f" FROM range({int(copies)}) AS copies(copy), src.main.{_q(table)}"
+                    f"INSERT INTO main.{name} SELECT {', '.join(values)}"
+                    f" FROM range({int(copies)}) AS copies(copy), src.main.{name}"
                 )
             con.execute("CHECKPOINT")
         finally:

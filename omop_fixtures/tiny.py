@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from cohortql.render.identifiers import quote_identifier
 from omop_fixtures import ddl_statements
 
 TINY_DIR = Path(__file__).with_name("tiny")
@@ -31,10 +32,6 @@ def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     return dict(rows)
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Insert one CSV into the table of the same name; returns the number of rows loaded."""
     table = path.stem
@@ -51,10 +48,10 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     if not rows:
         return 0
     # An empty field is NULL; every value goes through a bind parameter and an explicit cast.
-    columns = ", ".join(_quote(column) for column in header)
+    columns = ", ".join(quote_identifier(column) for column in header)
     values = ", ".join(f"CAST(? AS {types[column]})" for column in header)
     con.executemany(
-        f"INSERT INTO {_quote(table)} ({columns}) VALUES ({values})",
+        f"INSERT INTO {quote_identifier(table)} ({columns}) VALUES ({values})",
         [[value if value != "" else None for value in row] for row in rows],
     )
     return len(rows)

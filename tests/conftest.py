@@ -55,7 +55,7 @@ def postgres_database():
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     """One local Spark session for the whole test run (starting one costs seconds)."""
     from pyspark.sql import SparkSession
 
@@ -63,6 +63,7 @@ def spark():
         SparkSession.builder.master("local[2]")
         .appName("cohortql-tests")
         .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))  # not in the checkout
         .config("spark.sql.shuffle.partitions", "4")
         .getOrCreate()
     )

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from cohortql import pipeline
 from cohortql.cli import app
 from cohortql.execute.errors import DatabaseError
-from cohortql.execute.loader import SourceError, cdm_layout, index_columns, load
+from cohortql.execute.loader import SourceError, cdm_layout, export_parquet, index_columns, load
 from cohortql.execute.runner import run_cohort
 from cohortql.execute.target import resolve_target
 from cohortql.protect.protector import attrition_counts
@@ -172,3 +172,80 @@ def test_cli_load_then_count(postgres_database, eunomia_target):
     ]
     assert CliRunner().invoke(app, ["load", "nosuch", "--db", url, "--schema", "x"]).exit_code == 2
     assert CliRunner().invoke(app, ["load", "eunomia", "--db", url, "--schema", "a b"]).exit_code == 2
+
+
+# -- Parquet (for Spark) --------------------------------------------------------------------------
+
+
+def _parquet_rows(directory, table):
+    columns = ", ".join(name for name, _ in cdm_layout()[table])
+    query = f"SELECT {columns} FROM read_parquet(?)"
+    return sorted(duckdb.execute(query, [str(directory / f"{table}.parquet")]).fetchall(), key=repr)
+
+
+def test_to_parquet_row_for_row_with_the_cdm_types(tmp_path, tiny_path):
+    out = tmp_path / "omop"
+    lines = []
+    result = export_parquet("tiny", out, progress=lines.append)
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.parquet" for t in cdm_layout())  # nothing staged
+    for table, columns in cdm_layout().items():
+        assert _parquet_rows(out, table) == _duckdb_rows(tiny_path, table), table
+        described = duckdb.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(out / f"{table}.parquet")])
+        assert [(name, kind) for name, kind, *_ in described.fetchall()] == list(columns), table
+    assert result.rows["condition_occurrence"] == 64 and result.rows["death"] == 0
+    assert lines[0] == f"writing the tiny hand-made CDM as Parquet files in {out}"
+    assert lines[-1].startswith("wrote 302 rows into 19 Parquet files")
+
+
+def test_parquet_refuses_existing_tables_unless_replace(tmp_path, tiny_path):
+    out = tmp_path / "omop"
+    export_parquet(tiny_path, out)
+    (out / "notes.txt").write_text("kept")
+    with pytest.raises(DatabaseError, match="already holds 19 CDM tables"):
+        export_parquet("tiny", out)
+    # an earlier copy written as a directory of parts is replaced by the file, not read beside it
+    (out / "person").mkdir()
+    (out / "person.parquet").rename(out / "person" / "part-0.parquet")
+    assert export_parquet("tiny", out, replace=True).rows["person"] == 37
+    assert not (out / "person").exists() and (out / "notes.txt").read_text() == "kept"
+    assert _parquet_rows(out, "person") == _duckdb_rows(tiny_path, "person")
+    with pytest.raises(SourceError, match="same directory"):
+        export_parquet(str(out), out, replace=True)
+    with pytest.raises(SourceError, match="is a file"):
+        export_parquet("tiny", out / "notes.txt")
+
+
+def test_a_failed_parquet_export_leaves_the_old_files(tmp_path, tiny_path):
+    out = tmp_path / "omop"
+    export_parquet(tiny_path, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    source = tmp_path / "broken.duckdb"
+    with duckdb.connect(str(source)) as con:
+        con.execute(f"ATTACH '{tiny_path}' AS t (READ_ONLY)")
+        con.execute("COPY FROM DATABASE t TO broken")
+        con.execute("ALTER TABLE measurement ALTER value_as_number TYPE VARCHAR")
+        con.execute("UPDATE measurement SET value_as_number = 'high' WHERE measurement_id = 101")
+    with pytest.raises(DatabaseError, match="cannot load measurement: .*high"):
+        export_parquet(str(source), out, replace=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no staging left, nothing half-replaced
+
+
+def test_cli_load_parquet(tmp_path):
+    out = tmp_path / "omop"
+    result = CliRunner().invoke(app, ["load", "tiny", "--parquet", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert {line.split()[0] for line in lines[1:20]} == set(cdm_layout())  # one progress line per table
+    assert (out / "person.parquet").is_file()
+    again = CliRunner().invoke(app, ["load", "tiny", "--parquet", str(out)])
+    assert again.exit_code == 1
+    assert again.stderr.splitlines()[-1] == "  hint: pass --replace to overwrite them, or choose another directory"
+    for arguments, message in [
+        (["--parquet", str(out), "--db", "duckdb:///x.duckdb"], "name one target"),
+        ([], "name one target"),
+        (["--db", "duckdb:///x.duckdb"], "--db needs --schema"),
+        (["--parquet", str(tmp_path / "other"), "--schema", "cdm"], "--schema goes with --db"),
+    ]:
+        refused = CliRunner().invoke(app, ["load", "tiny", *arguments])
+        assert refused.exit_code == 2 and refused.stderr.startswith(f"error: {message}"), arguments
+    assert not (tmp_path / "other").exists()

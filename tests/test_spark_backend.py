@@ -1,7 +1,7 @@
 """The Spark backend answers exactly as DuckDB does, on a real local Spark session.
 
 Every example on Eunomia (Q1-Q6 also with breakdown strata) and every tiny-fixture case run from
-Parquet copies of the DuckDB CDMs (written by `write_parquet`), a few from a catalog database;
+Parquet copies of the DuckDB CDMs (written by `cohortql load --parquet`), a few from a catalog database;
 the raw counts (rule masks, strata, persons, entries) must be identical to DuckDB's. One Spark
 session (the `spark` fixture) serves the whole run.
 """
@@ -14,11 +14,13 @@ import time
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from cohortql import pipeline
+from cohortql.cli import app
 from cohortql.execute.errors import DatabaseError
+from cohortql.execute.loader import export_parquet
 from cohortql.execute.runner import run_cohort, run_concept_report
-from cohortql.execute.spark import write_parquet
 from cohortql.execute.target import resolve_target
 from cohortql.render import SqlStatement, render
 from cohortql.transpile import transpile
@@ -40,7 +42,7 @@ def _plan(path):
 def eunomia_targets(spark, eunomia_target, tmp_path_factory):
     """(DuckDB, Spark on a Parquet copy) of the normalised Eunomia CDM."""
     out = tmp_path_factory.mktemp("eunomia-parquet")
-    write_parquet(eunomia_target.url.database, out)
+    export_parquet(eunomia_target.url.database, out)
     return eunomia_target, resolve_target(f"spark://{out}?format=parquet&{SMALL}")
 
 
@@ -48,7 +50,8 @@ def eunomia_targets(spark, eunomia_target, tmp_path_factory):
 def tiny_targets(spark, tiny_duckdb_target, tmp_path_factory):
     """(DuckDB, Spark on a Parquet copy, the directory holding the copy) of the tiny hand-made CDM."""
     base = tmp_path_factory.mktemp("tiny-spark")
-    write_parquet(tiny_duckdb_target.url.database, base / "parquet")
+    loaded = CliRunner().invoke(app, ["load", "tiny", "--parquet", str(base / "parquet")])  # as a user would
+    assert loaded.exit_code == 0, loaded.output
     return tiny_duckdb_target, resolve_target(f"spark://{base}/parquet?format=parquet&{SMALL}"), base
 
 

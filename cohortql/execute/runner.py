@@ -193,6 +193,8 @@ _EXPLAIN = {"postgres": "EXPLAIN (ANALYZE, FORMAT JSON) ", "duckdb": "EXPLAIN AN
 
 def explain_cohort(rendered: RenderedCohort, target: Target) -> str:
     """The engine's executed plan of the cohort query (PostgreSQL: JSON), for benchmarks and tuning."""
+    if target.dialect not in _EXPLAIN:
+        raise DatabaseError(f"no executed plan from {target.dialect}", "Spark shows each query's plan in its web UI")
     query = _EXPLAIN[target.dialect] + transpile(rendered.cohort.sql, target.dialect)
 
     def work(cancellable: Cancellable) -> str:

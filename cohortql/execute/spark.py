@@ -5,9 +5,6 @@ temporary views, the concept sets are materialised once as the cached view `cq_c
 the one-pass query runs with bind parameters. Only its result (counts by rule mask and strata)
 is collected to the driver. Nothing is ever written to the CDM: temporary views and the cache
 of one session are all cohortql creates. A time limit cancels the run's job group.
-
-Also here, because Spark reads it: `write_parquet`, an OMOP CDM in DuckDB as one Parquet file
-per table.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
 import sqlglot
@@ -296,35 +292,3 @@ def _explain(error: BaseException, schema: str | None) -> DatabaseError:
     if "Connection refused" in text or "Failed to connect to master" in text:
         return DatabaseError("cannot reach the Spark master", "check the host and port of the spark:// URL")
     return DatabaseError(f"Spark refused the query: {first_line}", None)
-
-
-def write_parquet(source_duckdb_path: str | Path, out_dir: str | Path, schema: str = "main") -> list[Path]:
-    """Copy every table of an OMOP CDM held in DuckDB to `out_dir/<table>.parquet`; returns the files.
-
-    The source is opened read-only. Existing files of the same names are replaced; empty tables
-    are written too (a Parquet file carries its schema), so every query finds its tables.
-    """
-    import duckdb
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    con = duckdb.connect(str(source_duckdb_path), read_only=True)
-    try:
-        tables = con.execute(
-            "SELECT table_name FROM information_schema.tables"
-            " WHERE table_catalog = current_database() AND table_schema = ? AND table_type = 'BASE TABLE'"
-            " ORDER BY table_name",
-            [schema],
-        ).fetchall()
-        for (table,) in tables:
-            path = out / f"{table}.parquet"
-            con.table(f"{_quote(schema)}.{_quote(table)}").write_parquet(str(path))
-            written.append(path)
-    finally:
-        con.close()
-    return written
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

@@ -87,7 +87,7 @@ def _target(db: str | None, cdm_schema: str | None, vocab_schema: str | None, ti
     try:
         for schema in (cdm_schema, vocab_schema):
             if schema:
-                quote_identifier(schema)
+                quote_identifier(schema, "schema name")
     except IdentifierError as error:
         raise _fail(str(error), code=2) from None
     return resolve_target(db, cdm_schema, vocab_schema, timeout)

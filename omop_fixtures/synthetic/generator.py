@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas
 
+from cohortql.execute.loader import export_parquet
 from omop_fixtures import ddl_statements
 from omop_fixtures.synthetic import eras, events, health_system, people, visits
 from omop_fixtures.synthetic import vocabulary as voc
@@ -168,29 +169,13 @@ def generate(
     try:
         _write_duckdb(work, persons, int(seed), chunk_persons, progress, threads, memory_limit)
         if parquet:
-            _export_parquet(work, out)
+            export_parquet(str(work), out, replace=True)
         else:
             os.replace(work, out)
     finally:
         for leftover in (work, work.with_name(work.name + ".wal")):
             leftover.unlink(missing_ok=True)
     return out
-
-
-def _export_parquet(database: Path, directory: Path) -> None:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        for (table,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
-        ).fetchall():
-            target = directory / f"{table}.parquet"
-            con.execute(f'COPY "{table}" TO \'{_sql_string(target)}\' (FORMAT PARQUET)')
-    finally:
-        con.close()
-
-
-def _sql_string(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def table_checksums(database: str | Path | duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
