@@ -48,7 +48,7 @@ def _transpile(sql: str, dialect: str) -> str:
         raise TranspileError(f"expected one statement, got {len(statements)}")
     tree = statements[0]
     if dialect == "postgres":
-        tree = tree.transform(_postgres_date_difference)
+        tree = tree.transform(_postgres_date_difference).transform(_postgres_like_without_escape)
     if dialect == "spark":
         tree = tree.transform(_spark_date_difference).transform(_spark_like_without_escape)
     return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
@@ -59,6 +59,14 @@ def _postgres_date_difference(node: exp.Expression) -> exp.Expression:
     # `date - date` is exactly that integer (sqlglot's generic form goes through epoch seconds).
     if isinstance(node, exp.DateDiff) and node.unit and node.unit.name.lower() == "day":
         return exp.paren(exp.Sub(this=node.this, expression=node.expression))
+    return node
+
+
+def _postgres_like_without_escape(node: exp.Expression) -> exp.Expression:
+    # DuckDB's LIKE has no escape character; PostgreSQL's escapes with a backslash unless told
+    # otherwise, and `ESCAPE ''` tells it: a backslash in a source-code pattern stays a backslash.
+    if isinstance(node, exp.Like) and not isinstance(node.parent, exp.Escape):
+        return exp.Escape(this=node.copy(), expression=exp.Literal.string(""))
     return node
 
 
