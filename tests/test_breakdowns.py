@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import re
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from cohortql import pipeline
 from cohortql.cli import app
+from cohortql.execute.errors import DatabaseError
+from cohortql.execute.runner import run_cohort, run_site_catalogue
 from cohortql.execute.target import resolve_target
 from cohortql.omop import DOMAINS
 from cohortql.protect import DisclosurePolicy
@@ -91,6 +94,20 @@ def test_breakdowns_add_no_scan_of_event_tables():
         pattern = rf"\b{domain.table}\b"
         if domain.table != "visit_occurrence":  # the index visit's care site is one lookup by key
             assert len(re.findall(pattern, split)) == len(re.findall(pattern, plain)), domain.table
+
+
+def test_the_site_catalogue_builds_no_concept_sets(tmp_path):
+    """The list of sites reads care_site and location only: it runs without any vocabulary table,
+    where the cohort query (which needs the concept sets) cannot."""
+    path = tiny.build_duckdb(tmp_path / "no-vocabulary.duckdb")
+    with duckdb.connect(str(path)) as con:
+        for table in ("concept_ancestor", "concept_relationship", "concept"):
+            con.execute(f"DROP TABLE {table}")
+    target = resolve_target(f"duckdb:///{path}")
+    rendered = render(pipeline.compile_source(pipeline.read_source(CASES["01_within_days_before"])).plan)
+    assert [site for site, _ in run_site_catalogue(rendered, target)] == ["Tiny site A", "Tiny site B"]
+    with pytest.raises(DatabaseError, match="concept"):
+        run_cohort(rendered, target)
 
 
 @pytest.fixture(scope="module")

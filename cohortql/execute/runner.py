@@ -136,8 +136,10 @@ def _time_limit(dbapi_connection, target: Target):
 
 
 @contextmanager
-def _session(rendered: RenderedCohort, target: Target, cancellable: Cancellable) -> Iterator[sa.Connection]:
-    """A connection with the concept sets materialised, inside a read-only transaction."""
+def _session(
+    rendered: RenderedCohort, target: Target, cancellable: Cancellable, concept_sets: bool = True
+) -> Iterator[sa.Connection]:
+    """A connection inside a read-only transaction, with the concept sets materialised if asked."""
     try:
         engine = _engine(target)
         with engine.connect() as connection:
@@ -146,7 +148,8 @@ def _session(rendered: RenderedCohort, target: Target, cancellable: Cancellable)
             with _time_limit(dbapi, target):
                 _start_session(connection, target)
                 _check_schemas(connection, target)
-                _prepare(connection, target, rendered)
+                if concept_sets:
+                    _prepare(connection, target, rendered)
                 _read_only(connection, target)
                 _planner_settings(connection, target)
                 yield connection
@@ -163,7 +166,7 @@ def _run(rendered: RenderedCohort, target: Target, statement: SqlStatement) -> l
     query = transpile(statement.sql, target.dialect)
 
     def work(cancellable: Cancellable) -> list[tuple]:
-        with _session(rendered, target, cancellable) as connection:
+        with _session(rendered, target, cancellable, statement.reads_concept_sets) as connection:
             return [tuple(row) for row in connection.exec_driver_sql(query, statement.params or None)]
 
     return run_cancellable(work)

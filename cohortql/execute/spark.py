@@ -105,12 +105,14 @@ def run_statement(rendered: RenderedCohort, target: Target, statement: SqlStatem
     cached = []
     with _time_limit(session, target.timeout_seconds) as expired:
         try:
+            concept_sets = statement.reads_concept_sets
             if location.parquet_dir:
-                _register_parquet(session, location.parquet_dir, _tables_read(rendered.codesets, statement))
-            for table in rendered.inputs:
+                reads = (rendered.codesets, statement) if concept_sets else (statement,)
+                _register_parquet(session, location.parquet_dir, _tables_read(*reads))
+            for table in rendered.inputs if concept_sets else ():
                 _create_input(session, table)
-            # cq_codeset is small: cached, Spark knows its size and broadcasts it to every join.
-            _cache_view(session, "cq_codeset", _query(session, rendered.codesets, cached), cached)
+            if concept_sets:  # cq_codeset is small: cached, Spark knows its size and broadcasts it to every join
+                _cache_view(session, "cq_codeset", _query(session, rendered.codesets, cached), cached)
             return [tuple(row) for row in _query(session, statement, cached).collect()]
         except (PySparkException, Py4JError) as error:
             if expired.is_set():

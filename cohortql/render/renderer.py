@@ -24,6 +24,7 @@ _SQL_OPS = {">=": ">=", ">": ">", "<=": "<=", "<": "<", "=": "=", "!=": "<>"}
 class SqlStatement:
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
+    reads_concept_sets: bool = True  # False: the execute stage skips the inputs and cq_codeset
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,14 @@ class _Parameters:
         return ", ".join(self(v) for v in values)
 
 
+def _criteria(plan: p.Plan) -> list[p.Occurs]:
+    """Every distinct criterion of the rules, in first-use order (identical criteria share one scan)."""
+    found: list[p.Occurs] = []
+    for rule in plan.rules:
+        _collect_criteria(rule.test, found)
+    return found
+
+
 def _collect_criteria(test: p.Test, found: list[p.Occurs]) -> None:
     if isinstance(test, p.Occurs):
         if test not in found:  # identical criteria share one scan
@@ -97,15 +106,10 @@ class _Usage:
     domain: str
 
 
-def _usages(plan: p.Plan) -> list[_Usage]:
+def _usages(plan: p.Plan, criteria: list[p.Occurs]) -> list[_Usage]:
     """(concept set, domain table) pairs the definition reads, for the concept report."""
-    events = [plan.entry.event]
-    found: list[p.Occurs] = []
-    for rule in plan.rules:
-        _collect_criteria(rule.test, found)
-    events += [c.event for c in found]
     usages = []
-    for event in events:
+    for event in [plan.entry.event, *(criterion.event for criterion in criteria)]:
         usage = _Usage(event.codeset_id, event.domain)
         if event.codeset_id is not None and usage not in usages:
             usages.append(usage)
@@ -171,9 +175,7 @@ def render(
     codeset_params = _Parameters()
     codesets_sql = _render("codesets.sql.j2", codeset_params, vocab_table=vocab_table)
 
-    found: list[p.Occurs] = []
-    for rule in plan.rules:
-        _collect_criteria(rule.test, found)
+    found = _criteria(plan)
     criteria = [_Criterion(i, node) for i, node in enumerate(found)]
 
     cohort_params = _Parameters()
@@ -189,15 +191,16 @@ def render(
         male=GENDER_CONCEPTS["male"],
     )
     report_params = _Parameters()
+    usages = _usages(plan, found)
     report_sql = _render(
-        "concept_report.sql.j2", report_params, cdm_table=cdm_table, vocab_table=vocab_table, usages=_usages(plan)
+        "concept_report.sql.j2", report_params, cdm_table=cdm_table, vocab_table=vocab_table, usages=usages
     )
     catalogue_params = _Parameters()
     catalogue_sql = _render("site_catalogue.sql.j2", catalogue_params, cdm_table=cdm_table)
     return RenderedCohort(
         inputs=inputs,
         concept_report=SqlStatement(report_sql, report_params.values),
-        site_catalogue=SqlStatement(catalogue_sql, catalogue_params.values),
+        site_catalogue=SqlStatement(catalogue_sql, catalogue_params.values, reads_concept_sets=False),
         codesets=SqlStatement(codesets_sql, codeset_params.values),
         cohort=SqlStatement(cohort_sql, cohort_params.values),
         rule_names=tuple(rule.name for rule in plan.rules),
