@@ -79,3 +79,7 @@ class Status(Enum):
     PRIMARY = "primary"  # small: shown as <k
     COMPLEMENTARY = "complementary"  # not small, hidden so that no small count can be computed: shown as >=k
     DERIVED = "derived"  # never shown; an intruder can only compute it from the rest
+
+    # Members are singletons: identity hashing is correct, and C-fast where Enum's own hashes the
+    # name in Python (tuples of statuses key the intruder's caches, millions of hashes per release).
+    __hash__ = object.__hash__

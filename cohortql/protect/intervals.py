@@ -8,6 +8,11 @@ subject to what the release says. Three states of knowledge are modelled:
 - MARKS: also what each mark says (`<k`: between the lowest small count and k-1; `>=k`: at least k);
 - CLASSES: no numbers at all, only the class of every shown count (0, small, or at least k):
   the least any release with these marks reveals, against which MARKS ranges are judged.
+
+All of them are one HiGHS model: a column per block, a row per shown count. A state of knowledge
+and a choice of statuses only set the rows' bounds (a released count is an equality, a mark an
+inequality, an unknown number a free row), so the model is built once per artifact and each
+solve starts from the previous basis. Rebuilding a problem per solve cost more than solving it.
 """
 
 from __future__ import annotations
@@ -46,13 +51,67 @@ class Range:
 
 
 @dataclass(frozen=True)
-class _System:
-    a_eq: np.ndarray
-    b_eq: np.ndarray
-    eq_owner: tuple[int, ...]
-    a_ub: np.ndarray
-    b_ub: np.ndarray
-    bounded_above: frozenset[int]  # blocks some constraint bounds from above
+class _Bounds:
+    """What one state of knowledge says about each shown count: the row bounds of the model."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    equalities: tuple[int, ...]  # rows that are released numbers (lower == upper)
+    bounded_above: frozenset[int]  # blocks some row bounds from above
+
+
+class _Model:
+    """The intruder's linear program over the blocks (>= 0), one row per shown count."""
+
+    def __init__(self, artifact: Artifact):
+        import highspy  # imported on first use: most commands never protect anything
+
+        self.owners = tuple(i for i, q in enumerate(artifact.quantities) if q.shown)  # row -> shown count
+        self.columns = len(artifact.block_values)
+        blocks = [sorted(artifact.quantities[i].blocks) for i in self.owners]
+        self._highs = highspy.Highs()
+        self._highs.setOptionValue("output_flag", False)
+        self._inf = highspy.kHighsInf
+        self._status = highspy.HighsModelStatus
+        self._highs.addVars(self.columns, np.zeros(self.columns), np.full(self.columns, self._inf))
+        if blocks:
+            starts = np.cumsum([0] + [len(b) for b in blocks[:-1]])
+            indices = np.array([b for row in blocks for b in row], dtype=np.int32)
+            rows = len(blocks)
+            free = np.full(rows, self._inf)
+            self._highs.addRows(rows, -free, free, len(indices), starts, indices, np.ones(len(indices)))
+        self._bounds: _Bounds | None = None
+
+    def optimum(self, objective: np.ndarray, bounds: _Bounds) -> tuple[float, frozenset[int]]:
+        """min objective . blocks under `bounds`: (value, owners of the equalities that hold it)."""
+        highs = self._highs
+        if bounds is not self._bounds:
+            rows = len(self.owners)
+            lower = np.where(np.isinf(bounds.lower), -self._inf, bounds.lower)
+            upper = np.where(np.isinf(bounds.upper), self._inf, bounds.upper)
+            highs.changeRowsBounds(rows, np.arange(rows, dtype=np.int32), lower, upper)
+            self._bounds = bounds
+        highs.changeColsCost(self.columns, np.arange(self.columns, dtype=np.int32), objective)
+        status = self._solve()
+        if status in (self._status.kUnbounded, self._status.kUnboundedOrInfeasible):
+            return -math.inf, frozenset()  # feasible (the true sizes are a solution), so unbounded
+        duals = highs.getSolution().row_dual
+        binding = frozenset(self.owners[r] for r in bounds.equalities if abs(duals[r]) > _TOLERANCE)
+        value = float(highs.getInfo().objective_function_value)
+        nearest = round(value)
+        return (float(nearest) if abs(value - nearest) < 1e-6 else value), binding
+
+    def _solve(self):
+        highs = self._highs
+        highs.run()
+        status = highs.getModelStatus()
+        if status not in (self._status.kOptimal, self._status.kUnbounded, self._status.kUnboundedOrInfeasible):
+            highs.clearSolver()  # a warm start gone wrong: solve again from scratch
+            highs.run()
+            status = highs.getModelStatus()
+        if status not in (self._status.kOptimal, self._status.kUnbounded, self._status.kUnboundedOrInfeasible):
+            raise IntruderModelError(f"the intruder's linear program failed: {highs.modelStatusToString(status)}")
+        return status
 
 
 class Intruder:
@@ -61,22 +120,19 @@ class Intruder:
     def __init__(self, artifact: Artifact, policy: DisclosurePolicy):
         self.artifact = artifact
         self.policy = policy
-        n = len(artifact.block_values)
-        self._rows = []
-        for quantity in artifact.quantities:
-            row = np.zeros(n)
-            row[list(quantity.blocks)] = 1.0
-            self._rows.append(row)
+        shown = (i for i, q in enumerate(artifact.quantities) if q.shown)
+        self._row_of = {owner: row for row, owner in enumerate(shown)}  # the model's rows, in this order
+        self._model: _Model | None = None  # built on the first range that needs a solve
         self._cache: dict = {}
 
     def range(self, index: int, statuses: tuple[Status, ...], knowledge: Knowledge) -> Range:
         key = (index, knowledge, None if knowledge is Knowledge.CLASSES else statuses)
         if key not in self._cache:
-            self._cache[key] = self._range(index, self._system(statuses, knowledge), knowledge)
+            self._cache[key] = self._range(index, self._bounds(statuses, knowledge), knowledge)
         return self._cache[key]
 
     def _constraints(self, statuses, knowledge):
-        """(row, sense, bound, owner) for every constraint the release puts on the blocks."""
+        """(count, sense, bound) for every constraint the release puts on the blocks."""
         k, lowest = self.policy.threshold, self.policy.lowest_small
         for i, quantity in enumerate(self.artifact.quantities):
             if not quantity.shown:
@@ -103,62 +159,39 @@ class Intruder:
             elif mark is Status.COMPLEMENTARY:
                 yield i, ">=", k
 
-    def _system(self, statuses, knowledge) -> _System:
-        key = ("system", knowledge, None if knowledge is Knowledge.CLASSES else statuses)
+    def _bounds(self, statuses, knowledge) -> _Bounds:
+        key = ("bounds", knowledge, None if knowledge is Knowledge.CLASSES else statuses)
         if key in self._cache:
             return self._cache[key]
-        eq, eq_b, owners, ub, ub_b = [], [], [], [], []
-        above: set[int] = set()
+        lower = np.full(len(self._row_of), -math.inf)
+        upper = np.full(len(self._row_of), math.inf)
+        equalities, above = [], set()
         for i, sense, bound in self._constraints(statuses, knowledge):
-            row = self._rows[i]
-            if sense == "=":
-                eq.append(row), eq_b.append(bound), owners.append(i)
-            elif sense == "<=":
-                ub.append(row), ub_b.append(bound)
-            else:
-                ub.append(-row), ub_b.append(-bound)
-            if sense != ">=":
+            row = self._row_of[i]
+            if sense in ("=", ">="):
+                lower[row] = bound
+            if sense in ("=", "<="):
+                upper[row] = bound
                 above |= self.artifact.quantities[i].blocks
-        n = len(self.artifact.block_values)
-        system = _System(
-            np.array(eq).reshape(-1, n), np.array(eq_b, dtype=float), tuple(owners),
-            np.array(ub).reshape(-1, n), np.array(ub_b, dtype=float), frozenset(above),
-        )
-        self._cache[key] = system
-        return system
+            if sense == "=":
+                equalities.append(row)
+        bounds = _Bounds(lower, upper, tuple(equalities), frozenset(above))
+        self._cache[key] = bounds
+        return bounds
 
-    def _range(self, index: int, system: _System, knowledge: Knowledge) -> Range:
+    def _range(self, index: int, bounds: _Bounds, knowledge: Knowledge) -> Range:
         quantity = self.artifact.quantities[index]
-        objective = self._rows[index]
-        if quantity.blocks - system.bounded_above:  # a block nothing bounds from above
+        if not quantity.blocks:
+            return Range(0.0, 0.0, frozenset())
+        objective = np.zeros(len(self.artifact.block_values))
+        objective[sorted(quantity.blocks)] = 1.0
+        if self._model is None:
+            self._model = _Model(self.artifact)
+        if quantity.blocks - bounds.bounded_above:  # a block nothing bounds from above
             if knowledge is Knowledge.NUMBERS:
                 return Range(0.0, math.inf, frozenset())  # infinitely wide, whatever the low end
-            low, low_binding = self._optimum(objective, system)
+            low, low_binding = self._model.optimum(objective, bounds)
             return Range(low, math.inf, low_binding)
-        low, low_binding = self._optimum(objective, system)
-        high, high_binding = self._optimum(-objective, system)
+        low, low_binding = self._model.optimum(objective, bounds)
+        high, high_binding = self._model.optimum(-objective, bounds)
         return Range(low, -high, low_binding | high_binding)
-
-    def _optimum(self, objective: np.ndarray, system: _System) -> tuple[float, frozenset[int]]:
-        from scipy.optimize import linprog  # imported on first use: most commands never protect anything
-
-        result = linprog(
-            objective,
-            A_ub=system.a_ub if len(system.b_ub) else None,
-            b_ub=system.b_ub if len(system.b_ub) else None,
-            A_eq=system.a_eq if len(system.b_eq) else None,
-            b_eq=system.b_eq if len(system.b_eq) else None,
-            bounds=(0, None),
-            method="highs",
-        )
-        if result.status == 3:
-            return -math.inf, frozenset()
-        if result.status != 0:
-            raise IntruderModelError(f"the intruder's linear program failed: {result.message}")
-        binding = frozenset(
-            owner for owner, dual in zip(system.eq_owner, result.eqlin.marginals, strict=True)
-            if abs(dual) > _TOLERANCE
-        ) if len(system.b_eq) else frozenset()
-        value = float(result.fun)
-        nearest = round(value)
-        return (float(nearest) if abs(value - nearest) < 1e-6 else value), binding
