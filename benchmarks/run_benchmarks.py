@@ -1,6 +1,6 @@
 """Run the example cohorts at 100k and 1M persons against OHDSI Circe's SQL and a scan floor; write docs/performance.md.
 
-    python benchmarks/run_benchmarks.py                  # everything: ~1 hour on 2 cores
+    python benchmarks/run_benchmarks.py                  # everything: 8-20 minutes on 2 cores
     python benchmarks/run_benchmarks.py --scales 100000 --repeats 3 --no-postgres   # a quick look
 
 Datasets (built on first use, kept in --data):
