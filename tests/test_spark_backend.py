@@ -9,8 +9,13 @@ session (the `spark` fixture) serves the whole run.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -22,6 +27,7 @@ from cohortql.execute.errors import DatabaseError
 from cohortql.execute.loader import export_parquet
 from cohortql.execute.runner import run_cohort, run_concept_report
 from cohortql.execute.target import resolve_target
+from cohortql.protect import DisclosurePolicy
 from cohortql.render import SqlStatement, render
 from cohortql.transpile import transpile
 from omop_fixtures import tiny
@@ -105,6 +111,25 @@ def test_catalog_database_same_counts_as_duckdb(tiny_targets, tiny_catalog):
     assert spark.dialect == "spark"
     plan = _plan(tiny.CASES_DIR / "20_nested_groups.cohort")
     assert run_cohort(render(plan, tiny_catalog), spark) == run_cohort(render(plan), duck)
+
+
+def test_cli_count_in_a_new_jvm_is_quiet_and_right(tiny_targets):
+    """`cohortql count --db spark:///DIR?format=parquet` as a user runs it: a new process starts
+    its own JVM, logs errors only (no start-up notices on stderr) and prints the DuckDB answer."""
+    duck, _, base = tiny_targets
+    case = tiny.CASES_DIR / "11_source_codes.cohort"
+    url = f"spark://local[1]{base}/parquet?format=parquet&{SMALL}"
+    cli = Path(sys.executable).with_name("cohortql")
+    env = {**os.environ, "COHORTQL_PROFILE": str(base / "no-profile.toml")}  # the default policy
+    done = subprocess.run(
+        [str(cli), "count", str(case), "--db", url, "--format", "json"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    expected = pipeline.run(pipeline.compile_source(pipeline.read_source(case)), duck, DisclosurePolicy()).to_dict()
+    released = json.loads(done.stdout)
+    assert (released["final"], released["attrition"]) == (expected["final"], expected["attrition"])
+    noise = [line for line in done.stderr.splitlines() if " WARN " in line or "log level" in line or "log4j" in line]
+    assert noise == []
 
 
 def test_parquet_table_directories(tiny_targets, tmp_path):

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
 import sqlglot
@@ -33,6 +35,9 @@ from omop_fixtures import ddl_statements
 _URL = re.compile(r"spark://(?P<master>[^/?]*)(?P<path>/[^?]*)?(?:\?(?P<query>.*))?", re.DOTALL)
 _URL_HINT = "use spark://local[*] (CDM in a catalog database: --cdm-schema), spark:///path/to/omop?format=parquet"
 _TABLE_NAME = re.compile(r"CREATE TABLE (\w+)", re.IGNORECASE)
+_QUIET_LOG = (Path(__file__).parent / "spark_log4j2.properties").as_uri()
+# pyspark warns about the pandas version when it starts; cohortql moves no data through pandas.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,9 @@ def _new_session(location: SparkLocation):
         builder = builder.master(location.master)
     # A console progress bar would interleave with the report on the terminal.
     builder = builder.config("spark.ui.showConsoleProgress", "false")
+    # A JVM started here logs errors only (its start-up notices would bury the report); the
+    # URL's own spark.driver.extraJavaOptions, applied below, takes precedence.
+    builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_QUIET_LOG}")
     for key, value in location.conf:
         builder = builder.config(key, value)
     from py4j.protocol import Py4JError
