@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from cohortql import pipeline
 from cohortql.execute.errors import DatabaseError
+from cohortql.execute.runner import explain_cohort
 from cohortql.execute.spark import SparkLocation, parse_spark_url
 from cohortql.execute.target import resolve_target
+from cohortql.render import render
+from tests.conftest import EXAMPLES
 
 
 @pytest.mark.parametrize(
@@ -64,3 +68,10 @@ def test_catalog_target_keeps_its_schemas():
 def test_parquet_directory_has_no_schema(tmp_path):
     with pytest.raises(DatabaseError, match="a Parquet CDM directory has no schemas"):
         resolve_target(f"spark://{tmp_path}?format=parquet", cdm_schema="omop")
+
+
+def test_no_executed_plan_from_spark():
+    """`explain_cohort` (benchmarks, tuning) knows DuckDB's and PostgreSQL's plans only: a clear error, no KeyError."""
+    rendered = render(pipeline.compile_source(pipeline.read_source(EXAMPLES[0])).plan, "omop")
+    with pytest.raises(DatabaseError, match="no executed plan from spark"):
+        explain_cohort(rendered, resolve_target("spark://local[*]", cdm_schema="omop"))
