@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -39,6 +42,17 @@ def test_count_json_without_configuration():
     assert document["policy"]["threshold"] == 10
     assert document["database"]["dialect"] == "duckdb"
     assert document["fingerprint"].startswith("sha256:")
+
+
+def test_json_on_stdout_is_all_there_is_in_a_new_process():
+    """Native libraries share the process's stdout (HiGHS 1.16 prints a banner when a model is
+    made): a shell pipeline reading `--format json` must get the document and nothing else."""
+    cli = Path(sys.executable).with_name("cohortql")
+    done = subprocess.run([str(cli), "count", Q4, "--format", "json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["final"]["value"] == 13
+    assert '"<10"' in done.stdout  # a small count: the intruder's linear programs ran
 
 
 def test_count_table_names_the_database_and_suppresses():

@@ -17,7 +17,12 @@ solve starts from the previous basis. Rebuilding a problem per solve cost more t
 
 from __future__ import annotations
 
+import ctypes
 import math
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import Enum
 
@@ -60,6 +65,30 @@ class _Bounds:
     bounded_above: frozenset[int]  # blocks some row bounds from above
 
 
+@contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """Discard what native code writes to the process's standard output meanwhile.
+
+    HiGHS (1.16) prints a banner when a model is created, before any option can turn it off;
+    standard output carries the report (`--format json`, `csv`), which must hold nothing else.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 1)
+    try:
+        yield
+    finally:
+        _flush_c_stdio()  # C stdio buffers what HiGHS printed: flush it into /dev/null
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    with suppress(OSError, TypeError, AttributeError):  # no C library under that name (Windows)
+        ctypes.CDLL(None).fflush(None)
+
+
 class _Model:
     """The intruder's linear program over the blocks (>= 0), one row per shown count."""
 
@@ -69,8 +98,9 @@ class _Model:
         self.owners = tuple(i for i, q in enumerate(artifact.quantities) if q.shown)  # row -> shown count
         self.columns = len(artifact.block_values)
         blocks = [sorted(artifact.quantities[i].blocks) for i in self.owners]
-        self._highs = highspy.Highs()
-        self._highs.setOptionValue("output_flag", False)
+        with _stdout_silenced():
+            self._highs = highspy.Highs()
+            self._highs.setOptionValue("output_flag", False)
         self._inf = highspy.kHighsInf
         self._status = highspy.HighsModelStatus
         self._highs.addVars(self.columns, np.zeros(self.columns), np.full(self.columns, self._inf))
