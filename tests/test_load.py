@@ -249,3 +249,15 @@ def test_cli_load_parquet(tmp_path):
         refused = CliRunner().invoke(app, ["load", "tiny", *arguments])
         assert refused.exit_code == 2 and refused.stderr.startswith(f"error: {message}"), arguments
     assert not (tmp_path / "other").exists()
+
+
+def test_a_failed_parquet_export_into_a_new_directory_leaves_no_directory(tmp_path, tiny_path):
+    source = tmp_path / "broken.duckdb"
+    with duckdb.connect(str(source)) as con:
+        con.execute(f"ATTACH '{tiny_path}' AS t (READ_ONLY)")
+        con.execute("COPY FROM DATABASE t TO broken")
+        con.execute("ALTER TABLE person ALTER year_of_birth TYPE VARCHAR")
+        con.execute("UPDATE person SET year_of_birth = 'unknown' WHERE person_id = 1")
+    with pytest.raises(DatabaseError, match="cannot load person"):
+        export_parquet(str(source), tmp_path / "new" / "omop")
+    assert not (tmp_path / "new" / "omop").exists()

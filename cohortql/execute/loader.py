@@ -256,10 +256,11 @@ def _pg_prepare_schema(cursor, schema: str, replace: bool) -> None:
         cursor.execute(f"CREATE SCHEMA {quote_identifier(schema)}")
 
 
-def _pg_index_and_analyse(cursor, progress: Progress) -> None:
+def _pg_index_and_analyse(cursor, progress: Progress, cancellable: Cancellable) -> None:
     started = time.perf_counter()
     indexes = index_columns()
     for table, columns in indexes:
+        cancellable.check()
         cursor.execute(
             f"CREATE INDEX {quote_identifier('_'.join((table, *columns))[:59] + '_idx')}"
             f" ON {quote_identifier(table)} ({', '.join(quote_identifier(c) for c in columns)})"
@@ -269,6 +270,7 @@ def _pg_index_and_analyse(cursor, progress: Progress) -> None:
     progress(f"  indexes: {len(indexes) + 1} in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     for table in cdm_layout():
+        cancellable.check()
         cursor.execute(f"ANALYZE {quote_identifier(table)}")
     progress(f"  analysed {len(cdm_layout())} tables in {time.perf_counter() - started:.1f} s")
 
@@ -293,6 +295,7 @@ def _load_postgres(
             for statement in ddl_statements():
                 cursor.execute(statement)
             for table in cdm_layout():
+                cancellable.check()
                 started = time.perf_counter()
                 columns = _columns(con, table, relations.get(table))
                 stream = _CsvStream(con.execute(f"SELECT {_csv_line(columns)} FROM {_from(relations.get(table))}"))
@@ -303,7 +306,7 @@ def _load_postgres(
                 except (psycopg2.DataError, psycopg2.IntegrityError) as error:
                     raise _does_not_fit(table, error) from None
                 loads.append(_report(progress, table, stream.rows, started, table in relations))
-            _pg_index_and_analyse(cursor, progress)
+            _pg_index_and_analyse(cursor, progress, cancellable)
             pg.commit()
         except BaseException:
             pg.rollback()
@@ -334,6 +337,7 @@ def _load_duckdb(
             for statement in ddl_statements():
                 con.execute(statement)
             for table in cdm_layout():
+                cancellable.check()
                 started = time.perf_counter()
                 columns = _columns(con, table, relations.get(table))
                 values = ", ".join(value for _, _, value in columns)
@@ -399,6 +403,7 @@ def _write_parquet_tables(
         cancellable.watch(con)
         relations = _attach_source(con, source)
         for table in cdm_layout():
+            cancellable.check()
             started = time.perf_counter()
             columns = _columns(con, table, relations.get(table))
             values = ", ".join(f"{value} AS {quote_identifier(name)}" for name, _, value in columns)
@@ -436,6 +441,7 @@ def export_parquet(
     def work(cancellable: Cancellable) -> list[TableLoad]:
         with tempfile.TemporaryDirectory(prefix="cohortql-load-") as workdir:
             path, description = _source_path(source, Path(workdir))
+            created = not directory.exists()
             directory.mkdir(parents=True, exist_ok=True)
             progress(f"writing {description} as Parquet files in {directory}")
             staging = Path(tempfile.mkdtemp(prefix=".cohortql-load-", dir=directory))
@@ -444,6 +450,8 @@ def export_parquet(
                 _move_into_place(staging, directory)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
+                if created and not any(directory.iterdir()):
+                    directory.rmdir()  # made for this export, which failed: leave nothing
         return tables
 
     try:

@@ -152,6 +152,7 @@ def _session(
                     _prepare(connection, target, rendered)
                 _read_only(connection, target)
                 _planner_settings(connection, target)
+                cancellable.check()  # Ctrl-C between the preparing statements: stop before the query
                 yield connection
             connection.rollback()
     except DBAPIError as error:
