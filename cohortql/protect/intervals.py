@@ -72,8 +72,13 @@ def _stdout_silenced() -> Iterator[None]:
     HiGHS (1.16) prints a banner when a model is created, before any option can turn it off;
     standard output carries the report (`--format json`, `csv`), which must hold nothing else.
     """
-    sys.stdout.flush()
-    saved = os.dup(1)
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output at all: nothing to keep clean
+        yield
+        return
     with open(os.devnull, "wb") as devnull:
         os.dup2(devnull.fileno(), 1)
     try:
@@ -133,13 +138,15 @@ class _Model:
 
     def _solve(self):
         highs = self._highs
+        # Never infeasible (the true block sizes are a solution): "unbounded or infeasible" is unbounded.
+        solved = (self._status.kOptimal, self._status.kUnbounded, self._status.kUnboundedOrInfeasible)
         highs.run()
         status = highs.getModelStatus()
-        if status not in (self._status.kOptimal, self._status.kUnbounded, self._status.kUnboundedOrInfeasible):
+        if status not in solved:
             highs.clearSolver()  # a warm start gone wrong: solve again from scratch
             highs.run()
             status = highs.getModelStatus()
-        if status not in (self._status.kOptimal, self._status.kUnbounded, self._status.kUnboundedOrInfeasible):
+        if status not in solved:
             raise IntruderModelError(f"the intruder's linear program failed: {highs.modelStatusToString(status)}")
         return status
 
