@@ -1,4 +1,4 @@
-"""The docs cannot drift: every grammar rule, keyword, error code and CLI command is documented."""
+"""The docs cannot drift: every grammar rule, keyword, error code, CLI command and option is documented."""
 
 import re
 from pathlib import Path
@@ -85,6 +85,25 @@ def test_no_documented_error_code_is_stale():
 def test_every_cli_command_is_documented(command):
     heading = re.compile(rf"^#+ cohortql {re.escape(command)}\s*$", re.MULTILINE)
     assert heading.search(CLI), f"docs/cli.md needs a heading `## cohortql {command}`"
+
+
+def cli_options() -> list[tuple[str, str]]:
+    """(command path, option) for every option of every command: `("load", "--parquet")`."""
+    root = typer.main.get_command(app)
+    found = []
+    for path in cli_commands():
+        command = root
+        for name in path.split():
+            command = command.commands[name]
+        for param in command.params:
+            found += [(path, option) for option in param.opts if option.startswith("--") and option != "--help"]
+    return found
+
+
+@pytest.mark.parametrize(("command", "option"), cli_options())
+def test_every_cli_option_is_documented(command, option):
+    mentioned = re.search(r"(?<![\w-])" + re.escape(option) + r"(?![\w-])", CLI)  # prose, code or a synopsis
+    assert mentioned, f"docs/cli.md never mentions `{option}` (of `cohortql {command}`)"
 
 
 def test_no_documented_cli_command_is_stale():
