@@ -261,3 +261,12 @@ def test_a_failed_parquet_export_into_a_new_directory_leaves_no_directory(tmp_pa
     with pytest.raises(DatabaseError, match="cannot load person"):
         export_parquet(str(source), tmp_path / "new" / "omop")
     assert not (tmp_path / "new" / "omop").exists()
+
+
+def test_paths_are_never_sql_text(tmp_path, tiny_path):
+    """Paths are bound parameters or Python-API views: quotes and semicolons in them are just names."""
+    odd = tmp_path / "o'mop; DROP TABLE person; --"
+    export_parquet(tiny_path, odd / "parquet")
+    copy = export_parquet(str(odd / "parquet"), odd / "again")
+    assert copy.rows == export_parquet("tiny", tmp_path / "plain").rows
+    assert _parquet_rows(odd / "again", "person") == _duckdb_rows(tiny_path, "person")

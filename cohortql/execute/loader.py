@@ -109,10 +109,6 @@ def index_columns() -> tuple[tuple[str, tuple[str, ...]], ...]:
 # -- sources --------------------------------------------------------------------------------------
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _source_path(source: str, workdir: Path) -> tuple[Path, str]:
     """The DuckDB file or Parquet directory behind SOURCE, and a description of it."""
     if source == "tiny":
@@ -132,7 +128,11 @@ def _source_path(source: str, workdir: Path) -> tuple[Path, str]:
 
 
 def _attach_source(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
-    """Make the source readable in `con`; returns CDM table -> SQL relation for the tables it has."""
+    """Make the source readable in `con`; returns CDM table -> SQL relation for the tables it has.
+
+    File paths never enter SQL text: a Parquet table becomes a temporary view made through the
+    Python API, a DuckDB file is attached with a bound parameter.
+    """
     layout = cdm_layout()
     if path.is_dir():
         relations = {}
@@ -140,10 +140,12 @@ def _attach_source(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]
             files = [p for p in (path / f"{table}.parquet", path / table) if p.exists()]
             if files:
                 pattern = str(files[0] / "*.parquet") if files[0].is_dir() else str(files[0])
-                relations[table] = f"read_parquet({_literal(pattern)})"
+                view = f"cohortql_source_{table}"
+                con.read_parquet(pattern).create_view(view, replace=True)
+                relations[table] = quote_identifier(view)
     else:
         try:
-            con.execute(f"ATTACH {_literal(str(path))} AS cohortql_load_source (READ_ONLY)")
+            con.execute("ATTACH ? AS cohortql_load_source (READ_ONLY)", [str(path)])
         except duckdb.Error as error:
             raise SourceError(f"cannot open {path} as a DuckDB database", str(error).splitlines()[0]) from None
         found = con.execute(
@@ -407,10 +409,10 @@ def _write_parquet_tables(
             started = time.perf_counter()
             columns = _columns(con, table, relations.get(table))
             values = ", ".join(f"{value} AS {quote_identifier(name)}" for name, _, value in columns)
-            target = _literal(str(staging / f"{table}.parquet"))
+            target = str(staging / f"{table}.parquet")
             with _fits(table):
                 (rows,) = con.execute(
-                    f"COPY (SELECT {values} FROM {_from(relations.get(table))}) TO {target} (FORMAT PARQUET)"
+                    f"COPY (SELECT {values} FROM {_from(relations.get(table))}) TO ? (FORMAT PARQUET)", [target]
                 ).fetchone()
             loads.append(_report(progress, table, rows, started, table in relations))
     return loads
