@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from omop_fixtures import RECORD_IDS
+
 REPO = Path(__file__).resolve().parents[1]
+# Columns unique per row in a well-formed CDM: record ids, one row per person, site, location, concept.
+CDM_KEYS = {"person": "person_id", **RECORD_IDS, "death": "person_id", "care_site": "care_site_id",
+            "location": "location_id", "concept": "concept_id"}  # fmt: skip
 EXAMPLES = sorted((REPO / "examples").glob("*.cohort"))
 
 
@@ -99,3 +104,17 @@ def tiny_duckdb_target(tmp_path_factory):
 def postgres_tiny(postgres_database, tiny_duckdb_target):
     """That DuckDB file loaded by `cohortql load` into schema `tiny` of the scratch database."""
     return _load_into_postgres(tiny_duckdb_target.url.database, postgres_database, "tiny")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    """A fresh governance store: a SQLite file, and a schema of the test PostgreSQL server."""
+    from cohortql.governance.store import Store, open_store, store_url
+    from tests.governance_history import postgres_schema
+
+    if request.param == "sqlite":
+        with Store(store_url(str(tmp_path / "governance.sqlite"))) as opened:
+            yield opened
+        return
+    with postgres_schema(request.getfixturevalue("postgres_database")) as url, open_store(url) as opened:
+        yield opened

@@ -8,6 +8,7 @@ import pytest
 
 from cohortql.execute.eunomia import eunomia_cdm_path
 from omop_fixtures import ddl_statements
+from tests.conftest import CDM_KEYS
 
 EXPECTED_ROWS = {
     "person": 2694,
@@ -31,18 +32,6 @@ EXPECTED_ROWS = {
     "device_exposure": 0,
 }
 
-PRIMARY_KEYS = {
-    "person": "person_id",
-    "observation_period": "observation_period_id",
-    "visit_occurrence": "visit_occurrence_id",
-    "condition_occurrence": "condition_occurrence_id",
-    "drug_exposure": "drug_exposure_id",
-    "procedure_occurrence": "procedure_occurrence_id",
-    "measurement": "measurement_id",
-    "observation": "observation_id",
-    "condition_era": "condition_era_id",
-    "drug_era": "drug_era_id",
-}
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +109,7 @@ def test_no_rows_of_unknown_persons(cdm):
 
 
 def test_primary_keys_are_unique(cdm):
-    for table, key in PRIMARY_KEYS.items():
+    for table, key in CDM_KEYS.items():
         total, distinct = cdm.execute(f"SELECT count(*), count(DISTINCT {key}) FROM {table}").fetchone()
         assert total == distinct, table
 

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from cohortql.governance import chain, kpi, workflow
 from cohortql.governance.errors import Refused
-from cohortql.governance.store import Store, open_store, store_url
+from cohortql.governance.store import Store, store_url
 from cohortql.governance.verify import verify
-from tests.governance_history import BINDING, REQUESTER, Planned, populate, postgres_schema, result_for
+from tests.governance_history import BINDING, REQUESTER, Planned, populate, result_for
 
 T0 = datetime(2024, 1, 10, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -25,16 +25,6 @@ HISTORY = [
     Planned("Acme", T0, "approved", decided_after=2 * DAY, released_after=3 * DAY),
     Planned("Beta", T0 + 10 * DAY, "approved", decided_after=DAY),
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        with Store(store_url(str(tmp_path / "governance.sqlite"))) as opened:
-            yield opened
-        return
-    with postgres_schema(request.getfixturevalue("postgres_database")) as url, open_store(url) as opened:
-        yield opened
 
 
 @pytest.fixture

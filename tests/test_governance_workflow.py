@@ -12,30 +12,19 @@ from cohortql.governance import chain, identity, workflow
 from cohortql.governance.binding import Binding
 from cohortql.governance.errors import NotFound, PermissionDenied, Refused
 from cohortql.governance.models import AuditRecord, Base, Request, RoleGrant
-from cohortql.governance.store import Store, open_store, store_url
+from cohortql.governance.store import Store, store_url
 from cohortql.governance.verify import verify
 from tests.governance_history import (
     ADMIN,
     BINDING,
     REQUESTER,
     STEWARD,
-    postgres_schema,
     result_for,
     setup_users,
     submit,
 )
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        with Store(store_url(str(tmp_path / "governance.sqlite"))) as opened:
-            yield opened
-        return
-    with postgres_schema(request.getfixturevalue("postgres_database")) as url, open_store(url) as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -79,27 +79,26 @@ class IntruderView:
                         at_least(row, k)
         return eq, eq_b, ub, ub_b
 
-    def bounds(self, target: np.ndarray, knowledge: str) -> tuple[float, float]:
+    def _program(self, knowledge: str) -> dict:
+        """linprog's arguments for the blocks (>= 0) under what `knowledge` reads in the release."""
         eq, eq_b, ub, ub_b = self.constraints(knowledge)
         kwargs = dict(bounds=(0, None), method="highs")
         if eq:
             kwargs.update(A_eq=np.array(eq), b_eq=np.array(eq_b, dtype=float))
         if ub:
             kwargs.update(A_ub=np.array(ub), b_ub=np.array(ub_b, dtype=float))
-        low = linprog(target, **kwargs)
-        high = linprog(-target, **kwargs)
+        return kwargs
+
+    def bounds(self, target: np.ndarray, knowledge: str) -> tuple[float, float]:
+        program = self._program(knowledge)
+        low = linprog(target, **program)
+        high = linprog(-target, **program)
         assert low.status == 0, low.message  # the truth is always feasible
         return low.fun, (math.inf if high.status == 3 else -high.fun)
 
     def upper(self, target: np.ndarray) -> float:
         """The largest value the released numbers alone allow."""
-        eq, eq_b, ub, ub_b = self.constraints(NUMBERS)
-        kwargs = dict(bounds=(0, None), method="highs")
-        if eq:
-            kwargs.update(A_eq=np.array(eq), b_eq=np.array(eq_b, dtype=float))
-        if ub:
-            kwargs.update(A_ub=np.array(ub), b_ub=np.array(ub_b, dtype=float))
-        high = linprog(-target, **kwargs)
+        high = linprog(-target, **self._program(NUMBERS))
         return math.inf if high.status == 3 else -high.fun
 
     def successes(self, sensitive: list[tuple[str, np.ndarray, int]], groups=()) -> list[str]:

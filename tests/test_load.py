@@ -47,6 +47,17 @@ def _duckdb_rows(path, table, schema="main"):
         return sorted(con.execute(f"SELECT {columns} FROM {schema}.{table}").fetchall(), key=repr)
 
 
+def _altered_copy(tiny_path, directory, *statements):
+    """A copy of the tiny CDM as a DuckDB file, changed by `statements` (e.g. to not fit cdm54.sql)."""
+    source = directory / "broken.duckdb"
+    with duckdb.connect(str(source)) as con:
+        con.execute("ATTACH ? AS t (READ_ONLY)", [str(tiny_path)])
+        con.execute("COPY FROM DATABASE t TO broken")
+        for statement in statements:
+            con.execute(statement)
+    return source
+
+
 @pytest.fixture(scope="module")
 def tiny_path(tiny_duckdb_target):
     return tiny_duckdb_target.url.database
@@ -96,11 +107,7 @@ def test_refuses_a_schema_with_tables_unless_replace(postgres_database, pg, post
 )  # fmt: skip
 def test_a_failed_replace_leaves_the_old_schema(broken, cause, postgres_database, pg, tmp_path, tiny_path):
     load(tiny_path, postgres_database, "kept", replace=True)
-    source = tmp_path / "broken.duckdb"
-    with duckdb.connect(str(source)) as con:
-        con.execute(f"ATTACH '{tiny_path}' AS t (READ_ONLY)")
-        con.execute("COPY FROM DATABASE t TO broken")
-        con.execute(broken)
+    source = _altered_copy(tiny_path, tmp_path, broken)
     with pytest.raises(DatabaseError) as failed:
         load(str(source), postgres_database, "kept", replace=True)
     assert failed.value.cause.startswith(cause)
@@ -219,12 +226,11 @@ def test_a_failed_parquet_export_leaves_the_old_files(tmp_path, tiny_path):
     out = tmp_path / "omop"
     export_parquet(tiny_path, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    source = tmp_path / "broken.duckdb"
-    with duckdb.connect(str(source)) as con:
-        con.execute(f"ATTACH '{tiny_path}' AS t (READ_ONLY)")
-        con.execute("COPY FROM DATABASE t TO broken")
-        con.execute("ALTER TABLE measurement ALTER value_as_number TYPE VARCHAR")
-        con.execute("UPDATE measurement SET value_as_number = 'high' WHERE measurement_id = 101")
+    source = _altered_copy(
+        tiny_path, tmp_path,
+        "ALTER TABLE measurement ALTER value_as_number TYPE VARCHAR",
+        "UPDATE measurement SET value_as_number = 'high' WHERE measurement_id = 101",
+    )  # fmt: skip
     with pytest.raises(DatabaseError, match="cannot load measurement: .*high"):
         export_parquet(str(source), out, replace=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no staging left, nothing half-replaced
@@ -252,12 +258,11 @@ def test_cli_load_parquet(tmp_path):
 
 
 def test_a_failed_parquet_export_into_a_new_directory_leaves_no_directory(tmp_path, tiny_path):
-    source = tmp_path / "broken.duckdb"
-    with duckdb.connect(str(source)) as con:
-        con.execute(f"ATTACH '{tiny_path}' AS t (READ_ONLY)")
-        con.execute("COPY FROM DATABASE t TO broken")
-        con.execute("ALTER TABLE person ALTER year_of_birth TYPE VARCHAR")
-        con.execute("UPDATE person SET year_of_birth = 'unknown' WHERE person_id = 1")
+    source = _altered_copy(
+        tiny_path, tmp_path,
+        "ALTER TABLE person ALTER year_of_birth TYPE VARCHAR",
+        "UPDATE person SET year_of_birth = 'unknown' WHERE person_id = 1",
+    )  # fmt: skip
     with pytest.raises(DatabaseError, match="cannot load person"):
         export_parquet(str(source), tmp_path / "new" / "omop")
     assert not (tmp_path / "new" / "omop").exists()

