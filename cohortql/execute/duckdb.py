@@ -36,3 +36,6 @@ class DuckDBEngine(SqlEngine):
             yield
         finally:
             timer.cancel()
+
+
+ENGINE = DuckDBEngine()

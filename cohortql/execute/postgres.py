@@ -41,3 +41,6 @@ class PostgresEngine(SqlEngine):
         connection.exec_driver_sql(
             "SELECT set_config('statement_timeout', %(ms)s, false)", {"ms": str(target.timeout_seconds * 1000)}
         )
+
+
+ENGINE = PostgresEngine()

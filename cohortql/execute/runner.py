@@ -7,27 +7,28 @@ server (`cancel.py`).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TypeVar
 
 from cohortql.counts import RawCounts
 from cohortql.execute.cancel import Cancellable, run_cancellable
-from cohortql.execute.duckdb import DuckDBEngine
 from cohortql.execute.engine import Engine, EngineSession
-from cohortql.execute.postgres import PostgresEngine
-from cohortql.execute.spark import SparkEngine
 from cohortql.execute.target import Target
 from cohortql.render import RenderedCohort, SqlStatement
 
 T = TypeVar("T")
 
-_ENGINES: dict[str, Engine] = {
-    engine.settings.dialect: engine for engine in (DuckDBEngine(), PostgresEngine(), SparkEngine())
+# Each engine module is imported when a target first needs it (Spark's only for spark:// URLs).
+_ENGINE_MODULES = {
+    "duckdb": "cohortql.execute.duckdb",
+    "postgres": "cohortql.execute.postgres",
+    "spark": "cohortql.execute.spark",
 }
 
 
 def engine_for(target: Target) -> Engine:
-    return _ENGINES[target.dialect]
+    return importlib.import_module(_ENGINE_MODULES[target.dialect]).ENGINE
 
 
 def _run(

@@ -127,6 +127,9 @@ class SparkEngine:
                 run.release()
 
 
+ENGINE = SparkEngine()
+
+
 class SparkRun:
     """An `EngineSession` on a fresh Spark session: temporary views and cached frames only."""
 
