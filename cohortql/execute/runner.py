@@ -19,7 +19,6 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from cohortql.execute.cancel import Cancellable, run_cancellable
 from cohortql.execute.errors import SCHEMA_HINT, DatabaseError, explain_driver_error
-from cohortql.execute.spark import run_statement as run_on_spark
 from cohortql.execute.target import Target, libpq_connect_args
 from cohortql.render import RenderedCohort, SqlStatement, TempTable
 from cohortql.transpile import transpile
@@ -163,6 +162,8 @@ def _session(
 
 def _run(rendered: RenderedCohort, target: Target, statement: SqlStatement) -> list[tuple]:
     if target.dialect == "spark":  # a Spark session, not a SQLAlchemy engine (see spark.py)
+        from cohortql.execute.spark import run_statement as run_on_spark  # pyspark only when used
+
         return run_on_spark(rendered, target, statement)
     query = transpile(statement.sql, target.dialect)
 
