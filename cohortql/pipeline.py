@@ -27,9 +27,15 @@ class Compiled:
 
 
 def read_source(path: str | Path) -> Source:
+    """A definition file; a Circe JSON file (`.json`) is imported to CohortQL on the way."""
     path = Path(path)
     # Bytes decoded as-is: text mode would turn a lone \r into a line break the lexer never sees.
-    return Source(str(path), path.read_bytes().decode("utf-8"))
+    text = path.read_bytes().decode("utf-8")
+    if path.suffix.lower() == ".json":
+        from cohortql.atlas import import_circe
+
+        return Source(str(path), import_circe(text, str(path)).text)
+    return Source(str(path), text)
 
 
 def compile_source(source: Source) -> Compiled:
