@@ -85,7 +85,8 @@ class _Exporter:
         items = []
         for item in node.items:
             if isinstance(item, ast.SourceCodes):
-                self.unsupported(f"source codes ({item.vocabulary.text} {item.pattern!r})", f"concepts {node.name.text}")
+                what = f"source codes ({item.vocabulary.text} {item.pattern!r})"
+                self.unsupported(what, f"concepts {node.name.text}")
                 continue
             items.append({
                 "concept": {"CONCEPT_ID": item.concept_id.value, "CONCEPT_NAME": item.label or ""},

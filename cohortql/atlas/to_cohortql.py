@@ -258,6 +258,8 @@ class _Importer:
                     ok = ok and concept_set is not None
             elif not _given(value):
                 continue
+            elif key.endswith("Exclude") and not _given(body.get(key.removesuffix("Exclude"))):
+                continue  # Circe reads an exclusion flag only with its list of concepts
             elif key == "First":
                 first = True
                 if not entry:
