@@ -386,7 +386,7 @@ def fixtures_generate(
     """Generate a synthetic OMOP CDM 5.4 of hospital groups (deterministic for a seed)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from omop_fixtures.synthetic import generate
+    from cohortql.fixtures.synthetic import generate
 
     columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TextColumn("persons"), TimeElapsedColumn())
     try:
@@ -406,7 +406,7 @@ def fixtures_scale_eunomia(
     out: str = typer.Option(..., "--out", help="DuckDB file to write."),
 ) -> None:
     """Replicate the Eunomia demo CDM N times, each copy with new person and event ids."""
-    from omop_fixtures.scale_eunomia import scale_eunomia
+    from cohortql.fixtures.scale_eunomia import scale_eunomia
 
     try:
         with err.status(f"writing {copies} copies of Eunomia ...", spinner="dots"):

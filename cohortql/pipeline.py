@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cohortql import __version__
 from cohortql.diagnostics import Source
+from cohortql.version import __version__
 
 if TYPE_CHECKING:
     from cohortql.execute.target import Target

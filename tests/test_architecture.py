@@ -24,7 +24,7 @@ BESIDE = {
 }
 DRIVERS = ("pipeline", "app", "application", "api", "cli", "governance")
 # Packages outside cohortql that cohortql must never import (they are built on cohortql).
-OUTSIDE = ("omop_fixtures", "tests", "benchmarks")
+OUTSIDE = ("tests", "benchmarks")
 
 
 def _module_name(path: Path) -> str:

@@ -27,10 +27,10 @@ from sqlglot import exp
 
 from cohortql.execute.errors import DatabaseError
 from cohortql.execute.target import Target
+from cohortql.fixtures import ddl_statements
 from cohortql.render import RenderedCohort, SqlStatement, TempTable
 from cohortql.transpile import transpile
 from cohortql.transpile.transpiler import CANONICAL
-from omop_fixtures import ddl_statements
 
 _URL = re.compile(r"spark://(?P<master>[^/?]*)(?P<path>/[^?]*)?(?:\?(?P<query>.*))?", re.DOTALL)
 _URL_HINT = "use spark://local[*] (CDM in a catalog database: --cdm-schema), spark:///path/to/omop?format=parquet"
@@ -241,7 +241,7 @@ def _time_limit(session, seconds: int) -> Iterator[threading.Event]:
 
 
 def cdm_tables() -> list[str]:
-    """The OMOP tables cohortql may read (those of omop_fixtures/cdm54.sql)."""
+    """The OMOP tables cohortql may read (those of cohortql/fixtures/cdm54.sql)."""
     return [_TABLE_NAME.search(statement)[1].lower() for statement in ddl_statements()]
 
 
