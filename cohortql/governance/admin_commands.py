@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cohortql.governance import floor, identity
 from cohortql.governance.commands import StoreOption, UserOption, _fail, _governed
-from cohortql.governance.redaction import redact_store
-from cohortql.protect import DisclosurePolicy, PolicyError
+
+# The store and its libraries are imported by each command, so that the command line starts quickly.
 
 admin_app = typer.Typer(help="Deployment settings kept in the governance store (admins only).", no_args_is_help=True)
 policy_app = typer.Typer(help="The disclosure policy floor every request must meet.", no_args_is_help=True)
@@ -20,6 +19,9 @@ admin_app.add_typer(policy_app, name="policy")
 @admin_app.command("redact")
 def admin_redact(store: StoreOption = None, user: UserOption = None) -> None:
     """Strip credentials from engine descriptions already stored (a chained `redacted` record says what)."""
+    from cohortql.governance import identity
+    from cohortql.governance.redaction import redact_store
+
     with _governed(store) as opened:
         done = redact_store(opened, identity.acting_user(user))
     if done.record is None:
@@ -44,6 +46,9 @@ def admin_policy_set(
     store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Set the deployment's disclosure policy floor (admins only; recorded in the audit chain)."""
+    from cohortql.governance import floor, identity
+    from cohortql.protect import DisclosurePolicy, PolicyError
+
     try:
         policy = DisclosurePolicy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     except PolicyError as error:
@@ -57,6 +62,8 @@ def admin_policy_set(
 @policy_app.command("show")
 def admin_policy_show(store: StoreOption = None) -> None:
     """Print the deployment's disclosure policy floor and who set it."""
+    from cohortql.governance import floor
+
     with _governed(store) as opened, opened.reading() as session:
         current = floor.current(session)
     print(json.dumps({"source": current.source, "allow_looser_profiles": current.allow_looser_profiles,

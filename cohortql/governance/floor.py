@@ -79,7 +79,8 @@ def set_floor(store: Store, actor: str, policy: DisclosurePolicy, allow_looser_p
         if row is None:
             row = PolicyFloor(id=FLOOR_ID)
             session.add(row)
-        row.policy, row.allow_looser_profiles, row.set_by, row.set_at = policy.to_dict(), allow_looser_profiles, actor, at
+        row.policy, row.allow_looser_profiles = policy.to_dict(), allow_looser_profiles
+        row.set_by, row.set_at = actor, at
         chain.append(session, action=ACTION, actor=actor, request_id=None, at=at, detail={
             "policy": policy.to_dict(), "allow_looser_profiles": allow_looser_profiles,
             "previous": before.policy.to_dict(), "previous_source": before.source,
