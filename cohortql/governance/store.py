@@ -114,8 +114,9 @@ def _read_only_engine(url: URL, description: str) -> tuple[sa.Engine, set[str]]:
         engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true",
                                   connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
     else:
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool,
-                                  connect_args={"options": "-c default_transaction_read_only=on"})
+        given = url.query.get("options", "")  # the URL's own options (a search_path) are kept
+        options = f"{given if isinstance(given, str) else ' '.join(given)} -c default_transaction_read_only=on"
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"options": options.strip()})
     try:
         with engine.connect() as connection:
             tables = set(sa.inspect(connection).get_table_names())
