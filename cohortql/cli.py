@@ -392,10 +392,12 @@ def load(
         raise _fail(error.cause, error.hint) from None
 
 
-# Governance (submit, withdraw, release, kpi, review, audit, users): see docs/governance.md.
-from cohortql.governance.commands import register  # noqa: E402  (listed after the pipeline commands)
+# Governance (submit, withdraw, release, kpi, review, audit, users, admin): see docs/governance.md.
+from cohortql.governance.admin_commands import admin_app  # noqa: E402  (listed after the pipeline commands)
+from cohortql.governance.commands import register  # noqa: E402
 
 register(app)
+app.add_typer(admin_app, name="admin")  # here, not in register: admin_commands builds on commands
 
 
 fixtures_app = typer.Typer(help="Synthetic OMOP data for tests and benchmarks.", no_args_is_help=True)

@@ -454,11 +454,8 @@ def users_list(store: StoreOption = None) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from cohortql.governance.admin_commands import admin_app
-
     for command in (submit, withdraw, release, kpi):
         app.command()(command)
-    app.add_typer(admin_app, name="admin")
     app.add_typer(review_app, name="review")
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")
