@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from cohortql.counts import RawCounts
 from cohortql.protect.artifact import Artifact, ArtifactBuilder, Status
 from cohortql.protect.attrition import add_attrition, attrition_counts, gain_counts
+from cohortql.protect.network import TableNetwork
 from cohortql.protect.policy import DisclosurePolicy
 from cohortql.protect.result import AttritionStep, Cell, ProtectedResult, ProtectedTable, TableCell, protecting
 from cohortql.protect.suppression import decide
@@ -80,7 +81,7 @@ def protect(
     a row left out would say that it is empty.
     """
     artifact, cube = build_artifact(raw, breakdowns, hierarchies, strata_values)
-    statuses = decide(artifact, policy)
+    statuses = decide(artifact, policy, TableNetwork.of(artifact, cube, policy))
     cells = {
         key: _cell(quantity.value, status, policy)
         for quantity, status in zip(artifact.quantities, statuses, strict=True)

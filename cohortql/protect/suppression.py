@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from cohortql.protect.artifact import Artifact, Status
 from cohortql.protect.intervals import Intruder, IntruderModelError, Knowledge
+from cohortql.protect.network import TableNetwork
 from cohortql.protect.policy import DisclosurePolicy
 
 _TOLERANCE = 1e-6
@@ -30,13 +31,46 @@ class Verdict:
 
 
 class ProtectionCheck:
-    """The protection level of each sensitive count, for any choice of statuses."""
+    """The protection level of each sensitive count, for any choice of statuses.
 
-    def __init__(self, artifact: Artifact, policy: DisclosurePolicy):
+    With the final count released and a table that is a network (`network.py`), the table's
+    counts are judged on the network and the attrition's by the linear program, each depending
+    only on its own side's statuses; otherwise everything is judged by the linear program.
+    """
+
+    def __init__(self, artifact: Artifact, policy: DisclosurePolicy, network: TableNetwork | None = None):
         self.policy = policy
         self.intruder = Intruder(artifact, policy)
+        self.network = network
+        self._values = [q.value for q in artifact.quantities]
+        table = set(network.table) if network else set()
+        self._attrition = tuple(i for i in range(len(artifact.quantities)) if i not in table)
+        self._verdicts: dict = {}
+
+    def split(self, statuses: tuple[Status, ...]) -> bool:
+        """Whether the table and the attrition are independent: the final count, their only link, is released."""
+        return self.network is not None and statuses[self.network.final] is Status.RELEASED
+
+    def side(self, index: int, statuses: tuple[Status, ...]) -> frozenset[int] | None:
+        """The counts whose status can change the range of `index` (None: any count can)."""
+        if not self.split(statuses):
+            return None
+        if self.network.covers(index):
+            return frozenset(self.network.table)
+        return frozenset(self._attrition) - {self.network.final}
 
     def verdict(self, index: int, statuses: tuple[Status, ...]) -> Verdict:
+        if not self.split(statuses):
+            return self._linear_verdict(index, statuses)
+        on_table = self.network.covers(index)
+        key = (index, self.network.key(statuses) if on_table else tuple(statuses[i] for i in self._attrition))
+        if key not in self._verdicts:
+            self._verdicts[key] = (
+                self._table_verdict(index, key[1]) if on_table else self._linear_verdict(index, statuses)
+            )
+        return self._verdicts[key]
+
+    def _linear_verdict(self, index: int, statuses: tuple[Status, ...]) -> Verdict:
         k, lowest = self.policy.threshold, self.policy.lowest_small
         numbers = self.intruder.range(index, statuses, Knowledge.NUMBERS)
         shortfall, binding = max(0.0, k - numbers.width), frozenset()
@@ -52,6 +86,23 @@ class ProtectionCheck:
             shortfall += narrowed
             binding |= marks.binding
         return Verdict(shortfall if shortfall > _TOLERANCE else 0.0, binding)
+
+    def _table_verdict(self, index: int, key: tuple[Status, ...]) -> Verdict:
+        """The same two conditions as `_linear_verdict`, on the network: integers, moves capped at
+        what the conditions ask (k in all for the numbers; down to lowest and up to k-1 with the marks)."""
+        k, lowest, value = self.policy.threshold, self.policy.lowest_small, self._values[index]
+        down, up, numbers_binding = self.network.moves(index, key, Knowledge.NUMBERS, k, k)
+        shortfall = max(0, k - down - up)
+        binding = numbers_binding if shortfall else frozenset()
+        want_down, want_up = value - lowest, k - 1 - value
+        down, up, marks_binding = self.network.moves(index, key, Knowledge.MARKS, want_down, want_up)
+        if down < want_down or up < want_up:
+            alone_down, alone_up, _ = self.network.moves(index, None, Knowledge.CLASSES, want_down, want_up)
+            narrowed = max(0, alone_down - down) + max(0, alone_up - up)
+            if narrowed:
+                shortfall += narrowed
+                binding |= marks_binding
+        return Verdict(float(shortfall), binding)
 
 
 def sensitive_counts(artifact: Artifact, policy: DisclosurePolicy) -> list[int]:
@@ -71,12 +122,17 @@ def primary_statuses(artifact: Artifact, policy: DisclosurePolicy) -> list[Statu
     ]
 
 
-def decide(artifact: Artifact, policy: DisclosurePolicy) -> tuple[Status, ...]:
-    """The status of every count: primary suppression, then greedy complementary suppression."""
+def decide(
+    artifact: Artifact, policy: DisclosurePolicy, network: TableNetwork | None = None
+) -> tuple[Status, ...]:
+    """The status of every count: primary suppression, then greedy complementary suppression.
+
+    `network`: the artifact's breakdown table as a flow network, if it is one (faster, same ranges).
+    """
     statuses = primary_statuses(artifact, policy)
     if not policy.complementary:
         return tuple(statuses)
-    check = ProtectionCheck(artifact, policy)
+    check = ProtectionCheck(artifact, policy, network)
     sensitive = sensitive_counts(artifact, policy)
     for index in sensitive:
         while (verdict := check.verdict(index, tuple(statuses))).shortfall:
@@ -96,7 +152,9 @@ def _prune(artifact, check, sensitive, statuses) -> tuple[Status, ...]:
         trial = list(statuses)
         trial[i] = Status.RELEASED
         blocks = artifact.quantities[i].blocks
-        nearest = sorted(sensitive, key=lambda j: not artifact.quantities[j].blocks & blocks)  # likeliest to fail
+        side = check.side(i, tuple(statuses))  # the other side's ranges cannot depend on count i
+        affected = [j for j in sensitive if side is None or j in side]
+        nearest = sorted(affected, key=lambda j: not artifact.quantities[j].blocks & blocks)  # likeliest to fail
         if not any(check.verdict(index, tuple(trial)).shortfall for index in nearest):
             statuses = trial
     return tuple(statuses)
@@ -107,12 +165,23 @@ def _complement(artifact, check, index, verdict, statuses) -> int | None:
 
     A count that protects alone scores its cost; one that only narrows the shortfall scores its
     cost divided by the share it removes, so two cheap steps can beat hiding the final count.
+    Counts on the other side of a released final count cannot help and are not tried; the final
+    count itself is tried only when nothing on the count's own side helps.
     """
+    side = check.side(index, tuple(statuses))
+    choice = _best_complement(artifact, check, index, verdict, statuses, side)
+    if choice is None and side is not None:
+        choice = _best_complement(artifact, check, index, verdict, statuses, None)
+    return choice
+
+
+def _best_complement(artifact, check, index, verdict, statuses, side) -> int | None:
     quantities = artifact.quantities
     target = quantities[index]
     candidates = [
         i for i, q in enumerate(quantities)
         if statuses[i] is Status.RELEASED and q.value > 0  # a released 0 is never hidden: it protects nothing
+        and (side is None or i in side)
     ]
     related = [i for i in candidates if i in verdict.binding or quantities[i].blocks & target.blocks]
     related.sort(key=lambda i: (quantities[i].cost, i not in verdict.binding, quantities[i].value))
@@ -130,5 +199,7 @@ def _complement(artifact, check, index, verdict, statuses) -> int | None:
             break  # protects alone: no later (costlier) candidate can score better
     if best is not None:
         return best
+    if side is not None:
+        return None  # nothing on this side helps: the caller tries every count
     pool = related or candidates
     return min(pool, key=lambda i: (quantities[i].cost, quantities[i].value)) if pool else None
