@@ -127,11 +127,13 @@ class TableNetwork:
         for e, index in enumerate(self._owner):
             if index is not None:
                 self._edge_of.setdefault(index, e)
-        self._adjacent: list[list[tuple[int, bool]]] = [[] for _ in nodes]  # (edge, along it)
+        # Arcs of the residual network: 2e moves more flow along edge e, 2e + 1 moves some back.
+        self._arcs: list[list[tuple[int, int]]] = [[] for _ in nodes]  # node -> (arc, the node it leads to)
         for e in range(len(edges)):
-            self._adjacent[self._tail[e]].append((e, True))
-            self._adjacent[self._head[e]].append((e, False))
-        self._bounds_cache: dict = {}
+            self._arcs[self._tail[e]].append((2 * e, self._head[e]))
+            self._arcs[self._head[e]].append((2 * e + 1, self._tail[e]))
+        self._spare_cache: dict = {}
+        self._classes: dict = {}
 
     def covers(self, index: int) -> bool:
         return index in self._edge_of and index != self.final
@@ -140,83 +142,98 @@ class TableNetwork:
         """The part of the statuses the table's ranges depend on (the final count is released)."""
         return tuple(statuses[i] for i in self.table)
 
-    def _bounds(self, key: tuple[Status, ...] | None, knowledge: Knowledge) -> tuple[list, list]:
+    def _spare(self, key: tuple[Status, ...] | None, knowledge: Knowledge) -> list[float]:
+        """Each arc's room from the true table: upper bound - count along an edge, count - lower back."""
         cache_key = (knowledge, key)
-        if cache_key in self._bounds_cache:
-            return self._bounds_cache[cache_key]
+        if cache_key in self._spare_cache:
+            return self._spare_cache[cache_key]
         k, lowest = self.policy.threshold, self.policy.lowest_small
         status_of = dict(zip(self.table, key, strict=True)) if key is not None else {}
-        lower, upper = [], []
-        for index in self._owner:
+        spare = []
+        for index, flow in zip(self._owner, self._flow, strict=True):
             low, high = 0, math.inf
             if index is not None and self.artifact.quantities[index].shown:
                 value = self.artifact.quantities[index].value
                 if knowledge is Knowledge.CLASSES:
-                    mark = Status.PRIMARY if self.policy.is_small(value) else None
-                    low, high = (lowest, k - 1) if mark else (0, 0) if value == 0 else (k, math.inf)
+                    small = self.policy.is_small(value)
+                    low, high = (lowest, k - 1) if small else (0, 0) if value == 0 else (k, math.inf)
                 else:
                     status = Status.RELEASED if index == self.final else status_of[index]
                     if status is Status.RELEASED:
                         low, high = value, value
                     elif knowledge is Knowledge.MARKS:
                         low, high = (lowest, k - 1) if status is Status.PRIMARY else (k, math.inf)
-            lower.append(low)
-            upper.append(high)
-        self._bounds_cache[cache_key] = (lower, upper)
-        return lower, upper
+            spare += [high - flow, flow - low]
+        self._spare_cache[cache_key] = spare
+        return spare
+
+    def linked(self, index: int, key: tuple[Status, ...]) -> frozenset[int]:
+        """The table's counts on edges joined to count `index`'s by counts not released: only their
+        ranges can change with its status (a move is a cycle of edges that are not fixed)."""
+        spare = self._spare(key, Knowledge.NUMBERS)
+        parent = list(range(len(self._arcs)))
+
+        def root(node: int) -> int:
+            while parent[node] != node:
+                parent[node] = parent[parent[node]]
+                node = parent[node]
+            return node
+
+        for e, (tail, head) in enumerate(zip(self._tail, self._head, strict=True)):
+            if spare[2 * e] > 0 or spare[2 * e + 1] > 0:
+                parent[root(tail)] = root(head)
+        mine = root(self._tail[self._edge_of[index]])
+        return frozenset(i for i, e in self._edge_of.items() if root(self._tail[e]) == mine)
 
     def moves(
         self, index: int, key: tuple[Status, ...] | None, knowledge: Knowledge, down_cap: float, up_cap: float
     ) -> tuple[float, float, frozenset[int]]:
         """How far count `index` can fall and rise from its true value, each capped; and the released
-        counts that stop a move short of its cap (hiding one of them may let it go further)."""
-        lower, upper = self._bounds(key, knowledge)
-        e = self._edge_of[index]
-        flow = self._flow[e]
-        binding: set[int] = set()
-        down = self._reroute(self._tail[e], self._head[e], e, min(down_cap, flow - lower[e]), lower, upper, binding)
-        up = self._reroute(self._head[e], self._tail[e], e, min(up_cap, upper[e] - flow), lower, upper, binding)
-        return down, up, frozenset(binding)
+        counts that stop a move short of its cap (hiding one of them may let it go further).
 
-    def _reroute(self, start, goal, skip, cap, lower, upper, binding) -> float:
+        Under CLASSES (statuses play no part) the answer is kept per count."""
+        if knowledge is Knowledge.CLASSES and (index, down_cap, up_cap) in self._classes:
+            return self._classes[(index, down_cap, up_cap)]
+        spare = self._spare(key, knowledge)
+        e = self._edge_of[index]
+        binding: set[int] = set()
+        down = self._reroute(self._tail[e], self._head[e], e, min(down_cap, spare[2 * e + 1]), spare, binding)
+        up = self._reroute(self._head[e], self._tail[e], e, min(up_cap, spare[2 * e]), spare, binding)
+        answer = (down, up, frozenset(binding))
+        if knowledge is Knowledge.CLASSES:
+            self._classes[(index, down_cap, up_cap)] = answer
+        return answer
+
+    def _reroute(self, start: int, goal: int, skip: int, cap: float, spare: list[float], binding: set[int]) -> float:
         """The most flow (up to `cap`) that can go from `start` to `goal` without edge `skip`."""
         if cap <= 0:
             return 0
-        flow = self._flow
-        spare_along = [u - f for u, f in zip(upper, flow, strict=True)]
-        spare_back = [f - lo for f, lo in zip(flow, lower, strict=True)]
+        spare = list(spare)
+        spare[2 * skip] = spare[2 * skip + 1] = 0
+        arcs = self._arcs
         moved = 0
         while moved < cap:
-            via = {start: None}
+            via = {start: None}  # node -> the arc that reached it
             queue = deque([start])
             while queue and goal not in via:
-                node = queue.popleft()
-                for e, along in self._adjacent[node]:
-                    if e == skip or (spare_along[e] if along else spare_back[e]) <= 0:
-                        continue
-                    nxt = self._head[e] if along else self._tail[e]
-                    if nxt not in via:
-                        via[nxt] = (e, along)
+                for arc, nxt in arcs[queue.popleft()]:
+                    if spare[arc] > 0 and nxt not in via:
+                        via[nxt] = arc
                         queue.append(nxt)
             if goal not in via:
                 # The cut around what was reached: released counts crossing it hold the move in.
                 for e, index in enumerate(self._owner):
-                    if index is not None and lower[e] == upper[e] and (self._tail[e] in via) != (self._head[e] in via):
+                    if index is not None and spare[2 * e] == spare[2 * e + 1] == 0 and e != skip \
+                            and (self._tail[e] in via) != (self._head[e] in via):
                         binding.add(index)
                 break
             path, node = [], goal
-            while via[node] is not None:
-                e, along = via[node]
-                path.append((e, along))
-                node = self._tail[e] if along else self._head[e]
-            step = min(cap - moved, *((spare_along[e] if along else spare_back[e]) for e, along in path))
-            for e, along in path:
-                if along:
-                    spare_along[e] -= step
-                    spare_back[e] += step
-                else:
-                    spare_back[e] -= step
-                    spare_along[e] += step
+            while (arc := via[node]) is not None:
+                path.append(arc)
+                node = self._tail[arc // 2] if arc % 2 == 0 else self._head[arc // 2]
+            step = min(cap - moved, *(spare[arc] for arc in path))
+            for arc in path:
+                spare[arc] -= step
+                spare[arc ^ 1] += step
             moved += step
         return moved
-

@@ -59,6 +59,12 @@ class ProtectionCheck:
             return frozenset(self.network.table)
         return frozenset(self._attrition) - {self.network.final}
 
+    def affected(self, index: int, statuses: tuple[Status, ...]) -> frozenset[int] | None:
+        """The counts whose range can change when hidden count `index` is released (None: any)."""
+        if self.split(statuses) and self.network.covers(index):
+            return self.network.linked(index, self.network.key(statuses))
+        return self.side(index, statuses)
+
     def verdict(self, index: int, statuses: tuple[Status, ...]) -> Verdict:
         if not self.split(statuses):
             return self._linear_verdict(index, statuses)
@@ -152,8 +158,8 @@ def _prune(artifact, check, sensitive, statuses) -> tuple[Status, ...]:
         trial = list(statuses)
         trial[i] = Status.RELEASED
         blocks = artifact.quantities[i].blocks
-        side = check.side(i, tuple(statuses))  # the other side's ranges cannot depend on count i
-        affected = [j for j in sensitive if side is None or j in side]
+        linked = check.affected(i, tuple(statuses))  # other ranges cannot depend on count i
+        affected = [j for j in sensitive if linked is None or j in linked]
         nearest = sorted(affected, key=lambda j: not artifact.quantities[j].blocks & blocks)  # likeliest to fail
         if not any(check.verdict(index, tuple(trial)).shortfall for index in nearest):
             statuses = trial
