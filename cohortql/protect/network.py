@@ -26,8 +26,10 @@ program answers for them.
 from __future__ import annotations
 
 import math
+import operator
 from collections import deque
 from collections.abc import Hashable
+from typing import NamedTuple
 
 from cohortql.protect.artifact import Artifact, Status
 from cohortql.protect.intervals import Knowledge
@@ -73,6 +75,13 @@ def _edges(cube: FinalCohortCube) -> list[tuple[Hashable, Hashable, frozenset]] 
     return edges
 
 
+class Moves(NamedTuple):
+    down: float  # how far the count can fall (up to the cap asked)
+    up: float  # how far it can rise (up to the cap asked)
+    binding: frozenset[int]  # released counts that stop a move short of its cap (hiding one may free it)
+    support: frozenset[int]  # counts on the edges the moves use: only their statuses can undo the moves
+
+
 class TableNetwork:
     """The table's counts as edges of a flow network; ranges under any statuses, capped where enough."""
 
@@ -116,6 +125,7 @@ class TableNetwork:
         self.artifact = artifact
         self.policy = policy
         self.table = tuple(table)  # indices of the table's counts (the final count excluded)
+        self._pick = operator.itemgetter(*table) if len(table) > 1 else lambda s: tuple(s[i] for i in table)
         self.final = final
         nodes = {node: n for n, node in enumerate(dict.fromkeys(x for t, h, _c in edges for x in (t, h)))}
         self._tail = [nodes[t] for t, _h, _c in edges]
@@ -123,16 +133,21 @@ class TableNetwork:
         values = artifact.block_values
         self._flow = [sum(values[block_of[c]] for c in cells) for _t, _h, cells in edges]
         self._owner = [owner.get(e) for e in range(len(edges))]
-        self._edge_of = {}
+        self._edges_of: dict[int, list[int]] = {}
         for e, index in enumerate(self._owner):
             if index is not None:
-                self._edge_of.setdefault(index, e)
+                self._edges_of.setdefault(index, []).append(e)
+        self._edge_of = {index: edges[0] for index, edges in self._edges_of.items()}
         # Arcs of the residual network: 2e moves more flow along edge e, 2e + 1 moves some back.
         self._arcs: list[list[tuple[int, int]]] = [[] for _ in nodes]  # node -> (arc, the node it leads to)
         for e in range(len(edges)):
             self._arcs[self._tail[e]].append((2 * e, self._head[e]))
             self._arcs[self._head[e]].append((2 * e + 1, self._tail[e]))
-        self._spare_cache: dict = {}
+        self._released = []  # each arc's room with every count released: edges without a count only
+        for index, flow in zip(self._owner, self._flow, strict=True):
+            free = index is None or not artifact.quantities[index].shown
+            self._released += [math.inf, flow] if free else [0, 0]
+        self._spares: dict = {}
         self._classes: dict = {}
 
     def covers(self, index: int) -> bool:
@@ -140,56 +155,41 @@ class TableNetwork:
 
     def key(self, statuses: tuple[Status, ...]) -> tuple[Status, ...]:
         """The part of the statuses the table's ranges depend on (the final count is released)."""
-        return tuple(statuses[i] for i in self.table)
+        return self._pick(statuses)
+
+    def _bounds(self, index: int, status: Status | None, knowledge: Knowledge) -> tuple[float, float]:
+        """What the release says of count `index` (status None: its class, under CLASSES)."""
+        k, lowest = self.policy.threshold, self.policy.lowest_small
+        value = self.artifact.quantities[index].value
+        if knowledge is Knowledge.CLASSES:
+            return (lowest, k - 1) if self.policy.is_small(value) else (0, 0) if value == 0 else (k, math.inf)
+        if status is Status.RELEASED:
+            return value, value
+        if knowledge is Knowledge.MARKS:
+            return (lowest, k - 1) if status is Status.PRIMARY else (k, math.inf)
+        return 0, math.inf
 
     def _spare(self, key: tuple[Status, ...] | None, knowledge: Knowledge) -> list[float]:
         """Each arc's room from the true table: upper bound - count along an edge, count - lower back."""
         cache_key = (knowledge, key)
-        if cache_key in self._spare_cache:
-            return self._spare_cache[cache_key]
-        k, lowest = self.policy.threshold, self.policy.lowest_small
-        status_of = dict(zip(self.table, key, strict=True)) if key is not None else {}
-        spare = []
-        for index, flow in zip(self._owner, self._flow, strict=True):
-            low, high = 0, math.inf
-            if index is not None and self.artifact.quantities[index].shown:
-                value = self.artifact.quantities[index].value
-                if knowledge is Knowledge.CLASSES:
-                    small = self.policy.is_small(value)
-                    low, high = (lowest, k - 1) if small else (0, 0) if value == 0 else (k, math.inf)
-                else:
-                    status = Status.RELEASED if index == self.final else status_of[index]
-                    if status is Status.RELEASED:
-                        low, high = value, value
-                    elif knowledge is Knowledge.MARKS:
-                        low, high = (lowest, k - 1) if status is Status.PRIMARY else (k, math.inf)
-            spare += [high - flow, flow - low]
-        self._spare_cache[cache_key] = spare
+        if cache_key in self._spares:
+            return self._spares[cache_key]
+        spare = list(self._released)
+        if knowledge is Knowledge.CLASSES:
+            changed = [(i, None) for i in (*self.table, self.final) if self.artifact.quantities[i].shown]
+        else:
+            changed = [(i, status) for i, status in zip(self.table, key, strict=True) if status is not Status.RELEASED]
+        for index, status in changed:
+            low, high = self._bounds(index, status, knowledge)
+            for e in self._edges_of[index]:
+                spare[2 * e], spare[2 * e + 1] = high - self._flow[e], self._flow[e] - low
+        self._spares[cache_key] = spare
         return spare
-
-    def linked(self, index: int, key: tuple[Status, ...]) -> frozenset[int]:
-        """The table's counts on edges joined to count `index`'s by counts not released: only their
-        ranges can change with its status (a move is a cycle of edges that are not fixed)."""
-        spare = self._spare(key, Knowledge.NUMBERS)
-        parent = list(range(len(self._arcs)))
-
-        def root(node: int) -> int:
-            while parent[node] != node:
-                parent[node] = parent[parent[node]]
-                node = parent[node]
-            return node
-
-        for e, (tail, head) in enumerate(zip(self._tail, self._head, strict=True)):
-            if spare[2 * e] > 0 or spare[2 * e + 1] > 0:
-                parent[root(tail)] = root(head)
-        mine = root(self._tail[self._edge_of[index]])
-        return frozenset(i for i, e in self._edge_of.items() if root(self._tail[e]) == mine)
 
     def moves(
         self, index: int, key: tuple[Status, ...] | None, knowledge: Knowledge, down_cap: float, up_cap: float
-    ) -> tuple[float, float, frozenset[int]]:
-        """How far count `index` can fall and rise from its true value, each capped; and the released
-        counts that stop a move short of its cap (hiding one of them may let it go further).
+    ) -> Moves:
+        """How far count `index` can fall and rise from its true value, each capped.
 
         Under CLASSES (statuses play no part) the answer is kept per count."""
         if knowledge is Knowledge.CLASSES and (index, down_cap, up_cap) in self._classes:
@@ -197,15 +197,18 @@ class TableNetwork:
         spare = self._spare(key, knowledge)
         e = self._edge_of[index]
         binding: set[int] = set()
-        down = self._reroute(self._tail[e], self._head[e], e, min(down_cap, spare[2 * e + 1]), spare, binding)
-        up = self._reroute(self._head[e], self._tail[e], e, min(up_cap, spare[2 * e]), spare, binding)
-        answer = (down, up, frozenset(binding))
+        used: set[int] = {e}
+        down = self._reroute(self._tail[e], self._head[e], e, min(down_cap, spare[2 * e + 1]), spare, binding, used)
+        up = self._reroute(self._head[e], self._tail[e], e, min(up_cap, spare[2 * e]), spare, binding, used)
+        support = frozenset(self._owner[u] for u in used if self._owner[u] is not None)
+        answer = Moves(down, up, frozenset(binding), support)
         if knowledge is Knowledge.CLASSES:
             self._classes[(index, down_cap, up_cap)] = answer
         return answer
 
-    def _reroute(self, start: int, goal: int, skip: int, cap: float, spare: list[float], binding: set[int]) -> float:
-        """The most flow (up to `cap`) that can go from `start` to `goal` without edge `skip`."""
+    def _reroute(self, start, goal, skip, cap, spare, binding: set[int], used: set[int]) -> float:
+        """The most flow (up to `cap`) that can go from `start` to `goal` without edge `skip`; adds the
+        edges it moves flow on to `used`, and if it falls short, the released counts in its way to `binding`."""
         if cap <= 0:
             return 0
         spare = list(spare)
@@ -235,5 +238,6 @@ class TableNetwork:
             for arc in path:
                 spare[arc] -= step
                 spare[arc ^ 1] += step
+                used.add(arc // 2)
             moved += step
         return moved

@@ -28,6 +28,8 @@ _MAX_TRIALS = 12  # candidates tried per step, cheapest first
 class Verdict:
     shortfall: float  # how far the count is from its protection level; 0 when protected
     binding: frozenset[int]  # released counts whose numbers hold the range in
+    # When protected: the counts whose status the proof depends on (None: any count's may).
+    support: frozenset[int] | None = None
 
 
 class ProtectionCheck:
@@ -58,12 +60,6 @@ class ProtectionCheck:
         if self.network.covers(index):
             return frozenset(self.network.table)
         return frozenset(self._attrition) - {self.network.final}
-
-    def affected(self, index: int, statuses: tuple[Status, ...]) -> frozenset[int] | None:
-        """The counts whose range can change when hidden count `index` is released (None: any)."""
-        if self.split(statuses) and self.network.covers(index):
-            return self.network.linked(index, self.network.key(statuses))
-        return self.side(index, statuses)
 
     def verdict(self, index: int, statuses: tuple[Status, ...]) -> Verdict:
         if not self.split(statuses):
@@ -97,18 +93,20 @@ class ProtectionCheck:
         """The same two conditions as `_linear_verdict`, on the network: integers, moves capped at
         what the conditions ask (k in all for the numbers; down to lowest and up to k-1 with the marks)."""
         k, lowest, value = self.policy.threshold, self.policy.lowest_small, self._values[index]
-        down, up, numbers_binding = self.network.moves(index, key, Knowledge.NUMBERS, k, k)
-        shortfall = max(0, k - down - up)
-        binding = numbers_binding if shortfall else frozenset()
+        numbers = self.network.moves(index, key, Knowledge.NUMBERS, k, k)
+        shortfall = max(0, k - numbers.down - numbers.up)
+        binding = numbers.binding if shortfall else frozenset()
         want_down, want_up = value - lowest, k - 1 - value
-        down, up, marks_binding = self.network.moves(index, key, Knowledge.MARKS, want_down, want_up)
-        if down < want_down or up < want_up:
-            alone_down, alone_up, _ = self.network.moves(index, None, Knowledge.CLASSES, want_down, want_up)
-            narrowed = max(0, alone_down - down) + max(0, alone_up - up)
+        marks = self.network.moves(index, key, Knowledge.MARKS, want_down, want_up)
+        if marks.down < want_down or marks.up < want_up:
+            alone = self.network.moves(index, None, Knowledge.CLASSES, want_down, want_up)
+            narrowed = max(0, alone.down - marks.down) + max(0, alone.up - marks.up)
             if narrowed:
                 shortfall += narrowed
-                binding |= marks_binding
-        return Verdict(float(shortfall), binding)
+                binding |= marks.binding
+        # Protected by moves that use only these counts' edges: they stand while these keep their statuses.
+        support = None if shortfall else numbers.support | marks.support
+        return Verdict(float(shortfall), binding, support)
 
 
 def sensitive_counts(artifact: Artifact, policy: DisclosurePolicy) -> list[int]:
@@ -158,12 +156,18 @@ def _prune(artifact, check, sensitive, statuses) -> tuple[Status, ...]:
         trial = list(statuses)
         trial[i] = Status.RELEASED
         blocks = artifact.quantities[i].blocks
-        linked = check.affected(i, tuple(statuses))  # other ranges cannot depend on count i
-        affected = [j for j in sensitive if linked is None or j in linked]
+        side = check.side(i, tuple(statuses))  # the other side's ranges cannot depend on count i
+        affected = [j for j in sensitive if (side is None or j in side) and _may_need(check, j, i, statuses)]
         nearest = sorted(affected, key=lambda j: not artifact.quantities[j].blocks & blocks)  # likeliest to fail
         if not any(check.verdict(index, tuple(trial)).shortfall for index in nearest):
             statuses = trial
     return tuple(statuses)
+
+
+def _may_need(check, j, i, statuses) -> bool:
+    """Whether count j's protection may rest on count i staying hidden (False: its proof does not use i)."""
+    now = check.verdict(j, tuple(statuses))
+    return now.shortfall > 0 or now.support is None or i in now.support
 
 
 def _complement(artifact, check, index, verdict, statuses) -> int | None:
