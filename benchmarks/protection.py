@@ -80,7 +80,8 @@ def compare(data: str, question: str, cohort: str, db: str | None, repeats: int)
     # As protect() decides: the network is built inside the timed part, as it is there.
     after, after_s = timed(lambda: decide(artifact, policy, TableNetwork.of(artifact, cube, policy)), repeats)
     row = {
-        "data": data, "question": question, "by": " x ".join(dimensions), "shown": sum(q.shown for q in artifact.quantities),
+        "data": data, "question": question, "by": " x ".join(dimensions),
+        "shown": sum(q.shown for q in artifact.quantities),
         "before": hidden(artifact, before), "after": hidden(artifact, after), "identical": before == after,
         "network": TableNetwork.of(artifact, cube, policy) is not None,
         "before_cpu_s": round(before_s, 4), "after_cpu_s": round(after_s, 4),
