@@ -47,6 +47,13 @@ class ProtectionCheck:
         self._values = [q.value for q in artifact.quantities]
         table = set(network.table) if network else set()
         self._attrition = tuple(i for i in range(len(artifact.quantities)) if i not in table)
+        if network:
+            # The attrition's own linear program: the final cohort as one block (its table decided apart).
+            final_blocks = artifact.quantities[network.final].blocks
+            merged, kept = artifact.merged(final_blocks)
+            self._attrition_intruder = Intruder(merged, policy)
+            self._merged_index = {index: n for n, index in enumerate(kept)}
+            self._kept = kept
         self._verdicts: dict = {}
 
     def split(self, statuses: tuple[Status, ...]) -> bool:
@@ -63,25 +70,30 @@ class ProtectionCheck:
 
     def verdict(self, index: int, statuses: tuple[Status, ...]) -> Verdict:
         if not self.split(statuses):
-            return self._linear_verdict(index, statuses)
+            return self._linear_verdict(self.intruder, index, statuses)
         on_table = self.network.covers(index)
-        key = (index, self.network.key(statuses) if on_table else tuple(statuses[i] for i in self._attrition))
+        key = (index, self.network.key(statuses) if on_table else tuple(statuses[i] for i in self._kept))
         if key not in self._verdicts:
-            self._verdicts[key] = (
-                self._table_verdict(index, key[1]) if on_table else self._linear_verdict(index, statuses)
-            )
+            if on_table:
+                self._verdicts[key] = self._table_verdict(index, key[1])
+            else:
+                verdict = self._linear_verdict(self._attrition_intruder, self._merged_index[index], key[1])
+                binding = frozenset(self._kept[i] for i in verdict.binding)
+                self._verdicts[key] = Verdict(verdict.shortfall, binding)
         return self._verdicts[key]
 
-    def _linear_verdict(self, index: int, statuses: tuple[Status, ...]) -> Verdict:
+    def _linear_verdict(self, intruder: Intruder, index: int, statuses: tuple[Status, ...]) -> Verdict:
         k, lowest = self.policy.threshold, self.policy.lowest_small
-        numbers = self.intruder.range(index, statuses, Knowledge.NUMBERS)
+        numbers = intruder.range(index, statuses, Knowledge.NUMBERS)
         shortfall, binding = max(0.0, k - numbers.width), frozenset()
         if shortfall > _TOLERANCE:
             binding = numbers.binding
-        marks = self.intruder.range(index, statuses, Knowledge.MARKS)
+        marks = intruder.range(index, statuses, Knowledge.MARKS)
         low, high = lowest, k - 1
         if marks.low > low + _TOLERANCE or marks.high < high - _TOLERANCE:
-            alone = self.intruder.range(index, statuses, Knowledge.CLASSES)
+            # Against the whole release, whichever program judges the count (statuses play no part).
+            full_index = index if intruder is self.intruder else self._kept[index]
+            alone = self.intruder.range(full_index, statuses, Knowledge.CLASSES)
             low, high = max(alone.low, lowest), min(alone.high, k - 1)
         narrowed = max(0.0, marks.low - low) + max(0.0, high - marks.high)
         if narrowed > _TOLERANCE:
