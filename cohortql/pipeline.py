@@ -48,7 +48,8 @@ def parse_source(source: Source) -> Definition:
 
 
 def run(
-    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, by: tuple[str, ...] | None = None
+    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, by: tuple[str, ...] | None = None,
+    policy_note: str | None = None,
 ) -> ProtectedResult:
     """render -> transpile -> execute -> protect: the released answer for one definition.
 
@@ -78,16 +79,22 @@ def run(
         breakdowns=breakdowns,
         hierarchies=hierarchies,
         strata_values=values,
+        policy_note=policy_note,
     )
 
 
 def rendered_sql(
     compiled: Compiled, dialect: str, cdm_schema: str | None = None, vocab_schema: str | None = None
 ) -> str:
-    """The whole script for one dialect, as `cohortql sql` prints it and the engine runs it."""
-    from cohortql.render import render
-    from cohortql.transpile import transpile
+    """The whole script for one dialect, as `cohortql sql` prints it and the engine runs it.
 
+    Raises CohortQLError (E201) for a construct the dialect cannot express, TranspileError for
+    SQL sqlglot cannot write in it.
+    """
+    from cohortql.render import render
+    from cohortql.transpile import check_expressible, transpile
+
+    check_expressible(compiled.definition, compiled.source, dialect)
     rendered = render(compiled.plan, cdm_schema, vocab_schema)
     parts = [f"-- cohortql {__version__}: {compiled.source.name} for {dialect}"]
     for table in rendered.inputs:
