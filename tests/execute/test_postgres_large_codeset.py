@@ -24,6 +24,8 @@ from cohortql.execute.target import resolve_target
 from cohortql.fixtures import ddl_statements
 from cohortql.render import render
 
+pytestmark = pytest.mark.slow  # builds a vocabulary of 50,000 descendants
+
 DESCENDANTS = 50_000
 DEFINITION = """
 concepts Big = {1000 "an ancestor of 50,000 concepts" with descendants}

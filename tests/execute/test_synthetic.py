@@ -308,6 +308,7 @@ def test_every_concept_used_is_in_the_vocabulary_with_its_domain(con):
 
 # The synthetic examples ----------------------------------------------------------------------------
 
+@pytest.mark.slow  # 20,000 persons
 @pytest.mark.parametrize("name", SYNTHETIC_EXAMPLES)
 def test_examples_have_non_trivial_answers(medium, name):
     path = REPO / "examples" / f"{name}.cohort"
@@ -349,6 +350,7 @@ def test_q1_on_two_copies_counts_exactly_twice(eunomia_target, eunomia_x2):
     assert sum(r[3] for r in twice.rows) == 2 * sum(r[3] for r in once.rows)
 
 
+@pytest.mark.slow  # 20,000 persons, and Circe's own SQL for each example
 def test_examples_agree_with_circe(medium, tmp_path):
     """OHDSI's reference implementation, run on the same data from benchmarks/circe/*.json, gives the same numbers."""
     pytest.importorskip("circe")
