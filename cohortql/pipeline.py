@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cohortql import __version__
 from cohortql.diagnostics import Source
+from cohortql.version import __version__
 
 if TYPE_CHECKING:
     from cohortql.execute.target import Target
@@ -54,7 +54,8 @@ def parse_source(source: Source) -> Definition:
 
 
 def run(
-    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, by: tuple[str, ...] | None = None
+    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, by: tuple[str, ...] | None = None,
+    policy_note: str | None = None,
 ) -> ProtectedResult:
     """render -> transpile -> execute -> protect: the released answer for one definition.
 
@@ -84,6 +85,7 @@ def run(
         breakdowns=breakdowns,
         hierarchies=hierarchies,
         strata_values=values,
+        policy_note=policy_note,
     )
 
 

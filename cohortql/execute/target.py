@@ -10,7 +10,9 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from cohortql.credentials import redact_text, secrets_of, strip_url
 from cohortql.execute.errors import DatabaseError, ErrorContext
+from cohortql.execute.spark_url import URL_HINT, parse_spark_url
 
 DEFAULT_TIMEOUT_SECONDS = 600
 CONNECT_TIMEOUT_SECONDS = 10
@@ -34,13 +36,13 @@ class Target:
             schema=schema or self.cdm_schema,
             server=server_text(self.url),
             timeout_seconds=self.timeout_seconds,
-            secret=self.url.password,
+            secrets=secrets_of(self.url),
         )
 
     def to_dict(self) -> dict:
         return {
             "dialect": self.dialect,
-            "description": self.description,
+            "description": redact_text(self.description),  # whatever built it, never a credential
             "cdm_schema": self.cdm_schema,
             "vocab_schema": self.vocab_schema or self.cdm_schema,
         }
@@ -67,8 +69,8 @@ def load_profile() -> dict:
 
 
 def safe_url_text(url: URL) -> str:
-    """The URL as users may see it: no password, whatever its source, and no driver name."""
-    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True).replace(":***@", "@")
+    """The URL as users may see it: no password or other credential, whatever its source, and no driver name."""
+    return strip_url(url).set(drivername=url.get_backend_name()).render_as_string(hide_password=False)
 
 
 def server_text(url: URL) -> str | None:
@@ -107,6 +109,21 @@ def database_url(text: str) -> URL:
     return url
 
 
+def _spark_target(url_text: str, cdm_schema: str | None, vocab_schema: str | None, timeout_seconds: int) -> Target:
+    """A Target for a spark:// URL; a Parquet directory has no schemas, its tables are views."""
+    location = parse_spark_url(url_text)
+    if location.parquet_dir and (cdm_schema or vocab_schema):
+        raise DatabaseError(
+            "a Parquet CDM directory has no schemas",
+            "drop --cdm-schema / --vocab-schema, or register the tables in a catalog database",
+        )
+    try:
+        url = make_url(url_text.strip())
+    except ArgumentError:
+        raise DatabaseError("the Spark URL is not valid", URL_HINT) from None
+    return Target(url, cdm_schema, vocab_schema, location.describe(), timeout_seconds)
+
+
 def resolve_target(
     db: str | None = None,
     cdm_schema: str | None = None,
@@ -131,9 +148,7 @@ def resolve_target(
             timeout,
         )
     if url_text.strip().startswith("spark://"):  # a Spark session, not a SQLAlchemy engine
-        from cohortql.execute.spark import spark_target
-
-        return spark_target(url_text, cdm_schema, vocab_schema, timeout)
+        return _spark_target(url_text, cdm_schema, vocab_schema, timeout)
     url = database_url(url_text)
     if url.get_backend_name() == "duckdb" and url.database and not Path(url.database).exists():
         raise DatabaseError(f"no DuckDB file at {url.database}", "check the path in the duckdb:/// URL")
