@@ -13,9 +13,9 @@ from cohortql import pipeline
 from cohortql.atlas import AtlasError, import_circe
 from cohortql.atlas.export import export_circe
 from cohortql.cli import app
+from cohortql.fixtures import tiny
 from cohortql.format import format_definition
 from cohortql.parse import parse
-from omop_fixtures import tiny
 from tests.conftest import EXAMPLES, REPO
 
 PHENOTYPE = REPO / "tests" / "atlas" / "phenotypes" / "20.json"

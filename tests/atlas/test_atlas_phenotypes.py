@@ -14,7 +14,7 @@ import pytest
 from cohortql import pipeline
 from cohortql.atlas import import_circe
 from cohortql.atlas.export import export_circe
-from omop_fixtures import tiny
+from cohortql.fixtures import tiny
 from tests.conftest import EXAMPLES
 
 pytest.importorskip("circe")
