@@ -66,8 +66,9 @@ def run(
     from cohortql.fingerprint import fingerprint
     from cohortql.protect import protect
     from cohortql.protect.profile import active_policy
-    from cohortql.protect.strata import breakdown_inputs, strata_for
+    from cohortql.protect.strata import breakdown_inputs
     from cohortql.render import render
+    from cohortql.render.strata import strata_for
 
     policy = policy or active_policy().policy
     dimensions = compiled.plan.breakdown if by is None else tuple(by)

@@ -1,4 +1,8 @@
-"""Plain-text views for people: request lists and headers, a reviewed result, the audit log, users, KPIs."""
+"""Governance records for people: request lists and headers, a reviewed result, the audit log, users, KPIs.
+
+Takes the governance store's rows (cohortql.governance.models) and its KPIs as plain objects read by
+attribute, so the report layer depends on nothing above it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,6 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from cohortql.governance.binding import engine_text
-from cohortql.governance.kpi import Kpi
-from cohortql.governance.models import AuditRecord, Request, RoleGrant
-
 
 def _text(table: Table) -> str:
     console = Console(record=True, width=140, file=io.StringIO(), highlight=False)
@@ -19,11 +19,22 @@ def _text(table: Table) -> str:
     return console.export_text()
 
 
+def engine_text(engine: dict) -> str:
+    """The engine an approval covers (Binding.engine), in one line."""
+    schemas = ", ".join(f"{k}={v}" for k, v in sorted(engine.items()) if k.endswith("schema") and v)
+    return f"{engine.get('dialect')}: {engine.get('description')}" + (f" ({schemas})" if schemas else "")
+
+
+def policy_text(policy: dict) -> str:
+    """A disclosure policy as stored (DisclosurePolicy.to_dict()), in one line."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(policy.items()))
+
+
 def _day(timestamp: str | None) -> str:
     return (timestamp or "")[:16].replace("T", " ")
 
 
-def requests_table(requests: list[Request]) -> str:
+def requests_table(requests: list) -> str:
     if not requests:
         return "no requests\n"
     table = Table(box=None, pad_edge=False)
@@ -34,8 +45,7 @@ def requests_table(requests: list[Request]) -> str:
     return _text(table)
 
 
-def request_header(request: Request) -> str:
-    policy = request.policy
+def request_header(request) -> str:
     lines = [
         f"Request {request.id}: {request.state}",
         f"Study: {request.study}    Sponsor: {request.sponsor}",
@@ -43,7 +53,7 @@ def request_header(request: Request) -> str:
         f"Definition: {request.definition_path}",
         f"Fingerprint: {request.fingerprint}",
         f"Engine: {engine_text(request.engine)}",
-        "Policy: " + ", ".join(f"{k}={v}" for k, v in sorted(policy.items())),
+        f"Policy: {policy_text(request.policy)}",
     ]
     if request.note:
         lines.append(f"Note: {request.note}")
@@ -70,7 +80,7 @@ def result_table(result: dict) -> str:
     return _text(table) + "\n".join(lines) + "\n"
 
 
-def _summary(record: AuditRecord) -> str:
+def _summary(record) -> str:
     detail = json.loads(record.detail)
     if record.action in ("role_granted", "role_revoked"):
         return f"{detail['user']} {detail['role']}"
@@ -83,7 +93,7 @@ def _summary(record: AuditRecord) -> str:
     return detail.get("note") or detail.get("reason") or ""
 
 
-def audit_table(records: list[AuditRecord]) -> str:
+def audit_table(records: list) -> str:
     if not records:
         return "no audit records\n"
     table = Table(box=None, pad_edge=False)
@@ -95,7 +105,7 @@ def audit_table(records: list[AuditRecord]) -> str:
     return _text(table)
 
 
-def audit_dicts(records: list[AuditRecord]) -> list[dict]:
+def audit_dicts(records: list) -> list[dict]:
     return [
         {"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "request": r.request_id,
          "detail": json.loads(r.detail), "prev_hash": r.prev_hash, "hash": r.hash}
@@ -103,7 +113,7 @@ def audit_dicts(records: list[AuditRecord]) -> list[dict]:
     ]
 
 
-def users_table(grants: list[RoleGrant]) -> str:
+def users_table(grants: list) -> str:
     if not grants:
         return "no users: the first `cohortql users grant` (or `users init`) makes its caller admin\n"
     table = Table(box=None, pad_edge=False)
@@ -118,7 +128,7 @@ def _days(value: float | None) -> str:
     return "-" if value is None else f"{value:g} days"
 
 
-def kpi_text(kpi: Kpi) -> str:
+def kpi_text(kpi) -> str:
     table = Table(title="Requests per month and sponsor", title_justify="left", box=None, pad_edge=False)
     for column in ("month", "sponsor", "requests"):
         table.add_column(column, justify="right" if column == "requests" else "left")
