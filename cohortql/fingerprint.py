@@ -30,6 +30,10 @@ def _canonical(value):
     return value
 
 
+def canonical_json(value) -> str:
+    """One text per meaning, for any plan node (a codeset by its contents, not its name)."""
+    return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), default=str)
+
+
 def fingerprint(plan: Plan) -> str:
-    text = json.dumps(_canonical(plan), sort_keys=True, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(plan).encode("utf-8")).hexdigest()

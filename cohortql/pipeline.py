@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from cohortql import __version__
@@ -19,6 +20,9 @@ from cohortql.render import render
 from cohortql.resolve import resolve
 from cohortql.resolve.plan import Plan
 from cohortql.transpile import transpile
+
+if TYPE_CHECKING:
+    from cohortql.whatif.engine import CachedCounter
 
 
 @dataclass(frozen=True)
@@ -45,18 +49,34 @@ def parse_source(source: Source) -> Definition:
 
 
 def run(
-    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, by: tuple[str, ...] | None = None
+    compiled: Compiled,
+    target: Target,
+    policy: DisclosurePolicy | None = None,
+    by: tuple[str, ...] | None = None,
+    cache: CachedCounter | None = None,
 ) -> ProtectedResult:
     """render -> transpile -> execute -> protect: the released answer for one definition.
 
     Without a policy, the active one (the profile's `[disclosure]` table, else the default).
     `by` lists breakdown dimensions; None means the definition's own `breakdown by`.
+    With a `cache` (cohortql.whatif), the same RawCounts come from cached vectors where it can.
     """
     policy = policy or active_policy().policy
     dimensions = compiled.plan.breakdown if by is None else tuple(by)
-    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
-    raw = run_cohort(rendered, target)
-    catalogue = run_site_catalogue(rendered, target) if "site" in raw.strata else []
+    if cache is not None:
+        raw, catalogue = cache.counts(compiled.plan, strata_for(dimensions))
+    else:
+        rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
+        raw = run_cohort(rendered, target)
+        catalogue = run_site_catalogue(rendered, target) if "site" in raw.strata else []
+    return protect_counts(compiled, target, raw, catalogue, dimensions, policy)
+
+
+def protect_counts(
+    compiled: Compiled, target: Target, raw, catalogue: list[tuple], dimensions: tuple[str, ...],
+    policy: DisclosurePolicy,
+) -> ProtectedResult:
+    """protect: one definition's RawCounts (however computed) as its released answer."""
     breakdowns, hierarchies, values = breakdown_inputs(dimensions, raw, catalogue)
     return protect(
         raw,

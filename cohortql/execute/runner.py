@@ -173,6 +173,13 @@ def _run(rendered: RenderedCohort, target: Target, statement: SqlStatement) -> l
     return run_cancellable(work)
 
 
+def run_statement(rendered: RenderedCohort, target: Target, statement: SqlStatement) -> list[tuple]:
+    """One statement on the target (after the concept sets, if it reads them): its rows.
+
+    The seam the what-if cache is built on, the same for DuckDB, PostgreSQL and Spark."""
+    return _run(rendered, target, statement)
+
+
 def run_cohort(rendered: RenderedCohort, target: Target) -> RawCounts:
     result = _run(rendered, target, rendered.cohort)
     n_strata = len(rendered.strata)

@@ -1,0 +1,231 @@
+"""Counting through the what-if cache: each vector computed once, on any engine, never stale.
+
+A count asks the database only for a cheap data version of the tables the definition reads
+(row count and largest id per table; for a DuckDB file also the file's size and modification
+time), then loads every vector whose key is known, and computes what is missing in one split
+statement per entry definition (sql_templates/split.sql.j2). Only SELECTs run on the target
+(`run_statement`, the execute stage's seam); the vectors live on the client, in `VectorCache`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cohortql.execute.runner import RawCounts, run_site_catalogue, run_statement
+from cohortql.execute.target import Target
+from cohortql.omop import DOMAINS
+from cohortql.render import RenderedCohort, SqlStatement, render, render_split
+from cohortql.render.identifiers import qualifier
+from cohortql.resolve import plan as p
+from cohortql.whatif import keys
+from cohortql.whatif.store import VectorCache
+from cohortql.whatif.vectors import Entries, Stratum, raw_counts
+
+_ID_COLUMNS = {
+    **{d.table: d.event_id for d in DOMAINS.values()},
+    "person": "person_id",
+    "observation_period": "observation_period_id",
+    "visit_occurrence": "visit_occurrence_id",
+    "care_site": "care_site_id",
+    "location": "location_id",
+    "concept": "concept_id",
+    "concept_ancestor": "descendant_concept_id",
+    "concept_relationship": "concept_id_1",
+}
+
+
+class CacheConsistencyError(RuntimeError):
+    """Cached vectors that do not line up with the entries: never used, recomputed instead."""
+
+
+@dataclass(frozen=True)
+class PlanVectors:
+    """Everything a definition's RawCounts are computed from, for one set of strata."""
+
+    plan: p.Plan
+    entries: Entries
+    tests: tuple[np.ndarray, ...]  # one boolean vector per rule, in the plan's order
+    strata: dict[str, Stratum]
+
+    def raw(self, nulls_first: bool = False) -> RawCounts:
+        plan = self.plan
+        return raw_counts(
+            tuple(rule.name for rule in plan.rules),
+            tuple(rule.kind for rule in plan.rules),
+            self.entries,
+            list(self.tests),
+            self.strata,
+            nulls_first,
+        )
+
+
+def data_version_statement(tables: tuple[str, ...], target: Target) -> SqlStatement:
+    """Row count and largest id of each table, in one statement (table names are our constants)."""
+    cdm, vocab = qualifier(target.cdm_schema), qualifier(target.vocab_schema or target.cdm_schema)
+    parts = []
+    for table in tables:
+        prefix = vocab if table in keys.VOCABULARY_TABLES else cdm
+        name = f"{prefix}.{table}" if prefix else table
+        parts.append(f"SELECT '{table}' AS table_name, COUNT(*) AS row_count, MAX({_ID_COLUMNS[table]}) AS max_id FROM {name}")
+    return SqlStatement("\nUNION ALL\n".join(parts), {}, reads_concept_sets=False)
+
+
+def _cdm_identity(target: Target) -> dict:
+    identity = dict(target.to_dict())
+    if target.dialect == "duckdb" and target.url.database:
+        # Any write to a DuckDB file changes its size or time: an UPDATE in place is caught too.
+        path = Path(target.url.database)
+        for file in (path, path.with_name(path.name + ".wal")):
+            if file.exists():
+                stat = file.stat()
+                identity[f"file {file.name}"] = [stat.st_size, stat.st_mtime_ns]
+    return identity
+
+
+def _bits(vector: np.ndarray) -> dict[str, np.ndarray]:
+    return {"bits": np.packbits(vector), "n": np.array([len(vector)], dtype=np.int64)}
+
+
+def _unbits(arrays: dict[str, np.ndarray], n: int) -> np.ndarray | None:
+    if "bits" not in arrays or "n" not in arrays or int(arrays["n"][0]) != n:
+        return None
+    return np.unpackbits(arrays["bits"], count=n).astype(bool)
+
+
+def _json_array(value) -> np.ndarray:
+    return np.frombuffer(json.dumps(value).encode("utf-8"), dtype=np.uint8)
+
+
+def _from_json_array(array: np.ndarray):
+    return json.loads(array.tobytes().decode("utf-8"))
+
+
+class CachedCounter:
+    """RawCounts of definitions on one target, through a vector cache."""
+
+    def __init__(self, target: Target, cache: VectorCache):
+        self.target = target
+        self.cache = cache
+        self.statements = 0  # database statements run, for tests and benchmarks
+
+    def _run(self, rendered: RenderedCohort, statement: SqlStatement) -> list[tuple]:
+        self.statements += 1
+        return run_statement(rendered, self.target, statement)
+
+    def _versions(self, plans: list[p.Plan], strata: tuple[str, ...], rendered: RenderedCohort) -> dict:
+        tables: dict[str, None] = {}
+        for plan in plans:
+            tables.update(dict.fromkeys(keys.entry_tables(plan)))
+            for rule in plan.rules:
+                tables.update(dict.fromkeys(keys.test_tables(plan, rule.test)))
+            for name in strata:
+                tables.update(dict.fromkeys(keys.stratum_tables(plan, name)))
+        if "site" in strata:
+            tables.update(dict.fromkeys(keys.CATALOGUE_TABLES))
+        rows = self._run(rendered, data_version_statement(tuple(tables), self.target))
+        return {str(name): [int(count), None if top is None else int(top)] for name, count, top in rows}
+
+    def counts(self, plan: p.Plan, strata: tuple[str, ...] = ()) -> tuple[RawCounts, list[tuple]]:
+        """RawCounts and the site catalogue (empty unless `site` is a stratum), as the one pass gives."""
+        (vectors,), catalogue = self.vectors([plan], strata)
+        return vectors.raw(self.target.dialect == "spark"), catalogue
+
+    def vectors(self, plans: list[p.Plan], strata: tuple[str, ...] = ()) -> tuple[list[PlanVectors], list[tuple]]:
+        """Vectors of several definitions (variants of one question), one data version for all."""
+        rendered = render(plans[0], self.target.cdm_schema, self.target.vocab_schema, strata)
+        versions = self._versions(plans, strata, rendered)
+        identity = _cdm_identity(self.target)
+        loaded = {}
+        for plan in plans:
+            loaded[id(plan)] = self._plan_vectors(plan, strata, keys.KeyMaker(plan, identity, versions))
+        catalogue = self._catalogue(rendered, keys.KeyMaker(plans[0], identity, versions)) if "site" in strata else []
+        return [loaded[id(plan)] for plan in plans], catalogue
+
+    def _catalogue(self, rendered: RenderedCohort, maker: keys.KeyMaker) -> list[tuple]:
+        key = maker.catalogue()
+        cached = self.cache.get(key)
+        if cached is not None and "rows" in cached:
+            return [tuple(row) for row in _from_json_array(cached["rows"])]
+        rows = run_site_catalogue(rendered, self.target)
+        self.statements += 1
+        self.cache.put(key, {"rows": _json_array([list(row) for row in rows])})
+        return rows
+
+    def _plan_vectors(self, plan: p.Plan, strata: tuple[str, ...], maker: keys.KeyMaker) -> PlanVectors:
+        entries_key = maker.entries()
+        entries = self._load_entries(entries_key)
+        tests: dict[str, np.ndarray | None] = {}
+        for rule in plan.rules:
+            key = maker.test(rule.test)
+            if key not in tests:
+                tests[key] = self._load_test(key, entries)
+        stratum_keys = {name: maker.stratum(name) for name in strata}
+        loaded_strata = {name: self._load_stratum(key, entries) for name, key in stratum_keys.items()}
+        missing_tests = [rule.test for rule in plan.rules if tests[maker.test(rule.test)] is None]
+        missing_tests = list(dict.fromkeys(missing_tests))
+        missing_strata = tuple(name for name, stratum in loaded_strata.items() if stratum is None)
+        if entries is None or missing_tests or missing_strata:
+            computed = self._compute(plan, tuple(missing_tests), missing_strata, entries)
+            entries, new_tests, new_strata = computed
+            if self.cache.get(entries_key) is None:
+                self.cache.put(entries_key, {"starts": entries.person_starts, "n": np.array([entries.count])})
+            for test, vector in zip(missing_tests, new_tests, strict=True):
+                tests[maker.test(test)] = vector
+                self.cache.put(maker.test(test), _bits(vector))
+            for name, stratum in new_strata.items():
+                loaded_strata[name] = stratum
+                self.cache.put(
+                    stratum_keys[name], {"codes": stratum.codes, "values": _json_array(list(stratum.values))}
+                )
+        vectors = tuple(tests[maker.test(rule.test)] for rule in plan.rules)
+        return PlanVectors(plan, entries, vectors, {name: loaded_strata[name] for name in strata})
+
+    def _load_entries(self, key: str) -> Entries | None:
+        arrays = self.cache.get(key)
+        if arrays is None or "starts" not in arrays or "n" not in arrays:
+            return None
+        return Entries(int(arrays["n"][0]), arrays["starts"].astype(np.int64))
+
+    def _load_test(self, key: str, entries: Entries | None) -> np.ndarray | None:
+        arrays = self.cache.get(key) if entries is not None else None
+        return None if arrays is None else _unbits(arrays, entries.count)
+
+    def _load_stratum(self, key: str, entries: Entries | None) -> Stratum | None:
+        arrays = self.cache.get(key) if entries is not None else None
+        if arrays is None or "codes" not in arrays or len(arrays.get("codes", ())) != entries.count:
+            return None
+        return Stratum(arrays["codes"].astype(np.int32), tuple(_from_json_array(arrays["values"])))
+
+    def _compute(
+        self, plan: p.Plan, tests: tuple[p.Test, ...], strata: tuple[str, ...], known: Entries | None
+    ) -> tuple[Entries, list[np.ndarray], dict[str, Stratum]]:
+        """One split statement: the entries, the missing tests and strata, checked against what is cached."""
+        rendered = render(plan, self.target.cdm_schema, self.target.vocab_schema, strata)
+        rows = self._run(rendered, render_split(plan, tests, self.target.cdm_schema, strata))
+        n = len(rows)
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(2 + len(strata) + len(tests))]
+        entry_ids = np.asarray(columns[0], dtype=np.int64)
+        if not np.array_equal(entry_ids, np.arange(1, n + 1)):
+            raise CacheConsistencyError("entry events are not numbered 1..n")
+        person = np.asarray(columns[1], dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if n else np.zeros(0, dtype=np.int64)
+        entries = Entries(n, starts.astype(np.int64))
+        if known is not None and (known.count != n or not np.array_equal(known.person_starts, entries.person_starts)):
+            raise CacheConsistencyError("cached entries differ from the database's")
+        computed_strata = {}
+        for offset, name in enumerate(strata, start=2):
+            index: dict = {}
+            codes = np.fromiter((index.setdefault(v, len(index)) for v in columns[offset]), dtype=np.int32, count=n)
+            computed_strata[name] = Stratum(codes, tuple(index))
+        first_test = 2 + len(strata)
+        vectors = [np.asarray(columns[first_test + j], dtype=np.int8).astype(bool) for j in range(len(tests))]
+        return entries, vectors, computed_strata
+
+
+def cached_counter(target: Target, cache_dir: str | os.PathLike | None = None) -> CachedCounter:
+    return CachedCounter(target, VectorCache(cache_dir))
