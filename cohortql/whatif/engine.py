@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from cohortql.render import RenderedCohort, SqlStatement, render, render_split
 from cohortql.render.identifiers import qualifier
 from cohortql.resolve import plan as p
 from cohortql.whatif import keys
-from cohortql.whatif.store import VectorCache
+from cohortql.whatif.store import CacheWarning, VectorCache
 from cohortql.whatif.vectors import Entries, Stratum, raw_counts
 
 _ID_COLUMNS = {
@@ -136,15 +137,22 @@ class CachedCounter:
         return vectors.raw(self.target.dialect == "spark"), catalogue
 
     def vectors(self, plans: list[p.Plan], strata: tuple[str, ...] = ()) -> tuple[list[PlanVectors], list[tuple]]:
-        """Vectors of several definitions (variants of one question), one data version for all."""
+        """Vectors of several definitions (variants of one question), one data version for all.
+
+        Definitions with the same entry and concept sets share one split statement for every
+        test any of them is missing (a sweep of ten values is one statement, not ten)."""
         rendered = render(plans[0], self.target.cdm_schema, self.target.vocab_schema, strata)
         versions = self._versions(plans, strata, rendered)
         identity = _cdm_identity(self.target)
-        loaded = {}
-        for plan in plans:
-            loaded[id(plan)] = self._plan_vectors(plan, strata, keys.KeyMaker(plan, identity, versions))
-        catalogue = self._catalogue(rendered, keys.KeyMaker(plans[0], identity, versions)) if "site" in strata else []
-        return [loaded[id(plan)] for plan in plans], catalogue
+        makers = [keys.KeyMaker(plan, identity, versions) for plan in plans]
+        groups: dict[tuple, list[int]] = {}
+        for index, (plan, maker) in enumerate(zip(plans, makers, strict=True)):
+            groups.setdefault((maker.entries(), plan.codesets), []).append(index)
+        found: dict[int, PlanVectors] = {}
+        for members in groups.values():
+            found.update(self._group_vectors([plans[i] for i in members], [makers[i] for i in members], members, strata))
+        catalogue = self._catalogue(rendered, makers[0]) if "site" in strata else []
+        return [found[i] for i in range(len(plans))], catalogue
 
     def _catalogue(self, rendered: RenderedCohort, maker: keys.KeyMaker) -> list[tuple]:
         key = maker.catalogue()
@@ -156,40 +164,50 @@ class CachedCounter:
         self.cache.put(key, {"rows": _json_array([list(row) for row in rows])})
         return rows
 
-    def _plan_vectors(self, plan: p.Plan, strata: tuple[str, ...], maker: keys.KeyMaker) -> PlanVectors:
-        entries_key = maker.entries()
+    def _group_vectors(
+        self, plans: list[p.Plan], makers: list[keys.KeyMaker], indices: list[int], strata: tuple[str, ...]
+    ) -> dict[int, PlanVectors]:
+        entries_key = makers[0].entries()
         entries = self._load_entries(entries_key)
-        tests: dict[str, np.ndarray | None] = {}
-        for rule in plan.rules:
-            key = maker.test(rule.test)
-            if key not in tests:
-                tests[key] = self._load_test(key, entries)
-        stratum_keys = {name: maker.stratum(name) for name in strata}
+        tests: dict[str, p.Test] = {}
+        for plan, maker in zip(plans, makers, strict=True):
+            tests.update({maker.test(rule.test): rule.test for rule in plan.rules})
+        vectors = {key: self._load_test(key, entries) for key in tests}
+        stratum_keys = {name: makers[0].stratum(name) for name in strata}
         loaded_strata = {name: self._load_stratum(key, entries) for name, key in stratum_keys.items()}
-        missing_tests = [rule.test for rule in plan.rules if tests[maker.test(rule.test)] is None]
-        missing_tests = list(dict.fromkeys(missing_tests))
+        missing = [key for key, vector in vectors.items() if vector is None]
         missing_strata = tuple(name for name, stratum in loaded_strata.items() if stratum is None)
-        if entries is None or missing_tests or missing_strata:
-            computed = self._compute(plan, tuple(missing_tests), missing_strata, entries)
+        if entries is None or missing or missing_strata:
+            try:
+                computed = self._compute(plans[0], tuple(tests[k] for k in missing), missing_strata, entries)
+            except CacheConsistencyError as error:
+                warnings.warn(f"what-if cache: {error}; every vector of this definition recomputed", CacheWarning, 2)
+                missing, missing_strata, entries = list(tests), tuple(strata), None
+                computed = self._compute(plans[0], tuple(tests[k] for k in missing), missing_strata, None)
+            if entries is None:
+                fresh = computed[0]
+                arrays = {"ids": fresh.person_ids, "starts": fresh.person_starts, "n": np.array([fresh.count])}
+                self.cache.put(entries_key, arrays)
             entries, new_tests, new_strata = computed
-            if self.cache.get(entries_key) is None:
-                self.cache.put(entries_key, {"starts": entries.person_starts, "n": np.array([entries.count])})
-            for test, vector in zip(missing_tests, new_tests, strict=True):
-                tests[maker.test(test)] = vector
-                self.cache.put(maker.test(test), _bits(vector))
+            for key, vector in zip(missing, new_tests, strict=True):
+                vectors[key] = vector
+                self.cache.put(key, _bits(vector))
             for name, stratum in new_strata.items():
                 loaded_strata[name] = stratum
-                self.cache.put(
-                    stratum_keys[name], {"codes": stratum.codes, "values": _json_array(list(stratum.values))}
-                )
-        vectors = tuple(tests[maker.test(rule.test)] for rule in plan.rules)
-        return PlanVectors(plan, entries, vectors, {name: loaded_strata[name] for name in strata})
+                self.cache.put(stratum_keys[name], {"codes": stratum.codes, "values": _json_array(list(stratum.values))})
+        return {
+            index: PlanVectors(
+                plan, entries, tuple(vectors[maker.test(rule.test)] for rule in plan.rules),
+                {name: loaded_strata[name] for name in strata},
+            )
+            for index, plan, maker in zip(indices, plans, makers, strict=True)
+        }
 
     def _load_entries(self, key: str) -> Entries | None:
         arrays = self.cache.get(key)
-        if arrays is None or "starts" not in arrays or "n" not in arrays:
+        if arrays is None or any(name not in arrays for name in ("ids", "starts", "n")):
             return None
-        return Entries(int(arrays["n"][0]), arrays["starts"].astype(np.int64))
+        return Entries(int(arrays["n"][0]), arrays["ids"].astype(np.int64), arrays["starts"].astype(np.int64))
 
     def _load_test(self, key: str, entries: Entries | None) -> np.ndarray | None:
         arrays = self.cache.get(key) if entries is not None else None
@@ -214,8 +232,8 @@ class CachedCounter:
             raise CacheConsistencyError("entry events are not numbered 1..n")
         person = np.asarray(columns[1], dtype=np.int64)
         starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if n else np.zeros(0, dtype=np.int64)
-        entries = Entries(n, starts.astype(np.int64))
-        if known is not None and (known.count != n or not np.array_equal(known.person_starts, entries.person_starts)):
+        entries = Entries(n, person[starts], starts.astype(np.int64))
+        if known is not None and (known.count != n or not np.array_equal(known.person_ids, entries.person_ids)):
             raise CacheConsistencyError("cached entries differ from the database's")
         computed_strata = {}
         for offset, name in enumerate(strata, start=2):

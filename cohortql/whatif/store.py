@@ -178,3 +178,16 @@ def _decode(data: bytes, key: str) -> dict[str, np.ndarray] | None:
     if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("key") != key:
         return None
     return arrays
+
+
+class NoCache(VectorCache):
+    """`--no-cache`: every vector computed from the database, nothing kept."""
+
+    def __init__(self):
+        super().__init__(Path(tempfile.gettempdir()) / "cohortql-no-cache", 0)
+
+    def get(self, key: str) -> dict[str, np.ndarray] | None:
+        return None
+
+    def put(self, key: str, arrays: dict[str, np.ndarray]) -> None:
+        return None

@@ -17,10 +17,14 @@ from cohortql.execute.runner import RawCounts
 
 @dataclass(frozen=True)
 class Entries:
-    """The entry events of a definition: how many, and where each person's run of entries starts."""
+    """The entry events of a definition: how many, and each person's id and first entry.
+
+    Person ids stay in the client's cache (to line variants up person by person); no output
+    shows them."""
 
     count: int
-    person_starts: np.ndarray  # int64, ascending, one per person with an entry
+    person_ids: np.ndarray  # int64, ascending, one per person with an entry
+    person_starts: np.ndarray  # int64, where each person's run of entries starts
 
     @property
     def persons(self) -> int:
@@ -63,6 +67,12 @@ def best_entries(entries: Entries, bits: list[np.ndarray]) -> tuple[np.ndarray, 
     owner = person_of[candidates]
     first_of_person = np.r_[True, owner[1:] != owner[:-1]]
     return candidates[first_of_person], mask
+
+
+def best_masks(entries: Entries, tests: list[np.ndarray], kinds: tuple[str, ...]) -> np.ndarray:
+    """The rule mask of each person's best entry (persons in `entries.person_ids` order)."""
+    chosen, mask = best_entries(entries, rule_bits(tests, kinds))
+    return mask[chosen]
 
 
 def raw_counts(
