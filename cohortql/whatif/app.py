@@ -73,10 +73,16 @@ def whatif_sources(source: Source, drops: list[str], sets: list[str], each: bool
     return found
 
 
+def release_sources(
+    labelled: list[tuple[str, Source]], counter: CachedCounter, policy: DisclosurePolicy | None = None
+) -> ProtectedVariants:
+    """(label, definition) pairs counted and released together."""
+    return _release([label for label, _ in labelled], [text for _, text in labelled], counter, policy)[0]
+
+
 def whatif(source: Source, drops: list[str], sets: list[str], counter: CachedCounter,
            policy: DisclosurePolicy | None = None, each: bool = False) -> ProtectedVariants:
-    found = whatif_sources(source, drops, sets, each)
-    return _release([label for label, _ in found], [text for _, text in found], counter, policy)[0]
+    return release_sources(whatif_sources(source, drops, sets, each), counter, policy)
 
 
 @dataclass(frozen=True)
