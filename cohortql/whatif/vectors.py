@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cohortql.execute.runner import RawCounts
+from cohortql.counts import RawCounts
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ as a diff to review, like PRQL's snapshot tests.
 
 To regenerate the snapshots after an intended change, run
 
-    COHORTQL_UPDATE_SNAPSHOTS=1 pytest tests/test_error_snapshots.py
+    COHORTQL_UPDATE_SNAPSHOTS=1 pytest tests/resolve/test_error_snapshots.py
 
 which writes the `.expected` files instead of comparing; then read the diff as a user would
 (is the caret under the offending text, is the hint right?) before keeping it.
@@ -30,8 +30,8 @@ from typer.testing import CliRunner
 from cohortql.cli import app
 from cohortql.diagnostics import CohortQLError
 from cohortql.pipeline import compile_source, read_source
+from tests.conftest import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CASE_DIR = ROOT / "tests" / "error_cases"
 CASES = sorted(CASE_DIR.glob("*.cohort"))
 UPDATE = os.environ.get("COHORTQL_UPDATE_SNAPSHOTS") == "1"
