@@ -123,6 +123,26 @@ def _mask_keys(variant: Variant, mask: int) -> list[str]:
     return keys
 
 
+def _step_keys(variant: Variant) -> dict[str, str]:
+    """Step name -> its count's key: the entry, each rule by name, and the final count."""
+    names = {"entry": "attrition/0", "final": "final"}
+    names.update({name: f"attrition/{i}" for i, name in enumerate(variant.rule_names, start=1)})
+    return names
+
+
+def _pairs(builder: ArtifactBuilder, counts: VariantCounts, members: dict[str, list[int]]) -> None:
+    """For two variants, the persons one keeps at a step (matched by name) and the other does not:
+    what the difference of their released counts is about. Not shown, protected like removed persons."""
+    steps = [_step_keys(variant) for variant in counts.variants]
+    for v in range(len(counts.variants)):
+        for w in range(v + 1, len(counts.variants)):
+            for name in steps[v].keys() & steps[w].keys():
+                mine = set(members.get(f"{v}/{steps[v][name]}", []))
+                theirs = set(members.get(f"{w}/{steps[w][name]}", []))
+                builder.quantity(f"{v}-{w}/{name}/only in {v}", sorted(mine - theirs), shown=False, cost=0)
+                builder.quantity(f"{v}-{w}/{name}/only in {w}", sorted(theirs - mine), shown=False, cost=0)
+
+
 def build_variant_artifact(counts: VariantCounts) -> Artifact:
     builder = ArtifactBuilder()
     members: dict[str, list[int]] = {}
@@ -132,6 +152,7 @@ def build_variant_artifact(counts: VariantCounts) -> Artifact:
             if mask is not None:
                 for key in _mask_keys(variant, mask):
                     members.setdefault(f"{v}/{key}", []).append(index)
+    _pairs(builder, counts, members)
     for v, variant in enumerate(counts.variants):
         n = len(variant.rule_names)
         for i in range(n + 1):

@@ -114,6 +114,7 @@ class CachedCounter:
         self.target = target
         self.cache = cache
         self.statements = 0  # database statements run, for tests and benchmarks
+        self.computed_tests = 0  # rule tests computed by the database rather than read from the cache
 
     def _run(self, rendered: RenderedCohort, statement: SqlStatement) -> list[tuple]:
         self.statements += 1
@@ -226,6 +227,7 @@ class CachedCounter:
         """One split statement: the entries, the missing tests and strata, checked against what is cached."""
         rendered = render(plan, self.target.cdm_schema, self.target.vocab_schema, strata)
         rows = self._run(rendered, render_split(plan, tests, self.target.cdm_schema, strata))
+        self.computed_tests += len(tests)
         n = len(rows)
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(2 + len(strata) + len(tests))]
         entry_ids = np.asarray(columns[0], dtype=np.int64)
