@@ -19,9 +19,10 @@ from cohortql.protect.profile import active_policy
 from cohortql.protect.result import Cell
 from cohortql.protect.variants import ProtectedVariants, protect_shapley, protect_variants
 from cohortql.whatif import variants as edit
-from cohortql.whatif.engine import CachedCounter
+from cohortql.whatif.engine import CachedCounter, PlanVectors
 from cohortql.whatif.impact import RuleImpact, rule_impacts
 from cohortql.whatif.joint import variant_counts
+from cohortql.whatif.vectors import best_masks
 
 
 def _release(
@@ -95,6 +96,14 @@ class SweepResult:
     def finals(self) -> list[tuple[Decimal, Cell]]:
         return [(value, v.final) for value, v in zip(self.values, self.released.variants, strict=False)]
 
+    def frame(self):
+        """One row per value: the value and the released final count (missing when suppressed)."""
+        import pandas as pd
+
+        rows = [{"rule": self.rule, "value": float(value), "final": cell.value, "final_display": cell.display}
+                for value, cell in self.finals()]
+        return pd.DataFrame(rows).astype({"final": "Int64"})
+
 
 def sweep(source: Source, rule: str, vary: str, counter: CachedCounter, policy: DisclosurePolicy | None = None,
           position: int | None = None) -> SweepResult:
@@ -124,7 +133,18 @@ class ImpactRow:
 class ImpactResult:
     released: ProtectedVariants  # the definition, then one variant without each rule
     rows: tuple[ImpactRow, ...]
-    exact: tuple[RuleImpact, ...]  # true values: kept for tests in this process, never reported
+
+    def frame(self):
+        """One row per rule: the released impact measures (missing when suppressed)."""
+        import pandas as pd
+
+        rows = [
+            {"rule": row.rule, "kind": row.kind, "shapley": row.shapley.value, "excluded_alone": row.alone.value,
+             "final_without": row.final_without.value, "gain_if_dropped": row.gain_if_dropped.value}
+            for row in self.rows
+        ]
+        columns = ("shapley", "excluded_alone", "final_without", "gain_if_dropped")
+        return pd.DataFrame(rows).astype(dict.fromkeys(columns, "Int64"))
 
 
 def impact(source: Source, counter: CachedCounter, policy: DisclosurePolicy | None = None) -> ImpactResult:
@@ -135,12 +155,8 @@ def impact(source: Source, counter: CachedCounter, policy: DisclosurePolicy | No
     sources = [source, *(edit.drop_rule(source, name) for name in names)]
     labels = ["as written", *(f'without "{name}"' for name in names)]
     released, vectors = _release(labels, sources, counter, policy)
-    base = vectors[0]
-    plan = base.plan
-    from cohortql.whatif.vectors import best_masks
-
-    masks = best_masks(base.entries, list(base.tests), tuple(rule.kind for rule in plan.rules))
-    exact = rule_impacts(tuple(rule.name for rule in plan.rules), _mask_counts(masks))
+    plan = vectors[0].plan
+    exact = true_impacts(vectors[0])
     shapley = protect_shapley([i.shapley for i in exact], [i.removes for i in exact], policy)
     final = released.variants[0].final
     rows = []
@@ -150,14 +166,18 @@ def impact(source: Source, counter: CachedCounter, policy: DisclosurePolicy | No
         both = final.value is not None and without.value is not None
         gain = Cell(without.value - final.value, f"{without.value - final.value:,}") if both else Cell(None, "-")
         rows.append(ImpactRow(rule.name, rule.kind, shapley[index], step.gain, without, gain))
-    return ImpactResult(released, tuple(rows), tuple(exact))
+    return ImpactResult(released, tuple(rows))
 
 
-def _mask_counts(masks) -> list[tuple[int, int]]:
+def true_impacts(vectors: PlanVectors) -> list[RuleImpact]:
+    """True counts about people: for protect_shapley (and tests), never for a report."""
     import numpy as np
 
+    plan = vectors.plan
+    masks = best_masks(vectors.entries, list(vectors.tests), tuple(rule.kind for rule in plan.rules))
     values, counts = np.unique(masks, return_counts=True)
-    return [(int(v), int(n)) for v, n in zip(values, counts, strict=True)]
+    by_mask = [(int(v), int(n)) for v, n in zip(values, counts, strict=True)]
+    return rule_impacts(tuple(rule.name for rule in plan.rules), by_mask)
 
 
 def count(source: Source, counter: CachedCounter, policy: DisclosurePolicy | None = None,
