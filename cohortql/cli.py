@@ -235,7 +235,7 @@ def count(
         None, "--by", help="Break the final cohort down by site, site_group, sex, age5, age10 or year "
         "(comma-separated or repeated; at most two). Default: the definition's `breakdown by`."),
     cache: Path | None = typer.Option(
-        None, "--cache", help="What-if cache directory (default: $COHORTQL_CACHE_DIR/whatif or ~/.cache/cohortql/whatif)."),
+        None, "--cache", help="What-if cache directory (default: under $COHORTQL_CACHE_DIR or ~/.cache/cohortql)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Count in one pass on the database; use no cache."),
 ) -> None:
     """Count the cohort: attrition per rule, gains, final persons, breakdowns; small counts suppressed."""

@@ -50,7 +50,7 @@ def render_variants_table(released: ProtectedVariants, title: str = "attrition b
     names, by_variant = _steps(released)
     table = Table(title=title, title_justify="left")
     table.add_column("rule")
-    for index, variant in enumerate(released.variants):
+    for index in range(len(released.variants)):
         table.add_column(f"[{index + 1}] persons", justify="right")
         if index:
             table.add_column(f"[{index + 1}] - [1]", justify="right")

@@ -73,7 +73,8 @@ def data_version_statement(tables: tuple[str, ...], target: Target) -> SqlStatem
     for table in tables:
         prefix = vocab if table in keys.VOCABULARY_TABLES else cdm
         name = f"{prefix}.{table}" if prefix else table
-        parts.append(f"SELECT '{table}' AS table_name, COUNT(*) AS row_count, MAX({_ID_COLUMNS[table]}) AS max_id FROM {name}")
+        column = _ID_COLUMNS[table]
+        parts.append(f"SELECT '{table}' AS table_name, COUNT(*) AS row_count, MAX({column}) AS max_id FROM {name}")
     return SqlStatement("\nUNION ALL\n".join(parts), {}, reads_concept_sets=False)
 
 
@@ -152,7 +153,8 @@ class CachedCounter:
             groups.setdefault((maker.entries(), plan.codesets), []).append(index)
         found: dict[int, PlanVectors] = {}
         for members in groups.values():
-            found.update(self._group_vectors([plans[i] for i in members], [makers[i] for i in members], members, strata))
+            group = [plans[i] for i in members], [makers[i] for i in members]
+            found.update(self._group_vectors(*group, members, strata))
         catalogue = self._catalogue(rendered, makers[0]) if "site" in strata else []
         return [found[i] for i in range(len(plans))], catalogue
 
@@ -196,7 +198,8 @@ class CachedCounter:
                 self.cache.put(key, _bits(vector))
             for name, stratum in new_strata.items():
                 loaded_strata[name] = stratum
-                self.cache.put(stratum_keys[name], {"codes": stratum.codes, "values": _json_array(list(stratum.values))})
+                arrays = {"codes": stratum.codes, "values": _json_array(list(stratum.values))}
+                self.cache.put(stratum_keys[name], arrays)
         return {
             index: PlanVectors(
                 plan, entries, tuple(vectors[maker.test(rule.test)] for rule in plan.rules),

@@ -34,7 +34,8 @@ def _inline(value, plan: p.Plan):
         }
         return {"event": dataclasses.replace(value, codeset_id=None, value_codeset_id=None), **changes}
     if dataclasses.is_dataclass(value):
-        return [type(value).__name__, {f.name: _inline(getattr(value, f.name), plan) for f in dataclasses.fields(value)}]
+        fields = {f.name: _inline(getattr(value, f.name), plan) for f in dataclasses.fields(value)}
+        return [type(value).__name__, fields]
     if isinstance(value, tuple | list):
         return [_inline(v, plan) for v in value]
     return value

@@ -10,6 +10,7 @@ or an unwritable directory costs the speed-up only: the answer is computed and a
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import io
@@ -82,10 +83,8 @@ class VectorCache:
             warnings.warn(f"what-if cache: {path} is corrupted or not a cohortql cache file; rebuilt", CacheWarning, 2)
             path.unlink(missing_ok=True)
             return None
-        try:
+        with contextlib.suppress(OSError):
             os.utime(path)  # least recently used goes first
-        except OSError:
-            pass
         return arrays
 
     def put(self, key: str, arrays: dict[str, np.ndarray]) -> None:

@@ -45,7 +45,8 @@ def rules_of(source: Source) -> dict[str, RuleText]:
     for statement in parse(source.text, source.name).statements:
         if isinstance(statement, Rule):
             span, name = statement.span, statement.name_span
-            start, end = _offset(source.text, span.line, span.column), _offset(source.text, span.end_line, span.end_column)
+            start = _offset(source.text, span.line, span.column)
+            end = _offset(source.text, span.end_line, span.end_column)
             colon = source.text.index(":", _offset(source.text, name.end_line, name.end_column))
             found[statement.name] = RuleText(statement, start, end, colon + 1)
     return found
@@ -78,7 +79,8 @@ def split_setting(source: Source, setting: str) -> tuple[str, str]:
                 return name, setting[len(spelled):].lstrip()[1:].strip()
     head = setting.split(":", 1)[0].strip().strip('"')
     if ":" not in setting:
-        raise VariantError(f"--set needs `rule: criterion`, got `{setting}`", 'e.g. --set "age 18-75: age between 18 and 80"')
+        example = 'e.g. --set "age 18-75: age between 18 and 80"'
+        raise VariantError(f"--set needs `rule: criterion`, got `{setting}`", example)
     _rule(source, head)  # raises with a hint
     raise VariantError(f"--set `{setting}`: no criterion after the rule name")
 
@@ -134,7 +136,8 @@ def parse_range(text: str) -> list[Decimal]:
             return values
         return [Decimal(part.strip()) for part in text.split(",") if part.strip()]
     except (ArithmeticError, ValueError):
-        raise VariantError(f"--vary `{text}` is not a range", "write from..to/step (e.g. 65..85/5) or a list (7,8,9)") from None
+        hint = "write from..to/step (e.g. 65..85/5) or a list (7,8,9)"
+        raise VariantError(f"--vary `{text}` is not a range", hint) from None
 
 
 def choose_number(source: Source, name: str, values: list[Decimal], position: int | None) -> NumberInRule:

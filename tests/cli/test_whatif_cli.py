@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -67,7 +68,7 @@ def test_compare_needs_two_files():
 
 def test_compare_two_files(cache, tmp_path):
     other = tmp_path / "wider.cohort"
-    other.write_text(open(Q1).read().replace("age between 35 and 45", "age between 30 and 50"))
+    other.write_text(Path(Q1).read_text().replace("age between 35 and 45", "age between 30 and 50"))
     result = run("compare", Q1, other, *cache)
     assert result.exit_code == 0, result.output
     assert "[2] - [1]" in result.stdout and str(other) in result.stdout

@@ -13,8 +13,8 @@ from cohortql.execute.runner import run_cohort
 from cohortql.protect import DisclosurePolicy
 from cohortql.render import render
 from cohortql.whatif import app
-from cohortql.whatif.app import true_impacts
 from cohortql.whatif import variants as edit
+from cohortql.whatif.app import true_impacts
 from cohortql.whatif.engine import CachedCounter
 from cohortql.whatif.store import VectorCache
 from cohortql.whatif.watch import watch
@@ -96,8 +96,8 @@ def test_a_shapley_value_over_few_persons_is_hidden(counter):
     result = app.impact(source, counter, policy)
     exact = true_impacts(counter.vectors([pipeline.compile_source(source).plan])[0][0])
     assert any(policy.is_small(i.removes) for i in exact) and any(not policy.is_small(i.removes) for i in exact)
-    for row, exact in zip(result.rows, exact, strict=True):
-        assert (row.shapley.value is None) == policy.is_small(exact.removes)
+    for row, truth in zip(result.rows, exact, strict=True):
+        assert (row.shapley.value is None) == policy.is_small(truth.removes)
 
 
 @pytest.mark.parametrize(
