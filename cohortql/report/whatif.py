@@ -44,6 +44,8 @@ def _console() -> Console:
 def _footer(console: Console, released: ProtectedVariants) -> None:
     console.print(f"database: {released.database['description']}")
     console.print(f"policy: {released.policy.describe()} (every number above decided as one release)")
+    if released.policy_note:
+        console.print(f"policy note: {released.policy_note}", markup=False)
 
 
 def render_variants_table(released: ProtectedVariants, title: str = "attrition by variant") -> str:

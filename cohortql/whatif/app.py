@@ -26,7 +26,8 @@ from cohortql.whatif.vectors import best_masks
 
 
 def _release(
-    labels: list[str], sources: list[Source], counter: CachedCounter, policy: DisclosurePolicy | None
+    labels: list[str], sources: list[Source], counter: CachedCounter, policy: DisclosurePolicy | None,
+    note: str | None = None,
 ) -> tuple[ProtectedVariants, list]:
     compiled = [pipeline.compile_source(source) for source in sources]
     plans = [c.plan for c in compiled]
@@ -36,13 +37,17 @@ def _release(
         policy or active_policy().policy,
         fingerprints=tuple(fingerprint(plan) for plan in plans),
         database=counter.target.to_dict(),
+        policy_note=note,
     )
     return released, vectors
 
 
-def compare(sources: list[Source], counter: CachedCounter, policy: DisclosurePolicy | None = None) -> ProtectedVariants:
-    """Each definition's attrition, released together (rules are matched by name in the report)."""
-    return _release([source.name for source in sources], sources, counter, policy)[0]
+def compare(sources: list[Source], counter: CachedCounter, policy: DisclosurePolicy | None = None,
+            note: str | None = None) -> ProtectedVariants:
+    """Each definition's attrition, released together (rules are matched by name in the report).
+
+    `note` (every command here takes it) is how the policy stands to the deployment's floor."""
+    return _release([source.name for source in sources], sources, counter, policy, note)[0]
 
 
 def whatif_sources(source: Source, drops: list[str], sets: list[str], each: bool = False) -> list[tuple[str, Source]]:
@@ -75,15 +80,16 @@ def whatif_sources(source: Source, drops: list[str], sets: list[str], each: bool
 
 
 def release_sources(
-    labelled: list[tuple[str, Source]], counter: CachedCounter, policy: DisclosurePolicy | None = None
+    labelled: list[tuple[str, Source]], counter: CachedCounter, policy: DisclosurePolicy | None = None,
+    note: str | None = None,
 ) -> ProtectedVariants:
     """(label, definition) pairs counted and released together."""
-    return _release([label for label, _ in labelled], [text for _, text in labelled], counter, policy)[0]
+    return _release([label for label, _ in labelled], [text for _, text in labelled], counter, policy, note)[0]
 
 
 def whatif(source: Source, drops: list[str], sets: list[str], counter: CachedCounter,
-           policy: DisclosurePolicy | None = None, each: bool = False) -> ProtectedVariants:
-    return release_sources(whatif_sources(source, drops, sets, each), counter, policy)
+           policy: DisclosurePolicy | None = None, each: bool = False, note: str | None = None) -> ProtectedVariants:
+    return release_sources(whatif_sources(source, drops, sets, each), counter, policy, note)
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ class SweepResult:
 
 
 def sweep(source: Source, rule: str, vary: str, counter: CachedCounter, policy: DisclosurePolicy | None = None,
-          position: int | None = None) -> SweepResult:
+          position: int | None = None, note: str | None = None) -> SweepResult:
     values = edit.parse_range(vary)
     if not values:
         raise edit.VariantError(f"--vary `{vary}` gives no values")
@@ -115,7 +121,7 @@ def sweep(source: Source, rule: str, vary: str, counter: CachedCounter, policy: 
     number = edit.choose_number(source, rule, values, position)
     sources = [edit.vary_number(source, number, value) for value in values]
     labels = [f"{rule} with {number.text} -> {format(value, 'f')}" for value in values]
-    released, _ = _release([*labels, "as written"], [*sources, source], counter, policy)
+    released, _ = _release([*labels, "as written"], [*sources, source], counter, policy, note)
     return SweepResult(rule, number.text, tuple(values), released)
 
 
@@ -147,14 +153,15 @@ class ImpactResult:
         return pd.DataFrame(rows).astype(dict.fromkeys(columns, "Int64"))
 
 
-def impact(source: Source, counter: CachedCounter, policy: DisclosurePolicy | None = None) -> ImpactResult:
+def impact(source: Source, counter: CachedCounter, policy: DisclosurePolicy | None = None,
+           note: str | None = None) -> ImpactResult:
     policy = policy or active_policy().policy
     names = list(edit.rules_of(source))
     if not names:
         raise edit.VariantError(f"{source.name} has no rules", "impact compares each rule with the others")
     sources = [source, *(edit.drop_rule(source, name) for name in names)]
     labels = ["as written", *(f'without "{name}"' for name in names)]
-    released, vectors = _release(labels, sources, counter, policy)
+    released, vectors = _release(labels, sources, counter, policy, note)
     plan = vectors[0].plan
     exact = true_impacts(vectors[0])
     shapley = protect_shapley([i.shapley for i in exact], [i.removes for i in exact], policy)

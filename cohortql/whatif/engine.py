@@ -29,7 +29,7 @@ from cohortql.whatif.store import CacheWarning, VectorCache
 from cohortql.whatif.vectors import Entries, Stratum, raw_counts
 
 _ID_COLUMNS = {
-    **{d.table: d.event_id for d in DOMAINS.values()},
+    **{d.table: d.record_id for d in DOMAINS.values()},
     "person": "person_id",
     "observation_period": "observation_period_id",
     "visit_occurrence": "visit_occurrence_id",

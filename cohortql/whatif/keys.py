@@ -26,15 +26,14 @@ CATALOGUE_TABLES = ("care_site", "location")
 
 
 def _inline(value, plan: p.Plan):
-    """The node with concept-set ids replaced by the sets themselves."""
-    if isinstance(value, p.EventQuery):
-        changes = {
-            name: plan.codeset(getattr(value, name)) if getattr(value, name) is not None else None
-            for name in ("codeset_id", "value_codeset_id")
-        }
-        return {"event": dataclasses.replace(value, codeset_id=None, value_codeset_id=None), **changes}
-    if dataclasses.is_dataclass(value):
-        fields = {f.name: _inline(getattr(value, f.name), plan) for f in dataclasses.fields(value)}
+    """The node with concept-set ids (every field named `*codeset_id`) replaced by the sets themselves."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, p.Codeset):
+        fields = []  # [name, value] pairs: canonical_json writes a Codeset inside them by its contents
+        for field in dataclasses.fields(value):
+            item = getattr(value, field.name)
+            if field.name.endswith("codeset_id") and item is not None:
+                item = plan.codeset(item)
+            fields.append([field.name, _inline(item, plan)])
         return [type(value).__name__, fields]
     if isinstance(value, tuple | list):
         return [_inline(v, plan) for v in value]
