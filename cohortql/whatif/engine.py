@@ -1,8 +1,7 @@
 """Counting through the what-if cache: each vector computed once, on any engine, never stale.
 
 A count asks the database only for a cheap data version of the tables the definition reads
-(row count and largest id per table; for a DuckDB file also the file's size and modification
-time), then loads every vector whose key is known, and computes what is missing in one split
+(`versions.py`), then loads every vector whose key is known, and computes what is missing in one split
 statement per entry definition (sql_templates/split.sql.j2). Only SELECTs run on the target
 (`run_statement`, the execute stage's seam); the vectors live on the client, in `VectorCache`.
 """
@@ -20,25 +19,12 @@ import numpy as np
 from cohortql.counts import RawCounts
 from cohortql.execute.runner import run_site_catalogue, run_statement
 from cohortql.execute.target import Target
-from cohortql.omop import DOMAINS
 from cohortql.render import RenderedCohort, SqlStatement, render, render_split
-from cohortql.render.identifiers import qualifier
 from cohortql.resolve import plan as p
 from cohortql.whatif import keys
 from cohortql.whatif.store import CacheWarning, VectorCache
 from cohortql.whatif.vectors import Entries, Stratum, raw_counts
-
-_ID_COLUMNS = {
-    **{d.table: d.record_id for d in DOMAINS.values()},
-    "person": "person_id",
-    "observation_period": "observation_period_id",
-    "visit_occurrence": "visit_occurrence_id",
-    "care_site": "care_site_id",
-    "location": "location_id",
-    "concept": "concept_id",
-    "concept_ancestor": "descendant_concept_id",
-    "concept_relationship": "concept_id_1",
-}
+from cohortql.whatif.versions import data_versions
 
 
 class CacheConsistencyError(RuntimeError):
@@ -64,18 +50,6 @@ class PlanVectors:
             self.strata,
             nulls_first,
         )
-
-
-def data_version_statement(tables: tuple[str, ...], target: Target) -> SqlStatement:
-    """Row count and largest id of each table, in one statement (table names are our constants)."""
-    cdm, vocab = qualifier(target.cdm_schema), qualifier(target.vocab_schema or target.cdm_schema)
-    parts = []
-    for table in tables:
-        prefix = vocab if table in keys.VOCABULARY_TABLES else cdm
-        name = f"{prefix}.{table}" if prefix else table
-        column = _ID_COLUMNS[table]
-        parts.append(f"SELECT '{table}' AS table_name, COUNT(*) AS row_count, MAX({column}) AS max_id FROM {name}")
-    return SqlStatement("\nUNION ALL\n".join(parts), {}, reads_concept_sets=False)
 
 
 def _cdm_identity(target: Target) -> dict:
@@ -131,8 +105,7 @@ class CachedCounter:
                 tables.update(dict.fromkeys(keys.stratum_tables(plan, name)))
         if "site" in strata:
             tables.update(dict.fromkeys(keys.CATALOGUE_TABLES))
-        rows = self._run(rendered, data_version_statement(tuple(tables), self.target))
-        return {str(name): [int(count), None if top is None else int(top)] for name, count, top in rows}
+        return data_versions(tuple(tables), self.target, lambda statement: self._run(rendered, statement))
 
     def counts(self, plan: p.Plan, strata: tuple[str, ...] = ()) -> tuple[RawCounts, list[tuple]]:
         """RawCounts and the site catalogue (empty unless `site` is a stratum), as the one pass gives."""

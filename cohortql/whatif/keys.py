@@ -19,7 +19,9 @@ from cohortql.omop import DOMAINS
 from cohortql.resolve import plan as p
 from cohortql.whatif.store import FORMAT
 
-VOCABULARY_TABLES = ("concept", "concept_ancestor", "concept_relationship")  # read by the concept sets
+# Read by the concept sets, in the order their SQL reads them: the data version reads them first, as
+# the one pass does, so a table the user may not read is named the same way by both.
+VOCABULARY_TABLES = ("concept_ancestor", "concept", "concept_relationship")
 BASE_TABLES = ("observation_period", "person")  # every entry event joins these
 STRATA_TABLES = {"site": ("visit_occurrence", "care_site"), "site_group": ("visit_occurrence", "care_site", "location")}
 CATALOGUE_TABLES = ("care_site", "location")
@@ -60,7 +62,7 @@ def _event_tables(event: p.EventQuery) -> tuple[str, ...]:
 
 
 def entry_tables(plan: p.Plan) -> tuple[str, ...]:
-    return tuple(dict.fromkeys((*_event_tables(plan.entry.event), *BASE_TABLES, *VOCABULARY_TABLES)))
+    return tuple(dict.fromkeys((*VOCABULARY_TABLES, *_event_tables(plan.entry.event), *BASE_TABLES)))
 
 
 def test_tables(plan: p.Plan, test: p.Test) -> tuple[str, ...]:

@@ -335,3 +335,52 @@ def test_cached_counts_are_the_one_pass_counts_on_postgres(path, postgres_tiny, 
         expected = cold(read(path), postgres_tiny, dimensions)
         assert cached(read(path), CachedCounter(postgres_tiny, cache), dimensions) == expected
         assert cached(read(path), CachedCounter(postgres_tiny, cache), dimensions) == expected
+
+
+@pytest.fixture(scope="module")
+def postgres_changing(postgres_database, tiny_duckdb_target):
+    """A copy of the tiny CDM of this module's own, in schema `whatif_changing`, that tests change."""
+    from tests.conftest import _load_into_postgres
+
+    return _load_into_postgres(tiny_duckdb_target.url.database, postgres_database, "whatif_changing")
+
+
+def _on_postgres(target, *statements):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(target.url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+        connection.exec_driver_sql("SELECT pg_stat_force_next_flush()")  # the counters, at commit
+    engine.dispose()
+
+
+def test_a_changed_table_is_never_served_from_the_cache_on_postgres(postgres_changing, tmp_path):
+    cache = VectorCache(tmp_path)
+    source = read(REPO / "omop_fixtures" / "tiny" / "cases" / "01_within_days_before.cohort")
+    before = cached(source, CachedCounter(postgres_changing, cache))
+    warm = CachedCounter(postgres_changing, cache)
+    assert cached(source, warm) == before and warm.computed_tests == 0
+    _on_postgres(postgres_changing, "DELETE FROM whatif_changing.drug_exposure")
+    expected = cold(source, postgres_changing)
+    assert expected != before
+    counter = CachedCounter(postgres_changing, cache)
+    assert cached(source, counter) == expected and counter.computed_tests > 0
+
+
+def test_views_have_no_cheap_version_and_are_always_recomputed(postgres_changing, tmp_path):
+    _on_postgres(
+        postgres_changing,
+        "CREATE SCHEMA IF NOT EXISTS whatif_views",
+        "DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'whatif_changing'"
+        " LOOP EXECUTE format('CREATE OR REPLACE VIEW whatif_views.%%I AS SELECT * FROM whatif_changing.%%I', t, t);"
+        " END LOOP; END $$",
+    )
+    target = resolve_target(postgres_changing.url.render_as_string(hide_password=False), "whatif_views")
+    source = read(REPO / "omop_fixtures" / "tiny" / "cases" / "02_from_to_window.cohort")
+    cache = VectorCache(tmp_path)
+    first = cached(source, CachedCounter(target, cache))
+    again = CachedCounter(target, cache)
+    assert cached(source, again) == first == cold(source, target)
+    assert again.computed_tests > 0
