@@ -9,12 +9,11 @@ the client applies them, so renaming, reordering or flipping include/exclude rec
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 
 from cohortql import __version__
-from cohortql.fingerprint import canonical_json
+from cohortql.fingerprint import canonical_part
 from cohortql.omop import DOMAINS
 from cohortql.resolve import plan as p
 from cohortql.whatif.store import FORMAT
@@ -27,23 +26,8 @@ STRATA_TABLES = {"site": ("visit_occurrence", "care_site"), "site_group": ("visi
 CATALOGUE_TABLES = ("care_site", "location")
 
 
-def _inline(value, plan: p.Plan):
-    """The node with concept-set ids (every field named `*codeset_id`) replaced by the sets themselves."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, p.Codeset):
-        fields = []  # [name, value] pairs: canonical_json writes a Codeset inside them by its contents
-        for field in dataclasses.fields(value):
-            item = getattr(value, field.name)
-            if field.name.endswith("codeset_id") and item is not None:
-                item = plan.codeset(item)
-            fields.append([field.name, _inline(item, plan)])
-        return [type(value).__name__, fields]
-    if isinstance(value, tuple | list):
-        return [_inline(v, plan) for v in value]
-    return value
-
-
 def _canonical(value, plan: p.Plan) -> str:
-    return canonical_json(_inline(value, plan))
+    return json.dumps(canonical_part(value, plan), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _events(test: p.Test) -> list[p.EventQuery]:

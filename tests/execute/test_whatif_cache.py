@@ -26,14 +26,15 @@ from cohortql import pipeline
 from cohortql.diagnostics import CohortQLError, Source
 from cohortql.execute.runner import run_cohort, run_site_catalogue
 from cohortql.execute.target import resolve_target
-from cohortql.protect.strata import strata_for
+from cohortql.render.strata import strata_for
 from cohortql.render import render
 from cohortql.whatif import variants as edit
 from cohortql.whatif.engine import CachedCounter
 from cohortql.whatif.store import CacheWarning, VectorCache
 from tests.conftest import EXAMPLES, REPO
 
-CASES = sorted((REPO / "omop_fixtures" / "tiny" / "cases").glob("*.cohort"))
+TINY_CASES = REPO / "cohortql" / "fixtures" / "tiny" / "cases"
+CASES = sorted(TINY_CASES.glob("*.cohort"))
 STRATA = [(), ("site", "age10"), ("site_group", "year")]
 
 
@@ -207,7 +208,7 @@ def _copy(tiny, directory):
 def test_a_changed_table_is_never_served_from_the_cache(tiny, tmp_path):
     path, target = _copy(tiny, tmp_path)
     cache = VectorCache(tmp_path / "cache")
-    source = read(REPO / "omop_fixtures" / "tiny" / "cases" / "01_within_days_before.cohort")
+    source = read(TINY_CASES / "01_within_days_before.cohort")
     before = cached(source, CachedCounter(target, cache))
     assert before == cold(source, target)
     with duckdb.connect(str(path)) as con:  # every drug exposure gone: the drug rules fail for everyone
@@ -358,7 +359,7 @@ def _on_postgres(target, *statements):
 
 def test_a_changed_table_is_never_served_from_the_cache_on_postgres(postgres_changing, tmp_path):
     cache = VectorCache(tmp_path)
-    source = read(REPO / "omop_fixtures" / "tiny" / "cases" / "01_within_days_before.cohort")
+    source = read(TINY_CASES / "01_within_days_before.cohort")
     before = cached(source, CachedCounter(postgres_changing, cache))
     warm = CachedCounter(postgres_changing, cache)
     assert cached(source, warm) == before and warm.computed_tests == 0
@@ -378,7 +379,7 @@ def test_views_have_no_cheap_version_and_are_always_recomputed(postgres_changing
         " END LOOP; END $$",
     )
     target = resolve_target(postgres_changing.url.render_as_string(hide_password=False), "whatif_views")
-    source = read(REPO / "omop_fixtures" / "tiny" / "cases" / "02_from_to_window.cohort")
+    source = read(TINY_CASES / "02_from_to_window.cohort")
     cache = VectorCache(tmp_path)
     first = cached(source, CachedCounter(target, cache))
     again = CachedCounter(target, cache)
