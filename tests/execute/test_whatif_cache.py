@@ -26,8 +26,8 @@ from cohortql import pipeline
 from cohortql.diagnostics import CohortQLError, Source
 from cohortql.execute.runner import run_cohort, run_site_catalogue
 from cohortql.execute.target import resolve_target
-from cohortql.render.strata import strata_for
 from cohortql.render import render
+from cohortql.render.strata import strata_for
 from cohortql.whatif import variants as edit
 from cohortql.whatif.engine import CachedCounter
 from cohortql.whatif.store import CacheWarning, VectorCache
