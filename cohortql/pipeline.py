@@ -7,13 +7,14 @@ from pathlib import Path
 
 from cohortql import __version__
 from cohortql.diagnostics import Source
-from cohortql.execute.runner import run_cohort, run_concept_report, run_site_catalogue
+from cohortql.execute.runner import run_cdm_source, run_cohort, run_concept_report, run_site_catalogue
 from cohortql.execute.target import Target
 from cohortql.fingerprint import fingerprint
 from cohortql.parse import parse
 from cohortql.parse.ast import Definition
 from cohortql.protect import DisclosurePolicy, ProtectedResult, protect
 from cohortql.protect.profile import active_policy
+from cohortql.protect.series import ReportRelease, Window, last_month, plan_release, report_strata
 from cohortql.protect.strata import breakdown_inputs, strata_for
 from cohortql.render import render
 from cohortql.resolve import resolve
@@ -69,6 +70,41 @@ def run(
         hierarchies=hierarchies,
         strata_values=values,
     )
+
+
+@dataclass(frozen=True)
+class ReportAnswer:
+    """The feasibility report's one protected release, with what the report says about its data."""
+
+    result: ProtectedResult
+    release: ReportRelease  # the tables and the series' grain (no counts are read from it)
+    cdm_source: tuple | None  # (name, holder, source release date, CDM release date)
+
+
+def run_report(
+    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, place: str | None = "site"
+) -> ReportAnswer:
+    """One query by place, sex, age band and index month; one release of every table the report shows."""
+    policy = policy or active_policy().policy
+    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, report_strata(place))
+    raw = run_cohort(rendered, target)
+    catalogue = run_site_catalogue(rendered, target) if place else []
+    sources = run_cdm_source(rendered, target)
+    source = sources[0] if sources else None
+    end = last_month(source[3] or source[2] if source else None, raw)
+    release = plan_release(raw, catalogue, policy, place, Window.ending(end) if end else Window(()))
+    result = protect(
+        release.raw,
+        policy,
+        rule_kinds=tuple(rule.kind for rule in compiled.plan.rules),
+        title=dict(compiled.plan.metadata).get("title"),
+        fingerprint=fingerprint(compiled.plan),
+        database=target.to_dict(),
+        breakdowns=release.breakdowns,
+        hierarchies=release.hierarchies,
+        strata_values=release.values,
+    )
+    return ReportAnswer(result, release, source)
 
 
 def rendered_sql(

@@ -192,6 +192,11 @@ def run_site_catalogue(rendered: RenderedCohort, target: Target) -> list[tuple]:
     return _run(rendered, target, rendered.site_catalogue)
 
 
+def run_cdm_source(rendered: RenderedCohort, target: Target) -> list[tuple]:
+    """(name, holder, source release date, CDM release date) rows of cdm_source, latest first."""
+    return _run(rendered, target, rendered.cdm_source)
+
+
 _EXPLAIN = {"postgres": "EXPLAIN (ANALYZE, FORMAT JSON) ", "duckdb": "EXPLAIN ANALYZE "}
 
 
