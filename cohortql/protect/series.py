@@ -14,6 +14,7 @@ grain it shows and why.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -82,14 +83,21 @@ def report_strata(place: str | None) -> tuple[str, ...]:
 
 
 def last_month(release_date, raw: RawCounts) -> str | None:
-    """The window ends with the month before the data's release (a partial month would bias the
-    rate down), else with the latest index month seen."""
+    """The window's last month: the last whole quarter of the data (a partial month or quarter would
+    bias the rate down), up to the data's release date, else up to the latest index month seen."""
     if release_date is not None:
-        index = release_date.year * 12 + release_date.month - 2
-        return f"{index // 12:04d}-{index % 12 + 1:02d}"
-    position = raw.strata.index("month")
-    months = [row[1][position] for row in raw.rows if row[1][position] is not None]
-    return max(months) if months else None
+        index = release_date.year * 12 + release_date.month - 1
+        if (release_date + datetime.timedelta(days=1)).month == release_date.month:
+            index -= 1  # the release month is not over
+    else:
+        position = raw.strata.index("month")
+        months = [row[1][position] for row in raw.rows if row[1][position] is not None]
+        if not months:
+            return None
+        year, month = (int(part) for part in max(months).split("-"))
+        index = year * 12 + month - 1
+    index -= (index % 12 + 1) % 3  # back to a quarter's last month (March, June, September, December)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def _collapse_months(raw: RawCounts, window: Window, period: str) -> RawCounts:
