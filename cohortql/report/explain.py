@@ -30,6 +30,8 @@ _BREAKDOWNS = {
     "age5": "5-year age band",
     "age10": "10-year age band",
     "year": "calendar year of the index date",
+    "quarter": "calendar quarter of the index date",
+    "month": "calendar month of the index date",
 }
 _UNIT_NAMES = {concept_id: symbol for symbol, concept_id in UNIT_CONCEPTS.items()}
 _VISIT_NAMES = {concept_id: name.replace("_", " ") for name, concept_id in VISIT_CONCEPTS.items()}
