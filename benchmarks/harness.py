@@ -26,6 +26,7 @@ final count, so callers can check that the methods agree.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -78,15 +79,24 @@ def breakdown_of(compiled: pipeline.Compiled) -> tuple[str, ...]:
 
 
 class StageTimer:
-    """Times the stages `pipeline.run` calls, by wrapping the names it imported (instrumentation only)."""
+    """Times the stages `pipeline.run` calls, by wrapping the functions it imports (instrumentation only).
 
-    STAGES = {"render": "render", "run_cohort": "execute", "run_site_catalogue": "execute", "protect": "protect"}
+    `pipeline.run` imports each stage when called, so wrapping the attribute of its module is enough.
+    """
+
+    STAGES = {
+        ("cohortql.render", "render"): "render",
+        ("cohortql.execute.runner", "run_cohort"): "execute",
+        ("cohortql.execute.runner", "run_site_catalogue"): "execute",
+        ("cohortql.protect", "protect"): "protect",
+    }
 
     def __init__(self):
         self.current: dict[str, float] = {}
         self.raw = None
-        for name, stage in self.STAGES.items():
-            setattr(pipeline, name, self._wrap(getattr(pipeline, name), stage, keep=name == "run_cohort"))
+        for (module_name, name), stage in self.STAGES.items():
+            module = importlib.import_module(module_name)
+            setattr(module, name, self._wrap(getattr(module, name), stage, keep=name == "run_cohort"))
 
     def _wrap(self, function, stage: str, keep: bool):
         def timed_call(*args, **kwargs):

@@ -354,6 +354,9 @@ def sql(
         sys.stdout.write(pipeline.rendered_sql(compiled, dialect.value, cdm_schema, vocab_schema))
     except IdentifierError as error:
         raise _fail(str(error), code=2) from None
+    except CohortQLError as error:  # a construct the dialect cannot express (E201)
+        _report_definition_errors([error], ErrorFormat.text)
+        raise typer.Exit(1) from None
     except TranspileError as error:
         raise _fail(str(error)) from None
 

@@ -256,6 +256,12 @@ def _(node: ast.DaysSupplyFilter) -> str:
 
 
 @_inline.register
+def _(node: ast.ConceptColumnFilter) -> str:
+    concepts = ", ".join(_concept(str(c.concept_id.value), c.label, False) for c in node.concepts)
+    return f"with {node.attribute.replace('_', ' ')} {concepts}"
+
+
+@_inline.register
 def _(node: ast.Compare) -> str:
     return f"{node.op} {_number(node.value.value)}"
 

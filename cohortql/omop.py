@@ -1,103 +1,132 @@
-"""Facts about the OMOP CDM 5.4 that several stages share: event tables and standard concepts."""
+"""Facts about the OMOP CDM 5.4 that every stage shares: the event domains and standard concepts.
+
+`DOMAINS` is the one table of event domains. The resolver checks attributes against it, the
+templates read their column names from it, explain takes its nouns from it, the loader its
+indexes, the ATLAS importer and exporter their Circe names, and the tests their fixtures.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+# A plan's rules are bits of one 64-bit mask (two bits are kept free for sums and signs).
+MAX_RULES = 62
+
+
+@dataclass(frozen=True)
+class ConceptColumn:
+    """A concept column of a domain's rows that `with WORDS id, ...` filters on."""
+
+    attribute: str  # the attribute key: the CohortQL words joined by "_", e.g. condition_status
+    column: str
+    circe: str  # the Circe criteria field holding the list of concepts
+
+
+# Attribute keys other than concept columns, and what they need of a domain.
+VALUE_ATTRIBUTES = frozenset({"value", "value_concept", "unit"})  # tables with value_as_number etc.
+
 
 @dataclass(frozen=True)
 class DomainTable:
-    """Where an event domain lives and which optional attributes its rows carry."""
+    """One event domain: its table, its columns, which attributes apply, its names for people and Circe."""
 
-    word: str  # the CohortQL domain word
+    word: str  # the CohortQL domain word (condition_era is written `condition era`)
     table: str
-    event_id: str
+    record_id: str  # one value per row (death has none in CDM 5.4: person_id, one death per person)
     concept_id: str
+    source_concept_id: str | None
     start_date: str
     end_date: str | None
+    type_concept_id: str | None
+    visit_id: str | None  # visit_occurrence_id, where the rows are linked to a visit
+    noun: str  # what explain calls one row
+    circe: str  # the Circe criteria name
     has_value: bool = False  # value_as_number, value_as_concept_id, unit_concept_id
-    has_visit: bool = True  # visit_occurrence_id
     has_days_supply: bool = False
+    concept_columns: tuple[ConceptColumn, ...] = ()
+
+    @property
+    def has_visit(self) -> bool:
+        return self.visit_id is not None
+
+    @property
+    def attributes(self) -> frozenset[str]:
+        """The attribute keys that apply to this domain's rows."""
+        keys = {c.attribute for c in self.concept_columns}
+        if self.has_value:
+            keys |= VALUE_ATTRIBUTES
+        if self.has_visit:
+            keys.add("visit_type")
+        if self.end_date is not None:
+            keys.add("duration")
+        if self.has_days_supply:
+            keys.add("days_supply")
+        return frozenset(keys)
+
+    def concept_column(self, attribute: str) -> ConceptColumn:
+        return next(c for c in self.concept_columns if c.attribute == attribute)
 
 
 DOMAINS: dict[str, DomainTable] = {
     d.word: d
     for d in (
         DomainTable(
-            "condition",
-            "condition_occurrence",
-            "condition_occurrence_id",
-            "condition_concept_id",
-            "condition_start_date",
-            "condition_end_date",
+            "condition", "condition_occurrence", "condition_occurrence_id", "condition_concept_id",
+            "condition_source_concept_id", "condition_start_date", "condition_end_date",
+            "condition_type_concept_id", "visit_occurrence_id", "condition record", "ConditionOccurrence",
+            concept_columns=(
+                ConceptColumn("condition_status", "condition_status_concept_id", "ConditionStatus"),
+            ),
         ),
         DomainTable(
-            "drug",
-            "drug_exposure",
-            "drug_exposure_id",
-            "drug_concept_id",
-            "drug_exposure_start_date",
-            "drug_exposure_end_date",
-            has_days_supply=True,
+            "drug", "drug_exposure", "drug_exposure_id", "drug_concept_id", "drug_source_concept_id",
+            "drug_exposure_start_date", "drug_exposure_end_date", "drug_type_concept_id", "visit_occurrence_id",
+            "drug exposure record", "DrugExposure", has_days_supply=True,
         ),
         DomainTable(
-            "procedure",
-            "procedure_occurrence",
-            "procedure_occurrence_id",
-            "procedure_concept_id",
-            "procedure_date",
-            None,
+            "procedure", "procedure_occurrence", "procedure_occurrence_id", "procedure_concept_id",
+            "procedure_source_concept_id", "procedure_date", None, "procedure_type_concept_id",
+            "visit_occurrence_id", "procedure record", "ProcedureOccurrence",
         ),
         DomainTable(
-            "measurement",
-            "measurement",
-            "measurement_id",
-            "measurement_concept_id",
-            "measurement_date",
-            None,
-            has_value=True,
+            "measurement", "measurement", "measurement_id", "measurement_concept_id",
+            "measurement_source_concept_id", "measurement_date", None, "measurement_type_concept_id",
+            "visit_occurrence_id", "measurement record", "Measurement", has_value=True,
         ),
         DomainTable(
-            "observation",
-            "observation",
-            "observation_id",
-            "observation_concept_id",
-            "observation_date",
-            None,
-            has_value=True,
+            "observation", "observation", "observation_id", "observation_concept_id",
+            "observation_source_concept_id", "observation_date", None, "observation_type_concept_id",
+            "visit_occurrence_id", "observation record", "Observation", has_value=True,
         ),
         DomainTable(
-            "visit", "visit_occurrence", "visit_occurrence_id", "visit_concept_id", "visit_start_date", "visit_end_date"
+            "visit", "visit_occurrence", "visit_occurrence_id", "visit_concept_id", "visit_source_concept_id",
+            "visit_start_date", "visit_end_date", "visit_type_concept_id", "visit_occurrence_id", "visit record",
+            "VisitOccurrence",
         ),
         DomainTable(
-            "device",
-            "device_exposure",
-            "device_exposure_id",
-            "device_concept_id",
-            "device_exposure_start_date",
-            "device_exposure_end_date",
-        ),
-        # death has no event id in CDM 5.4: a person has at most one death record.
-        DomainTable("death", "death", "person_id", "cause_concept_id", "death_date", None, has_visit=False),
-        DomainTable(
-            "condition_era",
-            "condition_era",
-            "condition_era_id",
-            "condition_concept_id",
-            "condition_era_start_date",
-            "condition_era_end_date",
-            has_visit=False,
+            "device", "device_exposure", "device_exposure_id", "device_concept_id", "device_source_concept_id",
+            "device_exposure_start_date", "device_exposure_end_date", "device_type_concept_id",
+            "visit_occurrence_id", "device exposure record", "DeviceExposure",
         ),
         DomainTable(
-            "drug_era",
-            "drug_era",
-            "drug_era_id",
-            "drug_concept_id",
-            "drug_era_start_date",
-            "drug_era_end_date",
-            has_visit=False,
+            "death", "death", "person_id", "cause_concept_id", "cause_source_concept_id", "death_date", None,
+            "death_type_concept_id", None, "death record", "Death",
+        ),
+        DomainTable(
+            "condition_era", "condition_era", "condition_era_id", "condition_concept_id", None,
+            "condition_era_start_date", "condition_era_end_date", None, None, "condition era record", "ConditionEra",
+        ),
+        DomainTable(
+            "drug_era", "drug_era", "drug_era_id", "drug_concept_id", None, "drug_era_start_date",
+            "drug_era_end_date", None, None, "drug era record", "DrugEra",
         ),
     )
+}
+
+# The id column of each table of records (cdm54.sql declares no keys): one value per row.
+RECORD_IDS = {
+    "observation_period": "observation_period_id",
+    **{d.table: d.record_id for d in DOMAINS.values() if d.record_id != "person_id"},
 }
 
 # Domains whose rows are meaningful without a concept set ("any visit", "death").

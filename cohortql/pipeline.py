@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cohortql import __version__
 from cohortql.diagnostics import Source
-from cohortql.execute.runner import run_cdm_source, run_cohort, run_concept_report, run_site_catalogue
-from cohortql.execute.target import Target
-from cohortql.fingerprint import fingerprint
-from cohortql.parse import parse
-from cohortql.parse.ast import Definition
-from cohortql.protect import DisclosurePolicy, ProtectedResult, protect
-from cohortql.protect.profile import active_policy
-from cohortql.protect.series import ReportRelease, Window, last_month, plan_release, report_strata
-from cohortql.protect.strata import breakdown_inputs, strata_for
-from cohortql.render import render
-from cohortql.resolve import resolve
-from cohortql.resolve.plan import Plan
-from cohortql.transpile import transpile
+
+if TYPE_CHECKING:
+    from cohortql.execute.target import Target
+    from cohortql.parse.ast import Definition
+    from cohortql.protect import DisclosurePolicy, ProtectedResult
+    from cohortql.protect.series import ReportRelease
+    from cohortql.resolve.plan import Plan
+
+# Each stage is imported by the function that runs it: a command pays only for the stages it
+# uses (`check` never loads the SQL, database and protection libraries).
 
 
 @dataclass(frozen=True)
@@ -37,11 +35,16 @@ def read_source(path: str | Path) -> Source:
 
 def compile_source(source: Source) -> Compiled:
     """Parse and resolve; raises `CohortQLError` with every diagnostic."""
+    from cohortql.parse import parse
+    from cohortql.resolve import resolve
+
     definition = parse(source.text, source.name)
     return Compiled(source, definition, resolve(definition, source))
 
 
 def parse_source(source: Source) -> Definition:
+    from cohortql.parse import parse
+
     return parse(source.text, source.name)
 
 
@@ -53,6 +56,13 @@ def run(
     Without a policy, the active one (the profile's `[disclosure]` table, else the default).
     `by` lists breakdown dimensions; None means the definition's own `breakdown by`.
     """
+    from cohortql.execute.runner import run_cohort, run_site_catalogue
+    from cohortql.fingerprint import fingerprint
+    from cohortql.protect import protect
+    from cohortql.protect.profile import active_policy
+    from cohortql.protect.strata import breakdown_inputs, strata_for
+    from cohortql.render import render
+
     policy = policy or active_policy().policy
     dimensions = compiled.plan.breakdown if by is None else tuple(by)
     rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
@@ -85,6 +95,13 @@ def run_report(
     compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, place: str | None = "site"
 ) -> ReportAnswer:
     """One query by place, sex, age band and index month; one release of every table the report shows."""
+    from cohortql.execute.runner import run_cdm_source, run_cohort, run_site_catalogue
+    from cohortql.fingerprint import fingerprint
+    from cohortql.protect import protect
+    from cohortql.protect.profile import active_policy
+    from cohortql.protect.series import Window, last_month, plan_release, report_strata
+    from cohortql.render import render
+
     policy = policy or active_policy().policy
     rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, report_strata(place))
     raw = run_cohort(rendered, target)
@@ -110,7 +127,15 @@ def run_report(
 def rendered_sql(
     compiled: Compiled, dialect: str, cdm_schema: str | None = None, vocab_schema: str | None = None
 ) -> str:
-    """The whole script for one dialect, as `cohortql sql` prints it and the engine runs it."""
+    """The whole script for one dialect, as `cohortql sql` prints it and the engine runs it.
+
+    Raises CohortQLError (E201) for a construct the dialect cannot express, TranspileError for
+    SQL sqlglot cannot write in it.
+    """
+    from cohortql.render import render
+    from cohortql.transpile import check_expressible, transpile
+
+    check_expressible(compiled.definition, compiled.source, dialect)
     rendered = render(compiled.plan, cdm_schema, vocab_schema)
     parts = [f"-- cohortql {__version__}: {compiled.source.name} for {dialect}"]
     for table in rendered.inputs:
@@ -128,6 +153,10 @@ def rendered_sql(
 
 def concept_report(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None):
     """Per concept set: (codeset, rows of display strings); record counts below k are suppressed."""
+    from cohortql.execute.runner import run_concept_report
+    from cohortql.protect.profile import active_policy
+    from cohortql.render import render
+
     policy = policy or active_policy().policy
     rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema)
     rows = run_concept_report(rendered, target)

@@ -1,7 +1,8 @@
-"""Finds the data directories (grammar/, sql_templates/) in a wheel or a source checkout."""
+"""Finds the data directories (grammar/, sql_templates/) in a wheel or a source checkout, and the user's cache."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -16,3 +17,12 @@ def resource_path(name: str) -> Path:
     if checkout.exists():
         return checkout
     raise FileNotFoundError(f"cohortql resource folder {name!r} is missing from this installation")
+
+
+def cache_dir() -> Path:
+    """The user's cohortql cache (Eunomia's copy, the analysed grammar): COHORTQL_CACHE_DIR, else XDG's."""
+    if os.environ.get("COHORTQL_CACHE_DIR"):
+        return Path(os.environ["COHORTQL_CACHE_DIR"])
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "cohortql"
+    return Path.home() / ".cache" / "cohortql"

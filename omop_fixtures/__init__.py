@@ -2,20 +2,6 @@
 
 from pathlib import Path
 
-# The id column of each table of records (cdm54.sql declares no keys): one value per row.
-RECORD_IDS = {
-    "observation_period": "observation_period_id",
-    "visit_occurrence": "visit_occurrence_id",
-    "condition_occurrence": "condition_occurrence_id",
-    "drug_exposure": "drug_exposure_id",
-    "procedure_occurrence": "procedure_occurrence_id",
-    "measurement": "measurement_id",
-    "observation": "observation_id",
-    "device_exposure": "device_exposure_id",
-    "condition_era": "condition_era_id",
-    "drug_era": "drug_era_id",
-}
-
 
 def ddl_statements() -> list[str]:
     """The CREATE TABLE statements of cdm54.sql, one per item, without `--` comment lines."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from omop_fixtures import RECORD_IDS
+from cohortql.omop import RECORD_IDS
 
 REPO = Path(__file__).resolve().parents[1]
 # Columns unique per row in a well-formed CDM: record ids, one row per person, site, location, concept.

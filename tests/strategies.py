@@ -72,6 +72,11 @@ attributes = st.one_of(
     ),
     st.builds(ast.DurationFilter, comparisons),
     st.builds(ast.DaysSupplyFilter, comparisons),
+    st.builds(
+        ast.ConceptColumnFilter,
+        st.just("condition_status"),
+        st.lists(st.builds(ast.AttributeConcept, ints, st.none() | strings), min_size=1, max_size=3).map(tuple),
+    ),
 )
 events = st.builds(
     ast.Event, st.sampled_from(DOMAINS), st.none() | names, st.lists(attributes, max_size=3).map(tuple)
@@ -208,15 +213,7 @@ def valid_events(draw, concept_sets: tuple[str, ...]) -> ast.Event:
     flags = DOMAIN_TABLES[table]
     optional = table in CONCEPT_SET_OPTIONAL and draw(st.booleans())
     concept_set = None if optional else ast.Name(draw(st.sampled_from(concept_sets)))
-    kinds = []
-    if flags.has_value:
-        kinds += ["value", "value_concept", "unit"]
-    if flags.has_visit:
-        kinds.append("visit")
-    if flags.end_date is not None:
-        kinds.append("duration")
-    if flags.has_days_supply:
-        kinds.append("days_supply")
+    kinds = sorted(flags.attributes)
     attributes = []
     for kind in draw(st.lists(st.sampled_from(kinds), unique=True, max_size=3)) if kinds else []:
         if kind == "value":
@@ -226,13 +223,16 @@ def valid_events(draw, concept_sets: tuple[str, ...]) -> ast.Event:
         elif kind == "unit":
             unit = st.one_of(st.sampled_from(sorted(UNIT_CONCEPTS)), st.integers(1, 10**6)).map(ast.Unit)
             attributes.append(ast.UnitFilter(tuple(draw(st.lists(unit, min_size=1, max_size=3)))))
-        elif kind == "visit":
+        elif kind == "visit_type":
             visit = st.one_of(st.sampled_from(sorted(VISIT_CONCEPTS)), st.integers(1, 10**6))
             attributes.append(ast.VisitTypeFilter(draw(visit)))
         elif kind == "duration":
             attributes.append(ast.DurationFilter(draw(valid_comparisons())))
-        else:
+        elif kind == "days_supply":
             attributes.append(ast.DaysSupplyFilter(draw(valid_comparisons())))
+        else:  # a concept column
+            ids = st.lists(st.integers(1, 10**9).map(ast.Int), min_size=1, max_size=3)
+            attributes.append(ast.ConceptColumnFilter(kind, tuple(ast.AttributeConcept(i, None) for i in draw(ids))))
     return ast.Event(table, concept_set, tuple(attributes))
 
 

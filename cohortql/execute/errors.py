@@ -87,9 +87,13 @@ def _permission(match: re.Match, context: ErrorContext) -> DatabaseError:
     return DatabaseError(f"permission denied: {on}", f"{_PRIVILEGE_HINTS.get(kind, PERMISSIONS)}; {PERMISSIONS}")
 
 
-def _timeout(match: re.Match, context: ErrorContext) -> DatabaseError:
-    limit = f" (limit {context.timeout_seconds} s)" if context.timeout_seconds else ""
+def out_of_time(timeout_seconds: int | None) -> DatabaseError:
+    limit = f" (limit {timeout_seconds} s)" if timeout_seconds else ""
     return DatabaseError(f"the query ran out of time{limit}", "raise --timeout, or narrow the definition")
+
+
+def _timeout(match: re.Match, context: ErrorContext) -> DatabaseError:
+    return out_of_time(context.timeout_seconds)
 
 
 def _cancelled(match: re.Match, context: ErrorContext) -> DatabaseError:

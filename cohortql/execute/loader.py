@@ -4,7 +4,8 @@ Sources: `tiny` (the hand-made fixture), `eunomia` (the normalised demo cache), 
 (tables in its `main` schema) or a directory of Parquet files (`person.parquet` or `person/*.parquet`).
 Every source is read through DuckDB; the tables and column types are those of
 `omop_fixtures/cdm54.sql`: source columns are matched by name (case-insensitively) and cast,
-columns the source lacks are NULL, tables it lacks are created empty.
+columns the source lacks are NULL, tables it lacks are created empty. One loop copies the
+tables (`_write_tables`); each target is a writer of one table (COPY, INSERT, Parquet COPY TO).
 
 PostgreSQL: one transaction (a failed or interrupted load leaves nothing behind; `replace`
 swaps the schema atomically): CREATE SCHEMA, the DDL, one COPY per table streamed as CSV from
@@ -181,6 +182,37 @@ def _report(progress: Progress, table: str, rows: int, started: float, in_source
     return TableLoad(table, rows, seconds, in_source)
 
 
+# Writes one CDM table into the target: (table, its columns as `_columns` gives them, the SQL
+# relation to read it from) -> rows written.
+TableWriter = Callable[[str, list[tuple[str, str, str]], str], int]
+
+
+def _write_tables(
+    con: duckdb.DuckDBPyConnection,
+    relations: dict[str, str],
+    write: TableWriter,
+    progress: Progress,
+    cancellable: Cancellable,
+) -> list[TableLoad]:
+    """Every table of cdm54.sql, in DDL order, read from the source's `relations` in `con`, written by `write`."""
+    loads = []
+    for table in cdm_layout():
+        cancellable.check()
+        started = time.perf_counter()
+        columns = _columns(con, table, relations.get(table))
+        rows = write(table, columns, _from(relations.get(table)))
+        loads.append(_report(progress, table, rows, started, table in relations))
+    return loads
+
+
+def _refuse_to_overwrite(schema: str, relations: int, replace: bool) -> None:
+    if relations and not replace:
+        raise DatabaseError(
+            f"schema `{schema}` already holds {relations} tables or views",
+            "pass --replace to drop it and load again, or choose another --schema",
+        )
+
+
 # -- PostgreSQL -----------------------------------------------------------------------------------
 
 
@@ -247,11 +279,7 @@ def _pg_prepare_schema(cursor, schema: str, replace: bool) -> None:
         {"s": schema},
     )
     exists, relations = cursor.fetchone()
-    if relations and not replace:
-        raise DatabaseError(
-            f"schema `{schema}` already holds {relations} tables or views",
-            "pass --replace to drop it and load again, or choose another --schema",
-        )
+    _refuse_to_overwrite(schema, relations, replace)
     if relations:
         cursor.execute(f"DROP SCHEMA {quote_identifier(schema)} CASCADE")
     if relations or not exists:
@@ -277,11 +305,26 @@ def _pg_index_and_analyse(cursor, progress: Progress, cancellable: Cancellable) 
     progress(f"  analysed {len(cdm_layout())} tables in {time.perf_counter() - started:.1f} s")
 
 
+def _copy_writer(con: duckdb.DuckDBPyConnection, cursor) -> TableWriter:
+    """A table as CSV rendered by DuckDB, streamed into PostgreSQL's COPY."""
+
+    def write(table: str, columns: list[tuple[str, str, str]], relation: str) -> int:
+        stream = _CsvStream(con.execute(f"SELECT {_csv_line(columns)} FROM {relation}"))
+        names = ", ".join(quote_identifier(name) for name, _, _ in columns)
+        try:
+            copy = f"COPY {quote_identifier(table)} ({names}) FROM STDIN WITH (FORMAT csv)"
+            cursor.copy_expert(copy, stream, 1 << 20)
+        except (psycopg2.DataError, psycopg2.IntegrityError) as error:
+            raise _does_not_fit(table, error) from None
+        return stream.rows
+
+    return write
+
+
 def _load_postgres(
     url: URL, schema: str, replace: bool, source: Path, progress: Progress, cancellable: Cancellable
 ) -> list[TableLoad]:
     engine = sa.create_engine(url, connect_args=libpq_connect_args(url, "cohortql load"), poolclass=sa.pool.NullPool)
-    loads = []
     with ExitStack() as stack:
         con = stack.enter_context(duckdb.connect())
         cancellable.watch(con)
@@ -296,18 +339,7 @@ def _load_postgres(
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # faster index builds
             for statement in ddl_statements():
                 cursor.execute(statement)
-            for table in cdm_layout():
-                cancellable.check()
-                started = time.perf_counter()
-                columns = _columns(con, table, relations.get(table))
-                stream = _CsvStream(con.execute(f"SELECT {_csv_line(columns)} FROM {_from(relations.get(table))}"))
-                names = ", ".join(quote_identifier(name) for name, _, _ in columns)
-                try:
-                    copy = f"COPY {quote_identifier(table)} ({names}) FROM STDIN WITH (FORMAT csv)"
-                    cursor.copy_expert(copy, stream, 1 << 20)
-                except (psycopg2.DataError, psycopg2.IntegrityError) as error:
-                    raise _does_not_fit(table, error) from None
-                loads.append(_report(progress, table, stream.rows, started, table in relations))
+            loads = _write_tables(con, relations, _copy_writer(con, cursor), progress, cancellable)
             _pg_index_and_analyse(cursor, progress, cancellable)
             pg.commit()
         except BaseException:
@@ -319,6 +351,16 @@ def _load_postgres(
 # -- DuckDB ---------------------------------------------------------------------------------------
 
 
+def _insert_writer(con: duckdb.DuckDBPyConnection) -> TableWriter:
+    def write(table: str, columns: list[tuple[str, str, str]], relation: str) -> int:
+        values = ", ".join(value for _, _, value in columns)
+        with _fits(table):
+            (rows,) = con.execute(f"INSERT INTO {quote_identifier(table)} SELECT {values} FROM {relation}").fetchone()
+        return rows
+
+    return write
+
+
 def _load_duckdb(
     url: URL, schema: str, replace: bool, source: Path, progress: Progress, cancellable: Cancellable
 ) -> list[TableLoad]:
@@ -328,7 +370,6 @@ def _load_duckdb(
         raise SourceError("loading needs a DuckDB file", "use e.g. --db duckdb:///path/to/cdm.duckdb")
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise SourceError("the source and the target are the same DuckDB file", "choose another --db file")
-    loads = []
     with duckdb.connect(str(target)) as con:
         cancellable.watch(con)
         relations = _attach_source(con, source)
@@ -338,16 +379,7 @@ def _load_duckdb(
             con.execute(f"USE {quote_identifier(schema)}")
             for statement in ddl_statements():
                 con.execute(statement)
-            for table in cdm_layout():
-                cancellable.check()
-                started = time.perf_counter()
-                columns = _columns(con, table, relations.get(table))
-                values = ", ".join(value for _, _, value in columns)
-                with _fits(table):
-                    (rows,) = con.execute(
-                        f"INSERT INTO {quote_identifier(table)} SELECT {values} FROM {_from(relations.get(table))}"
-                    ).fetchone()
-                loads.append(_report(progress, table, rows, started, table in relations))
+            loads = _write_tables(con, relations, _insert_writer(con), progress, cancellable)
             con.execute("ANALYZE")
             con.execute("COMMIT")
         except BaseException:
@@ -364,11 +396,7 @@ def _duckdb_prepare_schema(con: duckdb.DuckDBPyConnection, schema: str, replace:
         "    AND NOT internal)",
         {"s": schema},
     ).fetchone()
-    if relations and not replace:
-        raise DatabaseError(
-            f"schema `{schema}` already holds {relations} tables or views",
-            "pass --replace to drop it and load again, or choose another --schema",
-        )
+    _refuse_to_overwrite(schema, relations, replace)
     if relations and schema == "main":
         for table in cdm_layout():  # DuckDB's default schema cannot be dropped: empty it
             con.execute(f"DROP TABLE IF EXISTS main.{quote_identifier(table)}")
@@ -397,25 +425,24 @@ def _check_parquet_target(directory: Path, source: str, replace: bool) -> None:
         )
 
 
+def _parquet_writer(con: duckdb.DuckDBPyConnection, staging: Path) -> TableWriter:
+    def write(table: str, columns: list[tuple[str, str, str]], relation: str) -> int:
+        values = ", ".join(f"{value} AS {quote_identifier(name)}" for name, _, value in columns)
+        target = str(staging / f"{table}.parquet")
+        with _fits(table):
+            (rows,) = con.execute(f"COPY (SELECT {values} FROM {relation}) TO ? (FORMAT PARQUET)", [target]).fetchone()
+        return rows
+
+    return write
+
+
 def _write_parquet_tables(
     source: Path, staging: Path, progress: Progress, cancellable: Cancellable
 ) -> list[TableLoad]:
-    loads = []
     with duckdb.connect() as con:
         cancellable.watch(con)
         relations = _attach_source(con, source)
-        for table in cdm_layout():
-            cancellable.check()
-            started = time.perf_counter()
-            columns = _columns(con, table, relations.get(table))
-            values = ", ".join(f"{value} AS {quote_identifier(name)}" for name, _, value in columns)
-            target = str(staging / f"{table}.parquet")
-            with _fits(table):
-                (rows,) = con.execute(
-                    f"COPY (SELECT {values} FROM {_from(relations.get(table))}) TO ? (FORMAT PARQUET)", [target]
-                ).fetchone()
-            loads.append(_report(progress, table, rows, started, table in relations))
-    return loads
+        return _write_tables(con, relations, _parquet_writer(con, staging), progress, cancellable)
 
 
 def _move_into_place(staging: Path, directory: Path) -> None:

@@ -1,10 +1,10 @@
-"""Runs a rendered cohort on Spark SQL: a catalog database or a directory of Parquet tables.
+"""Spark, the engine interface on a Spark session: a catalog database or a directory of Parquet tables.
 
 The same statements as on the SQLAlchemy engines, in the same order: the input rows become
 temporary views, the concept sets are materialised once as the cached view `cq_codeset`, and
 the one-pass query runs with bind parameters. Only its result (counts by rule mask and strata)
 is collected to the driver. Nothing is ever written to the CDM: temporary views and the cache
-of one session are all cohortql creates. A time limit cancels the run's job group.
+of one session are all cohortql creates. Ctrl-C and the time limit cancel the run's job group.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +25,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlglot import exp
 
-from cohortql.execute.errors import DatabaseError
+from cohortql.execute.cancel import Cancellable
+from cohortql.execute.engine import EngineSettings
+from cohortql.execute.errors import DatabaseError, out_of_time
 from cohortql.execute.target import Target
-from cohortql.render import RenderedCohort, SqlStatement, TempTable
+from cohortql.render import SqlStatement, TempTable
 from cohortql.transpile import transpile
 from cohortql.transpile.transpiler import CANONICAL
 from omop_fixtures import ddl_statements
@@ -98,32 +100,96 @@ def spark_target(url_text: str, cdm_schema: str | None, vocab_schema: str | None
     return Target(url, cdm_schema, vocab_schema, location.describe(), timeout_seconds)
 
 
-def run_statement(rendered: RenderedCohort, target: Target, statement: SqlStatement) -> list[tuple]:
-    """Prepare a session (CDM views, inputs, cached concept sets) and collect one statement's rows."""
-    location = parse_spark_url(target.url.render_as_string(hide_password=False))
-    session = _new_session(location)
-    from py4j.protocol import Py4JError
-    from pyspark.errors import PySparkException
+SETTINGS = EngineSettings(dialect="spark", no_explain_hint="Spark shows each query's plan in its web UI")
 
-    cached = []
-    with _time_limit(session, target.timeout_seconds) as expired:
-        try:
-            concept_sets = statement.reads_concept_sets
-            if location.parquet_dir:
-                reads = (rendered.codesets, statement) if concept_sets else (statement,)
-                _register_parquet(session, location.parquet_dir, _tables_read(*reads))
-            for table in rendered.inputs if concept_sets else ():
-                _create_input(session, table)
-            if concept_sets:  # cq_codeset is small: cached, Spark knows its size and broadcasts it to every join
-                _cache_view(session, "cq_codeset", _query(session, rendered.codesets, cached), cached)
-            return [tuple(row) for row in _query(session, statement, cached).collect()]
-        except (PySparkException, Py4JError) as error:
-            if expired.is_set():
-                raise DatabaseError("the query ran out of time", "raise --timeout, or narrow the definition") from None
-            raise _explain(error, target.cdm_schema) from None
-        finally:
-            for frame in cached:
-                frame.unpersist()
+
+class SparkEngine:
+    """The engine interface on a Spark session; Ctrl-C and the time limit cancel the run's job group."""
+
+    settings = SETTINGS
+
+    @contextmanager
+    def connect(self, target: Target, cancellable: Cancellable) -> Iterator[SparkRun]:
+        location = parse_spark_url(target.url.render_as_string(hide_password=False))
+        session = _new_session(location)
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+
+        run = SparkRun(session, location)
+        with _job_group(session, target.timeout_seconds, cancellable) as expired:
+            try:
+                yield run
+            except (PySparkException, Py4JError) as error:
+                if expired.is_set():
+                    raise out_of_time(target.timeout_seconds) from None
+                raise _explain(error, target.cdm_schema) from None
+            finally:
+                run.release()
+
+
+ENGINE = SparkEngine()
+
+
+class SparkRun:
+    """An `EngineSession` on a fresh Spark session: temporary views and cached frames only."""
+
+    def __init__(self, session, location: SparkLocation):
+        self._session = session
+        self._location = location
+        self._cached: list = []
+        self._registered: set[str] = set()
+
+    def stage_inputs(self, tables: Sequence[TempTable]) -> None:
+        for table in tables:
+            schema = ", ".join(f"{name} {_spark_type(kind)}" for name, kind in table.columns)
+            self._session.createDataFrame(list(table.rows), schema=schema).createOrReplaceTempView(table.name)
+
+    def stage_concept_sets(self, codesets: SqlStatement) -> None:
+        # cq_codeset is small: cached, Spark knows its size and broadcasts it to every join
+        _cache_view(self._session, "cq_codeset", self._query(codesets), self._cached)
+
+    def start_reading(self) -> None:
+        """Nothing to switch: cohortql only creates temporary views and never writes through Spark."""
+
+    def fetch(self, statement: SqlStatement) -> list[tuple]:
+        return [tuple(row) for row in self._query(statement).collect()]
+
+    def explain(self, statement: SqlStatement) -> str:
+        raise SETTINGS.no_executed_plan()
+
+    def release(self) -> None:
+        for frame in self._cached:
+            frame.unpersist()
+
+    def _query(self, statement: SqlStatement):
+        if self._location.parquet_dir:
+            self._register_parquet(_tables_read(statement) - self._registered)
+        return _query(self._session, statement, self._cached)
+
+    def _register_parquet(self, tables: set[str]) -> None:
+        """Each CDM table the query reads, `root/<table>.parquet` (a file, or a directory as Spark
+        writes them) or `root/<table>/`, as a view. Spark resolves `root`: on a cluster, in its file system.
+        """
+        from pyspark.errors import AnalysisException
+
+        root = self._location.parquet_dir
+        for table in (t for t in cdm_tables() if t in tables):
+            for path in (f"{root}/{table}.parquet", f"{root}/{table}"):
+                try:
+                    frame = self._session.read.parquet(path)
+                except AnalysisException as error:
+                    if "PATH_NOT_FOUND" in str(error) or "Path does not exist" in str(error):
+                        continue
+                    raise
+                frame.createOrReplaceTempView(table)
+                self._registered.add(table)
+                break
+        if tables & set(cdm_tables()) and not self._registered:
+            raise DatabaseError(
+                f"no OMOP tables in the Parquet directory {root}",
+                "expected one Parquet file (person.parquet) or directory (person/) per table;"
+                " `cohortql fixtures generate --out DIR/` writes one",
+            )
 
 
 def _query(session, statement: SqlStatement, cached: list):
@@ -185,9 +251,12 @@ def _new_session(location: SparkLocation):
     for key, value in location.conf:
         builder = builder.config(key, value)
     from py4j.protocol import Py4JError
+    from pyspark import SparkContext
     from pyspark.errors import PySparkException
 
-    created = SparkSession.getActiveSession() is None
+    # No context yet: this process starts the JVM. (getActiveSession() is per thread, and this
+    # runs in the query's worker thread.)
+    created = SparkContext._active_spark_context is None
     try:
         base = builder.getOrCreate()
     except (PySparkException, Py4JError) as error:
@@ -204,17 +273,30 @@ def _new_session(location: SparkLocation):
     return session
 
 
+class _JobGroup:
+    """The Spark jobs of one run (started from this thread), cancelled together."""
+
+    def __init__(self, context):
+        self._context = context
+        self.id = f"cohortql-{uuid.uuid4().hex}"
+
+    def cancel(self) -> None:
+        self._context.cancelJobGroup(self.id)
+
+
 @contextmanager
-def _time_limit(session, seconds: int) -> Iterator[threading.Event]:
-    """Cancel every job of this run after `seconds` (and on Ctrl-C); the event says it expired.
+def _job_group(session, seconds: int, cancellable: Cancellable) -> Iterator[threading.Event]:
+    """The run's jobs as one group, cancelled on Ctrl-C and after `seconds`; the event says it expired.
 
     Cancelling a job group stops only the jobs running at that moment, so once the time is up
     the group is cancelled again every 0.2 s until the run gives up: a job started in between
-    (the run may be between two jobs when the time comes) is stopped too.
+    (the run may be between two jobs when the time comes) is stopped too. Ctrl-C repeats its
+    cancel the same way (`cancel.py`).
     """
     context = session.sparkContext
-    group = f"cohortql-{uuid.uuid4().hex}"
-    context.setJobGroup(group, "cohortql cohort", interruptOnCancel=True)
+    group = _JobGroup(context)
+    context.setJobGroup(group.id, "cohortql cohort", interruptOnCancel=True)
+    cancellable.watch(group)
     expired = threading.Event()
     finished = threading.Event()
 
@@ -223,16 +305,13 @@ def _time_limit(session, seconds: int) -> Iterator[threading.Event]:
             return
         expired.set()
         while not finished.is_set():
-            context.cancelJobGroup(group)
+            group.cancel()
             finished.wait(0.2)
 
     watcher = threading.Thread(target=watch, name="cohortql-spark-time-limit", daemon=True)
     watcher.start()
     try:
         yield expired
-    except KeyboardInterrupt:
-        context.cancelJobGroup(group)
-        raise
     finally:
         finished.set()
         watcher.join()
@@ -245,40 +324,9 @@ def cdm_tables() -> list[str]:
     return [_TABLE_NAME.search(statement)[1].lower() for statement in ddl_statements()]
 
 
-def _register_parquet(session, root: str, tables: set[str]) -> None:
-    """Each CDM table the query reads, `root/<table>.parquet` (a file, or a directory as Spark
-    writes them) or `root/<table>/`, as a view. Spark resolves `root`: on a cluster, in its file system.
-    """
-    from pyspark.errors import AnalysisException
-
-    found = 0
-    for table in (t for t in cdm_tables() if t in tables):
-        for path in (f"{root}/{table}.parquet", f"{root}/{table}"):
-            try:
-                frame = session.read.parquet(path)
-            except AnalysisException as error:
-                if "PATH_NOT_FOUND" in str(error) or "Path does not exist" in str(error):
-                    continue
-                raise
-            frame.createOrReplaceTempView(table)
-            found += 1
-            break
-    if tables & set(cdm_tables()) and not found:
-        raise DatabaseError(
-            f"no OMOP tables in the Parquet directory {root}",
-            "expected one Parquet file (person.parquet) or directory (person/) per table;"
-            " `cohortql fixtures generate --out DIR/` writes one",
-        )
-
-
 def _spark_type(sql_type: str) -> str:
     # A Spark DataFrame schema has no VARCHAR(n) (only tables do): text is STRING.
     return "STRING" if sql_type.upper().startswith("VARCHAR") else sql_type
-
-
-def _create_input(session, table: TempTable) -> None:
-    schema = ", ".join(f"{name} {_spark_type(kind)}" for name, kind in table.columns)
-    session.createDataFrame(list(table.rows), schema=schema).createOrReplaceTempView(table.name)
 
 
 def _explain(error: BaseException, schema: str | None) -> DatabaseError:

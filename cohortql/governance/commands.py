@@ -13,25 +13,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import DBAPIError
 
 from cohortql import pipeline
 from cohortql.diagnostics import CohortQLError
 from cohortql.execute.errors import DatabaseError, explain_driver_error
-from cohortql.execute.target import Target, resolve_target
-from cohortql.governance import binding, chain, identity, views, workflow
-from cohortql.governance import kpi as kpi_module
 from cohortql.governance.errors import GovernanceError, Refused
-from cohortql.governance.release_doc import render_release, stamp
 from cohortql.governance.states import STATES
-from cohortql.governance.store import Store, open_store
-from cohortql.governance.verify import verify
 from cohortql.render.identifiers import IdentifierError, quote_identifier
-from cohortql.transpile import TranspileError
+
+if TYPE_CHECKING:
+    from cohortql.execute.target import Target
+    from cohortql.governance.store import Store
+
+# The store, the workflow and the pipeline's stages (SQLAlchemy, the SQL and protection libraries)
+# are imported by the commands that use them, so that every other command starts quickly.
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -66,6 +65,11 @@ def _fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
 @contextmanager
 def _governed(store_option: str | None) -> Iterator[Store]:
     """Open the store and turn every expected failure into a message and an exit code."""
+    from sqlalchemy.exc import DBAPIError
+
+    from cohortql.governance.store import open_store
+    from cohortql.transpile import TranspileError
+
     try:
         with open_store(store_option) as store:
             yield store
@@ -84,6 +88,8 @@ def _governed(store_option: str | None) -> Iterator[Store]:
 
 
 def _target(db: str | None, cdm_schema: str | None, vocab_schema: str | None, timeout: int | None) -> Target:
+    from cohortql.execute.target import resolve_target
+
     try:
         for schema in (cdm_schema, vocab_schema):
             if schema:
@@ -115,6 +121,8 @@ def submit(
     timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Submit a definition for a steward's review (text, fingerprint, engine, policy, requester, time)."""
+    from cohortql.governance import binding, identity, workflow
+
     with _governed(store) as opened:
         actor = identity.acting_user(user)
         compiled = _compile_file(file)
@@ -134,6 +142,8 @@ def withdraw(
     store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Withdraw a request that is submitted or approved (its requester or an admin)."""
+    from cohortql.governance import identity, workflow
+
     with _governed(store) as opened:
         workflow.withdraw(opened, identity.acting_user(user), request_id, reason)
     print(f"request {request_id} withdrawn")
@@ -149,6 +159,9 @@ def release(
     timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Release an approved request's protected result for the sponsor, stamped with its approval."""
+    from cohortql.governance import binding, identity, workflow
+    from cohortql.governance.release_doc import render_release, stamp
+
     with _governed(store) as opened:
         actor = identity.acting_user(user)
         with opened.reading() as session:
@@ -180,6 +193,9 @@ def kpi(
     store: StoreOption = None,
 ) -> None:
     """Indicators: requests per month and sponsor, approval rate, median days to approval and release."""
+    from cohortql.governance import chain, views
+    from cohortql.governance import kpi as kpi_module
+
     with _governed(store) as opened, opened.reading() as session:
         indicators = kpi_module.compute(chain.records(session))
     if format is ReportFormat.json:
@@ -203,6 +219,7 @@ def review_list(
     """List requests waiting for a decision (or --state STATE, or --all)."""
     from sqlalchemy import select
 
+    from cohortql.governance import views
     from cohortql.governance.models import Request
 
     if state is not None and state not in STATES:
@@ -218,6 +235,8 @@ def review_list(
 def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled, target: Target,
                  concepts: bool) -> bool:
     """Resolved concept sets and the protected result; False when they cannot be shown on this engine."""
+    from cohortql.governance import binding, views, workflow
+
     if binding.engine_of(target) != request.engine:
         print(f"\n== Protected result ==\nnot run here: the request is for {binding.engine_text(request.engine)}, "
               f"this is {binding.engine_text(binding.engine_of(target))}")
@@ -246,6 +265,7 @@ def review_show(
 ) -> None:
     """What a steward needs to decide: plain English, concept sets, SQL, and the protected result."""
     from cohortql.fingerprint import fingerprint
+    from cohortql.governance import binding, identity, views, workflow
     from cohortql.report.explain import explain_plan
 
     with _governed(store) as opened:
@@ -276,6 +296,8 @@ def review_approve(
     store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Approve a reviewed request (stewards only; never your own request)."""
+    from cohortql.governance import binding, identity, workflow
+
     with _governed(store) as opened:
         request = workflow.approve(opened, identity.acting_user(user), request_id, note,
                                    policy_now=binding.active_policy().to_dict())
@@ -289,6 +311,8 @@ def review_reject(
     store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Reject a request, with the reason (stewards only; never your own request)."""
+    from cohortql.governance import identity, workflow
+
     with _governed(store) as opened:
         request = workflow.reject(opened, identity.acting_user(user), request_id, reason)
     print(f"request {request_id} rejected by {request.decided_by}")
@@ -301,6 +325,8 @@ def review_revoke(
     store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Revoke an approval that has not been released (stewards only)."""
+    from cohortql.governance import identity, workflow
+
     with _governed(store) as opened:
         request = workflow.revoke(opened, identity.acting_user(user), request_id, reason)
     print(f"approval of request {request_id} revoked by {request.decided_by}")
@@ -318,6 +344,8 @@ def audit_log(
     store: StoreOption = None,
 ) -> None:
     """Print the audit records in order (all, or one request's)."""
+    from cohortql.governance import chain, views
+
     with _governed(store) as opened, opened.reading() as session:
         records = chain.records(session, request_id)
     if format is ReportFormat.json:
@@ -333,6 +361,8 @@ def audit_verify(
     store: StoreOption = None,
 ) -> None:
     """Check the hash chain and the tables against it; report the first altered, deleted or moved record."""
+    from cohortql.governance.verify import verify
+
     with _governed(store) as opened, opened.reading() as session:
         result = verify(session, anchor)
     if not result.ok:
@@ -354,6 +384,8 @@ RoleArgument = Annotated[str, typer.Argument(help="requester, steward or admin."
 @users_app.command("init")
 def users_init(store: StoreOption = None, user: UserOption = None) -> None:
     """Make yourself the first admin of an empty store."""
+    from cohortql.governance import identity
+
     with _governed(store) as opened:
         actor = identity.acting_user(user)
         identity.init(opened, actor)
@@ -364,6 +396,8 @@ def users_init(store: StoreOption = None, user: UserOption = None) -> None:
 def users_grant(user_name: UserArgument, role: RoleArgument, store: StoreOption = None,
                 user: UserOption = None) -> None:
     """Grant a role (admins only; on an empty store, the caller first becomes admin)."""
+    from cohortql.governance import identity
+
     with _governed(store) as opened:
         actor = identity.acting_user(user)
         added = identity.grant(opened, actor, user_name, role)
@@ -374,6 +408,8 @@ def users_grant(user_name: UserArgument, role: RoleArgument, store: StoreOption 
 def users_revoke(user_name: UserArgument, role: RoleArgument, store: StoreOption = None,
                  user: UserOption = None) -> None:
     """Take a role away (admins only; the last admin stays)."""
+    from cohortql.governance import identity
+
     with _governed(store) as opened:
         identity.revoke(opened, identity.acting_user(user), user_name, role)
     print(f"{user_name} is no longer {role}")
@@ -382,6 +418,8 @@ def users_revoke(user_name: UserArgument, role: RoleArgument, store: StoreOption
 @users_app.command("list")
 def users_list(store: StoreOption = None) -> None:
     """List users and their roles."""
+    from cohortql.governance import identity, views
+
     with _governed(store) as opened, opened.reading() as session:
         grants = identity.grants(session)
     sys.stdout.write(views.users_table(grants))

@@ -143,8 +143,31 @@ class DaysSupplyFilter:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class AttributeConcept:
+    concept_id: Int
+    label: str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ConceptColumnFilter:
+    """`with condition status 32902 "Primary diagnosis", ...`: a concept column of the domain's rows
+    (cohortql.omop.ConceptColumn) is one of the concepts."""
+
+    attribute: str  # the words joined by "_", e.g. condition_status
+    concepts: tuple[AttributeConcept, ...]
+    span: Span = _span()
+
+
 Attribute = (
-    ValueFilter | ValueConceptFilter | UnitFilter | VisitTypeFilter | DurationFilter | DaysSupplyFilter
+    ValueFilter
+    | ValueConceptFilter
+    | UnitFilter
+    | VisitTypeFilter
+    | DurationFilter
+    | DaysSupplyFilter
+    | ConceptColumnFilter
 )
 
 

@@ -16,7 +16,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from cohortql.diagnostics import CohortQLError, Diagnostic, Source, Span
 from cohortql.parse.ast import Comment, Definition
 from cohortql.parse.transformer import ToAst
-from cohortql.resources import resource_path
+from cohortql.resources import cache_dir, resource_path
 
 # How expected terminals are shown to a person.
 _TERMINAL_TEXT = {
@@ -75,11 +75,27 @@ def _collect_comment(token: lark.Token) -> lark.Token:
     return token
 
 
+def _grammar_cache() -> str | bool:
+    """Where Lark keeps the analysed grammar (building it is most of a `check`); False if unwritable.
+
+    A private directory, not Lark's default (a predictable name in the shared temporary directory,
+    which another user could plant). Lark checks the grammar's hash before using the file and
+    rebuilds, silently, when it is stale, unreadable or half written by a concurrent process.
+    """
+    try:
+        directory = cache_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return str(directory / f"grammar-lark-{lark.__version__}.cache")
+
+
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     grammar = (resource_path("grammar") / "cohortql.lark").read_text(encoding="utf-8")
     return lark.Lark(
         grammar,
+        cache=_grammar_cache(),
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,

@@ -62,6 +62,8 @@ class ToAst(Transformer):
     def domain(self, meta, children):
         return "_".join(str(c) for c in children if c is not None)
 
+    concept_column = domain  # `condition status` -> condition_status, the attribute key
+
     # ---- statements ----
     def start(self, meta, children):
         return ast.Definition(tuple(children))
@@ -146,6 +148,14 @@ class ToAst(Transformer):
 
     def days_supply_filter(self, meta, children):
         return ast.DaysSupplyFilter(children[0], _meta_span(meta))
+
+    def concept_column_filter(self, meta, children):
+        attribute, *concepts = children
+        return ast.ConceptColumnFilter(attribute, tuple(concepts), _meta_span(meta))
+
+    def concept_value(self, meta, children):
+        concept_id, label = children
+        return ast.AttributeConcept(_int(concept_id), _unquote(label) if label else None, _meta_span(meta))
 
     def compare(self, meta, children):
         op, value = children

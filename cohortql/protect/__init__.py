@@ -1,19 +1,18 @@
 """Protect stage: raw counts -> a protected result; the only way to build one."""
 
-from cohortql.protect.policy import DisclosurePolicy, PolicyError
-from cohortql.protect.protector import protect
-from cohortql.protect.result import AttritionStep, Cell, ProtectedResult, ProtectedTable, TableCell
-from cohortql.protect.tables import Breakdown, Hierarchy
+from cohortql.lazy import lazy_exports
 
-__all__ = [
-    "AttritionStep",
-    "Breakdown",
-    "Cell",
-    "DisclosurePolicy",
-    "Hierarchy",
-    "PolicyError",
-    "ProtectedResult",
-    "ProtectedTable",
-    "TableCell",
-    "protect",
-]
+_EXPORTS = {
+    "AttritionStep": ".result",
+    "Breakdown": ".tables",
+    "Cell": ".result",
+    "DisclosurePolicy": ".policy",
+    "Hierarchy": ".tables",
+    "PolicyError": ".policy",
+    "ProtectedResult": ".result",
+    "ProtectedTable": ".result",
+    "TableCell": ".result",
+    "protect": ".protector",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

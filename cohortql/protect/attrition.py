@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from cohortql.execute.runner import RawCounts
+from cohortql.counts import RawCounts
 from cohortql.protect.artifact import ArtifactBuilder
 
 EXTRA_ENTRIES = ("extra entries",)  # entry events beyond one per person: not people, but linked to them

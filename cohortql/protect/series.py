@@ -18,7 +18,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from cohortql.execute.runner import RawCounts
+from cohortql.counts import RawCounts
 from cohortql.protect.policy import DisclosurePolicy
 from cohortql.protect.strata import breakdown_inputs
 from cohortql.protect.tables import Breakdown, Hierarchy

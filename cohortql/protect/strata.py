@@ -7,7 +7,7 @@ minus its visible sites cannot reveal a suppressed site.
 
 from __future__ import annotations
 
-from cohortql.execute.runner import RawCounts
+from cohortql.counts import RawCounts
 from cohortql.omop import BREAKDOWNS
 from cohortql.protect.tables import Breakdown, Hierarchy
 

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 
-from cohortql.execute.runner import RawCounts
+from cohortql.counts import RawCounts
 from cohortql.protect.artifact import ArtifactBuilder
 
 COST_CELL, COST_MARGIN = 1, 2

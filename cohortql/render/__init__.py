@@ -1,5 +1,7 @@
 """Render stage: plan -> canonical SQL (DuckDB dialect) with bind parameters."""
 
-from cohortql.render.renderer import RenderedCohort, SqlStatement, TempTable, render
+from cohortql.lazy import lazy_exports
 
-__all__ = ["RenderedCohort", "SqlStatement", "TempTable", "render"]
+_EXPORTS = {name: ".renderer" for name in ("RenderedCohort", "SqlStatement", "TempTable", "render")}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -11,18 +11,7 @@ from functools import singledispatch
 from cohortql.omop import DOMAINS, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
 from cohortql.resolve import plan
 
-_NOUNS = {
-    "condition": "condition record",
-    "drug": "drug exposure record",
-    "procedure": "procedure record",
-    "measurement": "measurement record",
-    "observation": "observation record",
-    "visit": "visit record",
-    "device": "device exposure record",
-    "death": "death record",
-    "condition_era": "condition era record",
-    "drug_era": "drug era record",
-}
+_NOUNS = {word: table.noun for word, table in DOMAINS.items()}
 _BREAKDOWNS = {
     "site": "site",
     "site_group": "site group",
@@ -229,6 +218,9 @@ def _attributes(event: plan.EventQuery, p: plan.Plan) -> list[str]:
         phrases.append(f"lasting {_amount(event.duration, ' days')} (end date minus start date)")
     if event.days_supply:
         phrases.append(f"with a days supply {_of(_amount(event.days_supply, ' days'))}")
+    for concept_filter in event.concept_filters:
+        ids = _join([str(i) for i in concept_filter.concept_ids], "or")
+        phrases.append(f"with {concept_filter.attribute.replace('_', ' ')} concept {ids}")
     return phrases
 
 

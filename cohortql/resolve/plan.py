@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cohortql.omop import BREAKDOWNS, DOMAINS
+from cohortql.omop import BREAKDOWNS, DOMAINS, MAX_RULES
 
 COMPARISON_OPS = (">=", ">", "<=", "<", "=", "!=")
 
@@ -64,6 +64,17 @@ class DateBound:
 
 
 @dataclass(frozen=True)
+class ConceptFilter:
+    """A concept column of the rows (cohortql.omop.ConceptColumn, by attribute key) is one of these."""
+
+    attribute: str
+    concept_ids: tuple[int, ...]
+
+    def __post_init__(self):
+        _require(bool(self.concept_ids), f"{self.attribute} filter lists no concept")
+
+
+@dataclass(frozen=True)
 class EventQuery:
     """Rows of one domain table, filtered by concept set and attributes."""
 
@@ -75,15 +86,26 @@ class EventQuery:
     visit_concept_ids: tuple[int, ...] = ()
     duration: tuple[Bound, ...] = ()
     days_supply: tuple[Bound, ...] = ()
+    concept_filters: tuple[ConceptFilter, ...] = ()  # in the order written, one per attribute
 
     def __post_init__(self):
         _require(self.domain in DOMAINS, f"unknown domain {self.domain}")
-        table = DOMAINS[self.domain]
-        _require(table.has_value or not (self.value or self.value_codeset_id is not None or self.unit_concept_ids),
-                 f"{self.domain} has no value")
-        _require(table.has_days_supply or not self.days_supply, f"{self.domain} has no days supply")
-        _require(table.end_date is not None or not self.duration, f"{self.domain} has no end date")
-        _require(table.has_visit or not self.visit_concept_ids, f"{self.domain} has no visit")
+        used = [f.attribute for f in self.concept_filters]
+        _require(len(set(used)) == len(used), "a concept column filtered twice")
+        for attribute in self.attribute_keys():
+            _require(attribute in DOMAINS[self.domain].attributes, f"{self.domain} has no {attribute}")
+
+    def attribute_keys(self) -> list[str]:
+        """The attributes this query filters on (cohortql.omop.DomainTable.attributes keys)."""
+        present = {
+            "value": bool(self.value),
+            "value_concept": self.value_codeset_id is not None,
+            "unit": bool(self.unit_concept_ids),
+            "visit_type": bool(self.visit_concept_ids),
+            "duration": bool(self.duration),
+            "days_supply": bool(self.days_supply),
+        }
+        return [key for key, given in present.items() if given] + [f.attribute for f in self.concept_filters]
 
 
 @dataclass(frozen=True)
@@ -191,7 +213,7 @@ class Plan:
         _require(all(c.id == i for i, c in enumerate(self.codesets)), "codeset ids must be positions")
         _require(len({r.name for r in self.rules}) == len(self.rules), "duplicate rule names")
         _require(all(b in BREAKDOWNS for b in self.breakdown), "unknown breakdown")
-        _require(len(self.rules) <= 62, "at most 62 rules fit the rule bitmask")
+        _require(len(self.rules) <= MAX_RULES, f"at most {MAX_RULES} rules fit the rule bitmask")
 
     def codeset(self, codeset_id: int) -> Codeset:
         return self.codesets[codeset_id]

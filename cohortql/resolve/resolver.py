@@ -14,6 +14,7 @@ from cohortql.omop import (
     CONCEPT_SET_OPTIONAL,
     DOMAINS,
     GENDER_CONCEPTS,
+    MAX_RULES,
     SOURCE_VOCABULARIES,
     UNIT_CONCEPTS,
     VISIT_CONCEPTS,
@@ -32,6 +33,37 @@ _FILTER_WORDS = {
     "duration": ("with duration", "combine them into one, e.g. `with duration between 30 and 90 days`"),
     "days_supply": ("with days supply", "combine them into one, e.g. `with days supply between 30 and 90`"),
 }
+
+# Attribute key of each attribute node (concept column filters carry their own).
+_ATTRIBUTE_KEYS = {
+    ast.ValueFilter: "value",
+    ast.ValueConceptFilter: "value_concept",
+    ast.UnitFilter: "unit",
+    ast.VisitTypeFilter: "visit_type",
+    ast.DurationFilter: "duration",
+    ast.DaysSupplyFilter: "days_supply",
+}
+_VALUE_HINT = "value, value concept and unit filters apply to measurement and observation"
+# Attribute key -> (code, what the records lack, hint) when the domain does not have it.
+_NOT_APPLICABLE = {
+    "value": ("E106", "have no value", _VALUE_HINT),
+    "value_concept": ("E106", "have no value concept", _VALUE_HINT),
+    "unit": ("E106", "have no unit", _VALUE_HINT),
+    "visit_type": ("E111", "are not linked to a visit", None),
+    "duration": ("E111", "have no end date, so no duration", None),
+    "days_supply": ("E111", "have no days supply", "days supply applies to drug exposures"),
+}
+
+
+def _attribute_key(attribute: ast.Attribute) -> str:
+    if isinstance(attribute, ast.ConceptColumnFilter):
+        return attribute.attribute
+    return _ATTRIBUTE_KEYS[type(attribute)]
+
+
+def _domain_words(domains) -> str:
+    words = [d.replace("_", " ") for d in domains]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _did_you_mean(word: str, choices, label: str) -> str:
@@ -194,8 +226,13 @@ class _Resolver:
             test = self.test(rule.criterion)
             if test is not None:
                 resolved.append(plan.Rule(rule.name, rule.kind, test))
-        if len(seen) > 62:
-            self.error("E132", "too many rules (at most 62)", rules[62].span, "combine rules with `all of (...)`")
+        if len(seen) > MAX_RULES:
+            self.error(
+                "E132",
+                f"too many rules (at most {MAX_RULES})",
+                rules[MAX_RULES].span,
+                "combine rules with `all of (...)`",
+            )
         return tuple(resolved)
 
     def breakdown(self, breakdowns: list[ast.Breakdown]) -> tuple[str, ...]:
@@ -269,18 +306,12 @@ class _Resolver:
         return plan.EventQuery(node.domain, codeset_id, **fields)
 
     def attribute(self, attribute, domain: str, table, fields: dict) -> bool:
-        domain_word = domain.replace("_", " ")
-        if isinstance(attribute, (ast.ValueFilter, ast.ValueConceptFilter, ast.UnitFilter)) and not table.has_value:
-            what = {ast.ValueFilter: "value", ast.ValueConceptFilter: "value concept", ast.UnitFilter: "unit"}[
-                type(attribute)
-            ]
-            self.error(
-                "E106",
-                f"`{domain_word}` records have no {what}",
-                attribute.span,
-                "value, value concept and unit filters apply to measurement and observation",
-            )
+        key = _attribute_key(attribute)
+        if key not in table.attributes:
+            self.not_applicable(key, domain, attribute.span)
             return False
+        if isinstance(attribute, ast.ConceptColumnFilter):
+            return self.concept_column_filter(attribute, fields)
         if isinstance(attribute, ast.ValueFilter):
             return self.set_once(fields, "value", self.bounds(attribute.comparison, "value"), attribute.span)
         if isinstance(attribute, ast.ValueConceptFilter):
@@ -304,15 +335,6 @@ class _Resolver:
                     )
             return self.set_once(fields, "unit_concept_ids", tuple(ids), attribute.span)
         if isinstance(attribute, ast.VisitTypeFilter):
-            if not table.has_visit:
-                self.error(
-                    "E111",
-                    f"`{domain_word}` records are not linked to a visit",
-                    attribute.span,
-                    "visit type applies to "
-                    + ", ".join(d.replace("_", " ") for d, t in DOMAINS.items() if t.has_visit),
-                )
-                return False
             value = attribute.value
             if isinstance(value, int) and value <= 0:
                 self.error("E108", "visit concept id must be positive", attribute.span)
@@ -331,28 +353,36 @@ class _Resolver:
                 value = VISIT_CONCEPTS[value]
             return self.set_once(fields, "visit_concept_ids", (value,), attribute.span)
         if isinstance(attribute, ast.DurationFilter):
-            if table.end_date is None:
-                self.error(
-                    "E111",
-                    f"`{domain_word}` records have no end date, so no duration",
-                    attribute.span,
-                    "duration applies to condition, drug, visit, device, condition era and drug era",
-                )
-                return False
             return self.set_once(fields, "duration", self.bounds(attribute.comparison, "duration"), attribute.span)
         if isinstance(attribute, ast.DaysSupplyFilter):
-            if not table.has_days_supply:
-                self.error(
-                    "E111",
-                    f"`{domain_word}` records have no days supply",
-                    attribute.span,
-                    "days supply applies to drug exposures",
-                )
-                return False
             return self.set_once(
                 fields, "days_supply", self.bounds(attribute.comparison, "days supply"), attribute.span
             )
         raise AssertionError(f"unhandled attribute {attribute!r}")
+
+    def not_applicable(self, key: str, domain: str, span: Span) -> None:
+        applies = [d for d, t in DOMAINS.items() if key in t.attributes]
+        what = key.replace("_", " ")
+        code, lack, hint = _NOT_APPLICABLE.get(key, ("E111", f"have no {what}", None))
+        if hint is None:
+            hint = f"{what} applies to {_domain_words(applies)}"
+        self.error(code, f"`{domain.replace('_', ' ')}` records {lack}", span, hint)
+
+    def concept_column_filter(self, attribute: ast.ConceptColumnFilter, fields: dict) -> bool:
+        ids = []
+        for concept in attribute.concepts:
+            if concept.concept_id.value <= 0:
+                self.error("E108", "concept id must be a positive number", concept.concept_id.span)
+                return False
+            ids.append(concept.concept_id.value)
+        concept_filters = fields.setdefault("concept_filters", ())
+        if any(f.attribute == attribute.attribute for f in concept_filters):
+            what = attribute.attribute.replace("_", " ")
+            hint = f"list the concepts in one: `with {what} 1, 2`"
+            self.error("E133", f"the `with {what}` filter is given twice", attribute.span, hint)
+            return False
+        fields["concept_filters"] = (*concept_filters, plan.ConceptFilter(attribute.attribute, tuple(ids)))
+        return True
 
     def set_once(self, fields: dict, key: str, value, span: Span) -> bool:
         if key in fields:

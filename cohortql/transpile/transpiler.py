@@ -47,10 +47,8 @@ def _transpile(sql: str, dialect: str) -> str:
     if len(statements) != 1 or statements[0] is None:
         raise TranspileError(f"expected one statement, got {len(statements)}")
     tree = statements[0]
-    if dialect == "postgres":
-        tree = tree.transform(_postgres_date_difference).transform(_postgres_like_without_escape)
-    if dialect == "spark":
-        tree = tree.transform(_spark_date_difference).transform(_spark_like_without_escape)
+    for rewrite in _REWRITES.get(dialect, ()):
+        tree = tree.transform(rewrite)
     return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
 
 
@@ -85,3 +83,10 @@ def _spark_like_without_escape(node: exp.Expression) -> exp.Expression:
         pattern = exp.func("REPLACE", node.expression, exp.Literal.string("\\"), exp.Literal.string("\\\\"))
         return exp.Like(this=node.this, expression=pattern)
     return node
+
+
+# What a dialect needs rewritten in the canonical tree before sqlglot prints it (each says why above).
+_REWRITES = {
+    "postgres": (_postgres_date_difference, _postgres_like_without_escape),
+    "spark": (_spark_date_difference, _spark_like_without_escape),
+}

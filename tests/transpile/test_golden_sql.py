@@ -1,6 +1,6 @@
 """Golden SQL per example and dialect, reviewed as diffs.
 
-Regenerate after an intended change with `COHORTQL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py`
+Regenerate after an intended change with `COHORTQL_UPDATE_GOLDEN=1 pytest tests/transpile/test_golden_sql.py`
 and review `git diff tests/golden/`.
 """
 

@@ -1,7 +1,5 @@
 """`cohortql explain`: the plain-English reading of a plan, pinned word for word where it matters."""
 
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 
@@ -10,9 +8,8 @@ from cohortql.cli import app
 from cohortql.diagnostics import Source
 from cohortql.report.explain import explain_plan
 from cohortql.resolve import plan
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted((ROOT / "examples").glob("*.cohort"))
+from tests.conftest import EXAMPLES
+from tests.conftest import REPO as ROOT
 
 Q1_EXPLAINED = """\
 Title: GI bleeding after recent NSAID use, no prior peptic ulcer

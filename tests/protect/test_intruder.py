@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from cohortql.execute.runner import RawCounts
+from cohortql.counts import RawCounts
 from cohortql.protect import Breakdown, DisclosurePolicy, Hierarchy, protect
 
 NUMBERS, MARKS, CLASSES = "numbers", "marks", "classes"

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from cohortql.execute.runner import RawCounts
+from cohortql.counts import RawCounts
 from cohortql.protect import Breakdown, Cell, DisclosurePolicy, Hierarchy, PolicyError, ProtectedResult, protect
 from cohortql.protect.artifact import Status
 from cohortql.protect.protector import build_artifact

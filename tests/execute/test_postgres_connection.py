@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from cohortql.cli import app
 from cohortql.execute.target import resolve_target
-from tests.test_postgres_errors import CASE, SECRET, _url
+from tests.execute.test_postgres_errors import CASE, SECRET, _url
 
 
 def _count_json(*args, env=None):

@@ -131,7 +131,7 @@ def _random_cdm(plan, path, seed: int, persons: int = 300):
         for n in range(persons * 8 if domain.table != "death" else persons // 5):
             person = rng.choice(people)["person_id"] if domain.table != "death" else n + 1
             start = focus[person] + dt.timedelta(rng.randrange(-400, 400)) if rng.random() < 0.8 else day()
-            row = {domain.event_id: n + 1, "person_id": person, domain.concept_id: rng.choice(pool),
+            row = {domain.record_id: n + 1, "person_id": person, domain.concept_id: rng.choice(pool),
                    domain.start_date: start}  # fmt: skip
             if domain.end_date:
                 end = start + dt.timedelta(rng.randrange(-2, 400))

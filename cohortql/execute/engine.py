@@ -1,0 +1,75 @@
+"""The engine interface: what DuckDB, PostgreSQL and Spark each do to answer one statement.
+
+An engine module (`duckdb.py`, `postgres.py`, `spark.py`) implements `Engine` and states how it
+differs from the others as one `EngineSettings` value; `runner.py` drives any of them the same
+way. Nothing outside the engine modules asks which engine it is talking to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from cohortql.execute.cancel import Cancellable
+from cohortql.execute.errors import DatabaseError
+from cohortql.execute.target import Target
+from cohortql.render import SqlStatement, TempTable
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How one engine differs from the others, as data (each field says why it exists)."""
+
+    dialect: str  # the transpile dialect the engine's SQL is written in
+    # Counts schemas named :name: a missing schema is named as such, not as a missing table.
+    schema_exists: str | None = None
+    # Run on each staged temporary table ({table}): statistics the planner would otherwise lack.
+    analyse_table: str | None = None
+    # Run once cq_codeset exists: an index for lookups the planner may still nest.
+    index_concept_sets: str | None = None
+    # Commit the staged tables, then read in a READ ONLY transaction (else read-only by opening).
+    read_only_transaction: bool = False
+    # Planner settings for that read-only transaction only (SET LOCAL).
+    query_settings: tuple[str, ...] = ()
+    # Prefix giving the executed plan of a query; None: no plan from this engine (see the hint).
+    explain_prefix: str | None = None
+    no_explain_hint: str | None = None
+
+    def no_executed_plan(self) -> DatabaseError:
+        return DatabaseError(f"no executed plan from {self.dialect}", self.no_explain_hint)
+
+
+class EngineSession(Protocol):
+    """One connection or session, open on the target; it never writes to the CDM.
+
+    Used in order: `stage_inputs` and `stage_concept_sets` (when the statement reads concept
+    sets), `start_reading`, then one `fetch` or `explain`.
+    """
+
+    def stage_inputs(self, tables: Sequence[TempTable]) -> None:
+        """Each input as a temporary table (or view) holding its rows, loaded as bind parameters."""
+
+    def stage_concept_sets(self, codesets: SqlStatement) -> None:
+        """The resolved concept sets, materialised once as `cq_codeset`."""
+
+    def start_reading(self) -> None:
+        """From here on, read-only: the statement that follows only reads."""
+
+    def fetch(self, statement: SqlStatement) -> list[tuple]:
+        """The statement's rows, each a tuple."""
+
+    def explain(self, statement: SqlStatement) -> str:
+        """The engine's executed plan of the statement (settings.explain_prefix)."""
+
+
+class Engine(Protocol):
+    settings: EngineSettings
+
+    def connect(self, target: Target, cancellable: Cancellable) -> AbstractContextManager[EngineSession]:
+        """A session on `target`, its schemas checked, under the target's time limit.
+
+        `cancellable` is told what to cancel on Ctrl-C. Every failure of the engine, inside the
+        block too, leaves it as a `DatabaseError`; a KeyboardInterrupt passes through.
+        """
