@@ -48,6 +48,13 @@ class ReleaseFormat(StrEnum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"  # the feasibility report (docs/report.md)
+    pdf = "pdf"
+
+
+class ReportLanguage(StrEnum):
+    en = "en"
+    fr = "fr"
 
 
 class ReportFormat(StrEnum):
@@ -153,15 +160,26 @@ def release(
     request_id: RequestArgument,
     file: Annotated[Path | None, typer.Option(
         "--file", help="The definition file, if not at the path recorded at submission.")] = None,
-    format: Annotated[ReleaseFormat, typer.Option("--format", help="json, csv or markdown.")] = ReleaseFormat.json,
+    format: Annotated[ReleaseFormat, typer.Option(
+        "--format", help="json, csv, markdown, or the feasibility report as html or pdf.")] = ReleaseFormat.json,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (else stdout).")] = None,
+    lang: Annotated[ReportLanguage, typer.Option("--lang", help="html, pdf: its language.")] = ReportLanguage.en,
+    target_count: Annotated[int | None, typer.Option(
+        "--target", min=1, help="html, pdf: patients to enrol, for the forecast.")] = None,
+    enrol_fraction: Annotated[float | None, typer.Option(
+        "--enrol-fraction", help="html, pdf: share of newly eligible patients who enrol (default 0.35).")] = None,
     db: DbOption = None, cdm_schema: CdmOption = None, vocab_schema: VocabOption = None,
     timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Release an approved request's protected result for the sponsor, stamped with its approval."""
     from cohortql.governance import binding, identity, workflow
-    from cohortql.governance.release_doc import render_release, stamp
+    from cohortql.governance.release_doc import REPORT_FORMATS, render_release, stamp
 
+    report_format = format.value in REPORT_FORMATS
+    if report_format and output is None:
+        raise _fail(f"--format {format.value} writes a file", "name it with -o FILE", code=2)
+    if enrol_fraction is not None and not 0 < enrol_fraction <= 1:
+        raise _fail(f"--enrol-fraction {enrol_fraction} is not a share", "give a number above 0 and at most 1", 2)
     with _governed(store) as opened:
         actor = identity.acting_user(user)
         with opened.reading() as session:
@@ -173,9 +191,15 @@ def release(
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
         with err.status(f"counting on {target.description} ...", spinner="dots"):
             result = pipeline.run(compiled, target, binding.active_policy())
+            # The report's own release: the same definition, engine and policy as approved.
+            answer = pipeline.run_report(compiled, target, binding.active_policy()) if report_format else None
         request, approval, record = workflow.release(
             opened, actor, request_id, current, result.to_dict(), fmt=format.value,
             output=str(output) if output else None)
+    if answer is not None:
+        _write_report_release(answer, compiled, target, stamp(request, approval, record), output, record.seq,
+                              request_id, lang=lang.value, target=target_count, enrol_fraction=enrol_fraction)
+        return
     document = render_release(result, stamp(request, approval, record), format.value)
     if output is None:
         sys.stdout.write(document)
@@ -186,6 +210,22 @@ def release(
         raise _fail(f"the release is recorded (audit record {record.seq}) but {output} could not be written: "
                     f"{error.strerror}", f"fix the path and release again: cohortql release {request_id}") from None
     err.print(f"released request {request_id} to {output} (audit record {record.seq})", markup=False)
+
+
+def _write_report_release(answer, compiled, target, release_stamp, output, seq, request_id, **options) -> None:
+    from cohortql.report.document import report_html, write_report
+    from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
+    from cohortql.report.pdf import PdfError
+
+    html = report_html(answer, compiled, answered_by=target.description, stamp=release_stamp, lang=options["lang"],
+                       target=options["target"], enrol_fraction=options["enrol_fraction"] or DEFAULT_ENROL_FRACTION)
+    try:
+        write_report(html, output)
+    except (OSError, PdfError) as error:
+        cause = getattr(error, "cause", None) or getattr(error, "strerror", None) or str(error)
+        raise _fail(f"the release is recorded (audit record {seq}) but {output} could not be written: {cause}",
+                    f"fix it and release again: cohortql release {request_id}") from None
+    err.print(f"released request {request_id} to {output} (audit record {seq})", markup=False)
 
 
 def kpi(

@@ -13,6 +13,7 @@ from cohortql.protect import ProtectedResult
 from cohortql.report.counts import render
 
 FORMATS = ("json", "csv", "markdown")
+REPORT_FORMATS = ("html", "pdf")  # the feasibility report, written by cohortql/report/document.py
 
 
 def stamp(request: Request, approval: AuditRecord, release: AuditRecord) -> dict:

@@ -166,5 +166,6 @@ def forecast(units: list[Unit], months: int, pooled_count: int | None, enrol_fra
     for level in BANDS:
         tail = (1 - level) / 2
         q = [rate / (rate + tau) for tau in horizon]
-        bands[level] = (tuple(nb_quantile(shape, x, tail) for x in q), tuple(nb_quantile(shape, x, 1 - tail) for x in q))
+        lower = tuple(nb_quantile(shape, x, tail) for x in q)
+        bands[level] = (lower, tuple(nb_quantile(shape, x, 1 - tail) for x in q))
     return Forecast(months, enrol_fraction, prior, shape, rate, rates, horizon, expected, bands, target, timing)
