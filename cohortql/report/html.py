@@ -18,8 +18,8 @@ import jinja2
 from cohortql.report import charts
 from cohortql.report.feasibility import Report
 
-_FACES = (("DejaVuSans.ttf", "normal", "normal"), ("DejaVuSans-Bold.ttf", "bold", "normal"),
-          ("DejaVuSans-Oblique.ttf", "normal", "italic"))
+# Regular and bold; the browser slants the regular face for italics.
+_FACES = (("DejaVuSans.ttf", "normal"), ("DejaVuSans-Bold.ttf", "bold"))
 
 
 @lru_cache(maxsize=1)
@@ -39,10 +39,11 @@ def _font_css(text: str) -> str:
     folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     characters = set(text) | {chr(c) for c in range(0x20, 0x7F)}
     rules = []
-    for filename, weight, style in _FACES:
+    for filename, weight in _FACES:
         options = subset.Options()
         options.drop_tables += ["FFTM"]
         options.hinting = False
+        options.layout_features = ["kern", "liga"]
         font = subset.load_font(str(folder / filename), options)
         cutter = subset.Subsetter(options)
         cutter.populate(unicodes=[ord(c) for c in characters])
@@ -50,7 +51,7 @@ def _font_css(text: str) -> str:
         buffer = io.BytesIO()
         font.save(buffer)
         data = base64.b64encode(buffer.getvalue()).decode("ascii")
-        rules.append(f'@font-face {{ font-family: "DejaVu Sans"; font-weight: {weight}; font-style: {style}; '
+        rules.append(f'@font-face {{ font-family: "DejaVu Sans"; font-weight: {weight}; '
                      f'src: url(data:font/ttf;base64,{data}) format("truetype"); }}')
     return "\n".join(rules)
 
