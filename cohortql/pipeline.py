@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from cohortql.execute.target import Target
     from cohortql.parse.ast import Definition
     from cohortql.protect import DisclosurePolicy, ProtectedResult
-    from cohortql.protect.series import ReportRelease
+    from cohortql.protect.series import Layout
     from cohortql.resolve.plan import Plan
 
 # Each stage is imported by the function that runs it: a command pays only for the stages it
@@ -87,7 +87,7 @@ class ReportAnswer:
     """The feasibility report's one protected release, with what the report says about its data."""
 
     result: ProtectedResult
-    release: ReportRelease  # the tables and the series' grain (no counts are read from it)
+    layout: Layout  # the series' grain and window
     cdm_source: tuple | None  # (name, holder, source release date, CDM release date)
 
 
@@ -121,7 +121,7 @@ def run_report(
         hierarchies=release.hierarchies,
         strata_values=release.values,
     )
-    return ReportAnswer(result, release, source)
+    return ReportAnswer(result, release.layout, source)
 
 
 def rendered_sql(

@@ -59,17 +59,24 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """What the report may know of its release besides the protected numbers: no counts."""
+
+    grain: Grain
+    window: Window
+    place: str | None
+    finer_grains_refused: tuple[Grain, ...]  # tried first, mostly suppressed
+
+
+@dataclass(frozen=True)
 class ReportRelease:
-    """What `protect()` is given for a report, and the grain it settled on."""
+    """What `protect()` is given for a report (true counts: never past the protect stage)."""
 
     raw: RawCounts
     breakdowns: tuple[Breakdown, ...]
     hierarchies: tuple[Hierarchy, ...]
     values: dict
-    grain: Grain
-    window: Window
-    place: str | None
-    finer_grains_refused: tuple[Grain, ...]  # tried first, mostly suppressed
+    layout: Layout
 
 
 def quarter_of(month: str) -> str:
@@ -161,4 +168,4 @@ def plan_release(
     tables = [Breakdown(("sex", AGE_BAND)), Breakdown(grain.strata)]
     if place:
         tables.insert(0, Breakdown((place,)))
-    return ReportRelease(cut, tuple(tables), hierarchies, values, grain, window, place, tuple(refused))
+    return ReportRelease(cut, tuple(tables), hierarchies, values, Layout(grain, window, place, tuple(refused)))

@@ -18,7 +18,7 @@ def report_html(answer, compiled, *, answered_by: str, lang: str = "en",
     from cohortql.report.html import render_html
 
     report = build_report(
-        answer.result, answer.release, metadata=dict(compiled.plan.metadata), definition=explain_plan(compiled.plan),
+        answer.result, answer.layout, metadata=dict(compiled.plan.metadata), definition=explain_plan(compiled.plan),
         cdm_source=answer.cdm_source, answered_by=answered_by, lang=lang, enrol_fraction=enrol_fraction,
         target=target, stamp=stamp)
     return render_html(report)

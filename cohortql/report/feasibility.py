@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from cohortql import __version__
 from cohortql.protect.result import Cell, ProtectedResult, ProtectedTable
-from cohortql.protect.series import AGE_BAND, BEFORE, ReportRelease
+from cohortql.protect.series import AGE_BAND, BEFORE, Layout
 from cohortql.report.forecast import DEFAULT_ENROL_FRACTION, Forecast, Unit, forecast
 from cohortql.report.i18n import Language
 
@@ -133,10 +133,10 @@ def _by_sex_age(table: _Table, lang: Language) -> dict:
     return {"headers": headers, "rows": rows, "sexes": [s for s in columns if s != "total"]}
 
 
-def _series(table: _Table, release: ReportRelease, lang: Language) -> dict:
-    grain = release.grain
+def _series(table: _Table, layout: Layout, lang: Language) -> dict:
+    grain = layout.grain
     period_name = grain.period
-    periods = [*release.window.periods(period_name)]
+    periods = [*layout.window.periods(period_name)]
     places: list = [None]
     if grain.place:
         places = []
@@ -167,8 +167,8 @@ def _series(table: _Table, release: ReportRelease, lang: Language) -> dict:
     else:
         overall = rows[0]
     place_word = lang(f"place_{grain.place}" if grain.place else "place_none")
-    wording = "series_coarsened" if release.finer_grains_refused else "series_grain"
-    months = release.window.months
+    wording = "series_coarsened" if layout.finer_grains_refused else "series_grain"
+    months = layout.window.months
     return {
         "periods": periods,
         "period_labels": [lang.period(p) for p in periods],
@@ -177,7 +177,7 @@ def _series(table: _Table, release: ReportRelease, lang: Language) -> dict:
         "grain_text": lang(wording, place=place_word, period=lang(f"period_{period_name}")),
         "note": lang("series_note", first=lang.period(months[0]), last=lang.period(months[-1])) if months else "",
         "before_label": lang("before", first=lang.period(months[0])) if months else BEFORE,
-        "coarsened": bool(release.finer_grains_refused),
+        "coarsened": bool(layout.finer_grains_refused),
         "place_header": lang(grain.place) if grain.place else lang("unit"),
         "period_header": lang("period"),
         "months": len(months),
@@ -247,7 +247,7 @@ def _provenance(result: ProtectedResult, lang: Language, stamp: dict | None, gen
 
 def build_report(
     result: ProtectedResult,
-    release: ReportRelease,
+    layout: Layout,
     *,
     metadata: dict,
     definition: str,
@@ -264,9 +264,9 @@ def build_report(
         raise TypeError(f"the report layer only takes a ProtectedResult, not {type(result).__name__}")
     words = Language(lang)
     tables = [_Table(table, i) for i, table in enumerate(result.breakdowns)]
-    by_place = _by_place(tables[0], release.place, words) if release.place else None
+    by_place = _by_place(tables[0], layout.place, words) if layout.place else None
     by_sex_age = _by_sex_age(tables[-2], words)
-    series = _series(tables[-1], release, words)
+    series = _series(tables[-1], layout, words)
     predicted, pooled = _forecast(series, enrol_fraction, target)
     final = _count(result.final, "/final/value", words)
     summary = (words("summary", final=final.text) if not final.suppressed

@@ -30,7 +30,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "attrition": "Attrition",
         "attrition_note": "Patients remaining after each criterion, in the order written; "
                           "the last column is how many more would qualify if only that criterion were dropped.",
-        "step": "Step",
         "criterion": "Criterion",
         "persons": "Patients",
         "gain": "Gain if dropped",
@@ -64,8 +63,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "place_none": "the whole data source",
         "period": "Period",
         "before": "Before {first}",
-        "in_window": "In the window",
-        "monthly_rate": "Per month",
         "rates": "Newly eligible per month",
         "rates_note": "Observed over the {months} months of the window, and as the model estimates it "
                       "(borrowing strength across units).",
@@ -100,8 +97,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "policy_text": "counts from {low} to {high} are shown as {mark}",
         "policy_rounding": "the others are rounded to a multiple of {base}",
         "legend_suppressed": "hatched: suppressed (below {k} or hidden to protect one)",
-        "suppressed_word": "suppressed",
-        "entry_word": "Entry",
     },
     "fr": {
         "document": "Rapport de faisabilité",
@@ -119,7 +114,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "attrition": "Attrition",
         "attrition_note": "Patients restants après chaque critère, dans l’ordre écrit ; la dernière colonne "
                           "indique combien de patients de plus seraient retenus si seul ce critère était retiré.",
-        "step": "Étape",
         "criterion": "Critère",
         "persons": "Patients",
         "gain": "Gain si retiré",
@@ -153,8 +147,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "place_none": "l’ensemble de la source",
         "period": "Période",
         "before": "Avant {first}",
-        "in_window": "Sur la période",
-        "monthly_rate": "Par mois",
         "rates": "Nouveaux éligibles par mois",
         "rates_note": "Observé sur les {months} mois de la période, et estimé par le modèle "
                       "(qui partage l’information entre unités).",
@@ -189,8 +181,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "policy_text": "les effectifs de {low} à {high} sont affichés {mark}",
         "policy_rounding": "les autres sont arrondis à un multiple de {base}",
         "legend_suppressed": "hachuré : masqué (sous {k}, ou caché pour en protéger un)",
-        "suppressed_word": "masqué",
-        "entry_word": "Entrée",
     },
 }
 
