@@ -269,8 +269,12 @@ def build_report(
     series = _series(tables[-1], layout, words)
     predicted, pooled = _forecast(series, enrol_fraction, target)
     final = _count(result.final, "/final/value", words)
-    summary = (words("summary", final=final.text) if not final.suppressed
-               else words("summary_suppressed", k=result.policy.threshold))
+    if not final.suppressed:
+        summary = words("summary", final=final.text)
+    elif result.final.display == result.policy.suppressed_text:
+        summary = words("summary_small", k=words.number(result.policy.threshold))
+    else:  # hidden so that no small count can be computed from it
+        summary = words("summary_hidden", k=words.number(result.policy.threshold))
     name, holder, source_date, cdm_date = cdm_source or (None, None, None, None)
     source = {"name": name or words("not_given"), "holder": holder, "date": words.date(cdm_date or source_date),
               "answered_by": answered_by}

@@ -24,7 +24,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "answered_by": "Answered by",
         "not_given": "not given",
         "summary": "{final} patients meet every criterion.",
-        "summary_suppressed": "Fewer than {k} patients meet every criterion; the number is not shown.",
+        "summary_small": "Fewer than {k} patients meet every criterion; the number is not shown.",
+        "summary_hidden": "At least {k} patients meet every criterion; the exact number is hidden so that "
+                          "no smaller count can be computed from it.",
         "definition": "Definition in plain language",
         "definition_note": "The text a data steward reviews, generated from the definition that ran.",
         "attrition": "Attrition",
@@ -107,7 +109,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "answered_by": "Calculé sur",
         "not_given": "non renseigné",
         "summary": "{final} patients remplissent tous les critères.",
-        "summary_suppressed": "Moins de {k} patients remplissent tous les critères ; le nombre n’est pas affiché.",
+        "summary_small": "Moins de {k} patients remplissent tous les critères ; le nombre n’est pas affiché.",
+        "summary_hidden": "Au moins {k} patients remplissent tous les critères ; le nombre exact est masqué pour "
+                          "qu’aucun effectif plus petit ne puisse en être déduit.",
         "definition": "Définition en langage courant",
         "definition_note": "Le texte que relit le responsable des données, produit à partir de la définition "
                            "exécutée (en anglais).",
