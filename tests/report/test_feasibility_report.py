@@ -12,7 +12,6 @@ import io
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 from PIL import Image
