@@ -11,6 +11,20 @@ from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
 SUFFIXES = (".html", ".pdf")
 
 
+def concept_labels(definition) -> dict[int, str]:
+    """The labels the definition wrote beside its concept ids (`201826 "Type 2 diabetes mellitus"`)."""
+    from cohortql.parse import ast
+
+    labels = {}
+    for statement in definition.statements:
+        if isinstance(statement, ast.ConceptSet):
+            for item in statement.items:
+                label = getattr(item, "label", None)
+                if label:
+                    labels.setdefault(int(item.concept_id.value), label)
+    return labels
+
+
 def report_html(answer, compiled, *, answered_by: str, lang: str = "en",
                 enrol_fraction: float = DEFAULT_ENROL_FRACTION, target: int | None = None,
                 stamp: dict | None = None) -> str:
@@ -18,7 +32,7 @@ def report_html(answer, compiled, *, answered_by: str, lang: str = "en",
     from cohortql.report.html import render_html
 
     report = build_report(
-        answer.result, answer.layout, metadata=dict(compiled.plan.metadata), definition=explain_plan(compiled.plan),
+        answer.result, answer.layout, metadata=dict(compiled.plan.metadata), definition=explain_plan(compiled.plan, concept_labels(compiled.definition)),
         cdm_source=answer.cdm_source, answered_by=answered_by, lang=lang, enrol_fraction=enrol_fraction,
         target=target, stamp=stamp)
     return render_html(report)
