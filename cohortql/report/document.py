@@ -31,8 +31,9 @@ def report_html(answer, compiled, *, answered_by: str, lang: str = "en",
     """`answer` is a `pipeline.ReportAnswer`: one protected release and what the report says of its data."""
     from cohortql.report.html import render_html
 
+    definition = explain_plan(compiled.plan, concept_labels(compiled.definition))
     report = build_report(
-        answer.result, answer.layout, metadata=dict(compiled.plan.metadata), definition=explain_plan(compiled.plan, concept_labels(compiled.definition)),
+        answer.result, answer.layout, metadata=dict(compiled.plan.metadata), definition=definition,
         cdm_source=answer.cdm_source, answered_by=answered_by, lang=lang, enrol_fraction=enrol_fraction,
         target=target, stamp=stamp)
     return render_html(report)

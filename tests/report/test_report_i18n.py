@@ -14,7 +14,6 @@ from cohortql.report.feasibility import build_report
 from cohortql.report.i18n import MESSAGES, Language
 from tests.conftest import REPO
 
-
 # Words French and English happen to share.
 SAME_IN_BOTH = {"attrition", "persons", "site", "total", "age_band", "place_site", "provenance"}
 
