@@ -198,7 +198,7 @@ def release(
             output=str(output) if output else None)
     if answer is not None:
         _write_report_release(answer, compiled, target, stamp(request, approval, record), output, record.seq,
-                              request_id, lang=lang.value, target=target_count, enrol_fraction=enrol_fraction)
+                              request_id, lang=lang.value, target_count=target_count, enrol_fraction=enrol_fraction)
         return
     document = render_release(result, stamp(request, approval, record), format.value)
     if output is None:
@@ -218,7 +218,7 @@ def _write_report_release(answer, compiled, target, release_stamp, output, seq, 
     from cohortql.report.pdf import PdfError
 
     html = report_html(answer, compiled, answered_by=target.description, stamp=release_stamp, lang=options["lang"],
-                       target=options["target"], enrol_fraction=options["enrol_fraction"] or DEFAULT_ENROL_FRACTION)
+                       target=options["target_count"], enrol_fraction=options["enrol_fraction"] or DEFAULT_ENROL_FRACTION)
     try:
         write_report(html, output)
     except (OSError, PdfError) as error:
