@@ -201,6 +201,27 @@ def _policy(threshold, suppress_zero, rounding_base, complementary, attrition_di
     return ActivePolicy(policy, f"{active.source}, made stricter by options" if changed else active.source)
 
 
+def _against_floor(active) -> str | None:
+    """How the policy stands to the deployment's floor: a note for every output, or a usage error."""
+    from cohortql.governance.errors import GovernanceError
+    from cohortql.governance.floor import deployment_floor
+
+    try:
+        floor = deployment_floor()
+    except GovernanceError as error:
+        raise _fail(error.message, error.hint, code=2) from None
+    if active.policy == floor.policy:
+        return None
+    looser = active.policy.looser_than(floor.policy)
+    if not looser:
+        return f"the policy of {active.source} is stricter than {floor.describe()}"
+    if not floor.allow_looser_profiles:
+        raise _fail(f"the disclosure policy of {active.source} is looser than {floor.describe()}: "
+                    + "; ".join(looser), "only an admin can change the floor (cohortql admin policy set)", code=2)
+    return (f"the policy of {active.source} is LOOSER than {floor.describe()} ({'; '.join(looser)}): "
+            "for the insider's own use, never for release")
+
+
 def _breakdown_dimensions(by: list[str] | None) -> tuple[str, ...] | None:
     """`--by site,sex` or `--by site --by sex`; None when not given (the definition decides)."""
     from cohortql.omop import BREAKDOWNS
@@ -242,11 +263,12 @@ def count(
 
     dimensions = _breakdown_dimensions(by)
     compiled = _compile_or_exit(file)
-    policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences).policy
+    active = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    note = _against_floor(active)
     target = _target(db, cdm_schema, vocab_schema, timeout)
     try:
         with err.status(f"counting on {target.description} ...", spinner="dots"):
-            result = pipeline.run(compiled, target, policy, by=dimensions)
+            result = pipeline.run(compiled, target, active.policy, by=dimensions, policy_note=note)
     except DatabaseError as error:
         raise _fail(error.cause, error.hint) from None
     except TranspileError as error:

@@ -49,7 +49,8 @@ def parse_source(source: Source) -> Definition:
 
 
 def run(
-    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, by: tuple[str, ...] | None = None
+    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, by: tuple[str, ...] | None = None,
+    policy_note: str | None = None,
 ) -> ProtectedResult:
     """render -> transpile -> execute -> protect: the released answer for one definition.
 
@@ -79,6 +80,7 @@ def run(
         breakdowns=breakdowns,
         hierarchies=hierarchies,
         strata_values=values,
+        policy_note=policy_note,
     )
 
 

@@ -28,7 +28,7 @@ class ErrorContext:
     schema: str | None = None  # the CDM schema, or the schema being loaded
     server: str | None = None  # host:port, shown when the server cannot be reached
     timeout_seconds: int | None = None
-    secret: str | None = None  # a password to scrub from any message, whatever happens
+    secrets: tuple[str, ...] = ()  # passwords and tokens to scrub from any message, whatever happens
 
 
 _Explain = Callable[[re.Match, ErrorContext], DatabaseError]
@@ -136,8 +136,8 @@ def explain_driver_error(error: BaseException, context: ErrorContext | None = No
     """Map a driver exception to a cause a person can act on (the message text only, no URL)."""
     context = context or ErrorContext()
     text = str(getattr(error, "orig", None) or error)
-    if context.secret:
-        text = text.replace(context.secret, "***")
+    for secret in context.secrets:
+        text = text.replace(secret, "***")
     for pattern, explain in _RULES:
         match = pattern.search(text)
         if match:

@@ -33,6 +33,7 @@ import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from cohortql.credentials import secrets_of
 from cohortql.execute.cancel import Cancellable, run_cancellable
 from cohortql.execute.errors import DatabaseError, ErrorContext, explain_driver_error
 from cohortql.execute.target import database_url, libpq_connect_args, safe_url_text, server_text
@@ -519,7 +520,7 @@ def load(source: str, db: str, schema: str, replace: bool = False, progress: Pro
     try:
         tables = run_cancellable(work)
     except (sa.exc.DBAPIError, psycopg2.Error, duckdb.Error) as error:
-        context = ErrorContext(schema=schema, server=server_text(url), secret=url.password)
+        context = ErrorContext(schema=schema, server=server_text(url), secrets=secrets_of(url))
         raise explain_driver_error(error, context) from None
     result = LoadResult(safe_url_text(url), schema, tuple(tables), time.perf_counter() - started)
     progress(f"loaded {sum(t.rows for t in tables):,} rows into {len(tables)} tables in {result.seconds:.1f} s")

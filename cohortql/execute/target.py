@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from cohortql.credentials import redact_text, secrets_of, strip_url
 from cohortql.execute.errors import DatabaseError, ErrorContext
 
 DEFAULT_TIMEOUT_SECONDS = 600
@@ -34,13 +35,13 @@ class Target:
             schema=schema or self.cdm_schema,
             server=server_text(self.url),
             timeout_seconds=self.timeout_seconds,
-            secret=self.url.password,
+            secrets=secrets_of(self.url),
         )
 
     def to_dict(self) -> dict:
         return {
             "dialect": self.dialect,
-            "description": self.description,
+            "description": redact_text(self.description),  # whatever built it, never a credential
             "cdm_schema": self.cdm_schema,
             "vocab_schema": self.vocab_schema or self.cdm_schema,
         }
@@ -67,8 +68,8 @@ def load_profile() -> dict:
 
 
 def safe_url_text(url: URL) -> str:
-    """The URL as users may see it: no password, whatever its source, and no driver name."""
-    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True).replace(":***@", "@")
+    """The URL as users may see it: no password or other credential, whatever its source, and no driver name."""
+    return strip_url(url).set(drivername=url.get_backend_name()).render_as_string(hide_password=False)
 
 
 def server_text(url: URL) -> str | None:

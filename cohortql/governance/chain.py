@@ -20,6 +20,7 @@ from cohortql.governance.models import AuditHead, AuditRecord
 
 GENESIS = "sha256:" + "0" * 64
 HEAD_ID = 1
+REDACTED = "redacted"  # a record naming earlier records whose credentials were stripped (redaction.py)
 
 
 def canonical_json(value) -> str:
@@ -108,19 +109,43 @@ def _link_problem(record: AuditRecord, previous_seq: int, later_hashes: dict[str
     )
 
 
+def redacted_records(chain: list[AuditRecord]) -> dict[int, tuple[int, str]]:
+    """seq -> (the `redacted` record's seq, hash of the detail it left) for every record a redaction rewrote."""
+    claims: dict[int, tuple[int, str]] = {}
+    for record in chain:
+        if record.action == REDACTED:
+            for seq, sha in json.loads(record.detail).get("records", {}).items():
+                if int(seq) < record.seq:
+                    claims[int(seq)] = (record.seq, sha)
+    return claims
+
+
+def _intact(record: AuditRecord, redactions: dict[int, tuple[int, str]]) -> bool:
+    """The record's content matches its hash, or it is exactly what a later chained redaction left."""
+    if record.hash == record_hash(record.prev_hash, record.at, record.actor, record.action, record.request_id,
+                                  record.detail):
+        return True
+    claim = redactions.get(record.seq)
+    return claim is not None and claim[1] == text_sha256(record.detail)
+
+
 def check_chain(session: Session, anchor: str | None = None) -> ChainCheck:
     """Walk the chain from the genesis hash; report the first record that breaks it."""
     chain = records(session)
+    head = session.get(AuditHead, HEAD_ID)
+    if head is None:
+        return ChainCheck(0, GENESIS, None, "the audit chain has no head: the store is damaged or not a store")
+    if not chain:
+        return ChainCheck(0, GENESIS, None, "the audit chain is empty: there is no record to verify")
     by_hash = {record.hash: record.seq for record in chain}
+    redactions = redacted_records(chain)
     previous_hash, previous_seq, seen_anchor = GENESIS, 0, anchor is None
     for record in chain:
         problem = None
         if record.seq != previous_seq + 1:
             problem = f"record {previous_seq + 1} is missing: it was deleted"
             bad = previous_seq + 1
-        elif record.hash != record_hash(
-            record.prev_hash, record.at, record.actor, record.action, record.request_id, record.detail
-        ):
+        elif not _intact(record, redactions):
             problem, bad = f"record {record.seq} was altered: its content does not match its hash", record.seq
         elif record.prev_hash != previous_hash:
             later = {h: s for h, s in by_hash.items() if s > record.seq}
@@ -129,9 +154,8 @@ def check_chain(session: Session, anchor: str | None = None) -> ChainCheck:
             return ChainCheck(previous_seq, previous_hash, bad, problem)
         previous_hash, previous_seq = record.hash, record.seq
         seen_anchor = seen_anchor or record.hash == anchor
-    head = session.get(AuditHead, HEAD_ID)
-    if head is None or (head.seq, head.hash) != (previous_seq, previous_hash):
-        noted = head.seq if head else "no"
+    if (head.seq, head.hash) != (previous_seq, previous_hash):
+        noted = head.seq
         return ChainCheck(
             previous_seq,
             previous_hash,

@@ -70,7 +70,7 @@ def _fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
 
 
 @contextmanager
-def _governed(store_option: str | None) -> Iterator[Store]:
+def _governed(store_option: str | None, *, read_only: bool = False) -> Iterator[Store]:
     """Open the store and turn every expected failure into a message and an exit code."""
     from sqlalchemy.exc import DBAPIError
 
@@ -78,7 +78,7 @@ def _governed(store_option: str | None) -> Iterator[Store]:
     from cohortql.transpile import TranspileError
 
     try:
-        with open_store(store_option) as store:
+        with open_store(store_option, read_only=read_only) as store:
             yield store
     except GovernanceError as error:
         raise _fail(error.message, error.hint, error.exit_code) from None
@@ -172,8 +172,11 @@ def release(
     timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Release an approved request's protected result for the sponsor, stamped with its approval."""
+    from sqlalchemy.exc import DBAPIError
+
     from cohortql.governance import binding, identity, workflow
     from cohortql.governance.release_doc import REPORT_FORMATS, render_release, stamp
+    from cohortql.report.pdf import PdfError
 
     report_format = format.value in REPORT_FORMATS
     if report_format and output is None:
@@ -193,40 +196,68 @@ def release(
             result = pipeline.run(compiled, target, binding.active_policy())
             # The report's own release: the same definition, engine and policy as approved.
             answer = pipeline.run_report(compiled, target, binding.active_policy()) if report_format else None
-        request, approval, record = workflow.release(
-            opened, actor, request_id, current, result.to_dict(), fmt=format.value,
-            output=str(output) if output else None)
-    if answer is not None:
-        _write_report_release(answer, compiled, target, stamp(request, approval, record), output, record.seq,
-                              request_id, lang=lang.value, target_count=target_count, enrol_fraction=enrol_fraction)
-        return
-    document = render_release(result, stamp(request, approval, record), format.value)
-    if output is None:
-        sys.stdout.write(document)
-        return
+
+        def deliver(request, approval, record) -> None:
+            if answer is not None:
+                _write_report(answer, compiled, target, stamp(request, approval, record), output,
+                              pdf=format.value == "pdf", lang=lang.value, target_count=target_count,
+                              enrol_fraction=enrol_fraction)
+                return
+            document = render_release(result, stamp(request, approval, record), format.value)
+            if output is None:
+                sys.stdout.write(document)
+                sys.stdout.flush()
+            else:
+                _write_whole(output, document)
+
+        try:
+            _, _, record = workflow.release(opened, actor, request_id, current, result.to_dict(),
+                                            fmt=format.value, output=str(output) if output else None,
+                                            deliver=deliver)
+        except DBAPIError:
+            if output is not None:  # written, but the record did not commit: it was not delivered
+                output.unlink(missing_ok=True)
+            raise
+        except (OSError, PdfError) as error:
+            reason = getattr(error, "strerror", None) or getattr(error, "cause", None) or error.__class__.__name__
+            failed = workflow.release_failed(opened, actor, request_id, fmt=format.value,
+                                             output=str(output) if output else None, reason=reason)
+            where = output or "standard output"
+            raise _fail(f"request {request_id} was not released: {where} could not be written "
+                        f"({reason}); audit record {failed.seq} says "
+                        "`release_failed`", f"fix the path and release again: cohortql release {request_id}") from None
+    if output is not None:
+        err.print(f"released request {request_id} to {output} (audit record {record.seq})", markup=False)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write a file completely or not at all: a temporary file beside it, then renamed over it."""
+    partial = path.with_name(f".{path.name}.partial")
     try:
-        output.write_text(document, encoding="utf-8")
-    except OSError as error:
-        raise _fail(f"the release is recorded (audit record {record.seq}) but {output} could not be written: "
-                    f"{error.strerror}", f"fix the path and release again: cohortql release {request_id}") from None
-    err.print(f"released request {request_id} to {output} (audit record {record.seq})", markup=False)
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
-def _write_report_release(answer, compiled, target, release_stamp, output, seq, request_id, **options) -> None:
-    from cohortql.report.document import report_html, write_report
+def _write_report(answer, compiled, target, release_stamp, output: Path, *, pdf: bool, lang: str,
+                  target_count: int | None, enrol_fraction: float | None) -> None:
+    """The feasibility report with its approval stamp, written whole: HTML, or printed to PDF."""
+    from cohortql.report.document import report_html
     from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
-    from cohortql.report.pdf import PdfError
+    from cohortql.report.pdf import html_to_pdf
 
-    html = report_html(answer, compiled, answered_by=target.description, stamp=release_stamp, lang=options["lang"],
-                       target=options["target_count"], enrol_fraction=options["enrol_fraction"] or DEFAULT_ENROL_FRACTION)
+    html = report_html(answer, compiled, answered_by=target.description, stamp=release_stamp, lang=lang,
+                       target=target_count, enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
+    if not pdf:
+        _write_whole(output, html)
+        return
+    partial = output.with_name(f".{output.name}.partial")
     try:
-        write_report(html, output)
-    except (OSError, PdfError) as error:
-        cause = getattr(error, "cause", None) or getattr(error, "strerror", None) or str(error)
-        raise _fail(f"the release is recorded (audit record {seq}) but {output} could not be written: {cause}",
-                    f"fix it and release again: cohortql release {request_id}") from None
-    err.print(f"released request {request_id} to {output} (audit record {seq})", markup=False)
-
+        html_to_pdf(html, partial)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
 
 def kpi(
     format: Annotated[ReportFormat, typer.Option("--format", help="text or json.")] = ReportFormat.text,
@@ -403,8 +434,10 @@ def audit_verify(
     """Check the hash chain and the tables against it; report the first altered, deleted or moved record."""
     from cohortql.governance.verify import verify
 
-    with _governed(store) as opened, opened.reading() as session:
-        result = verify(session, anchor)
+    with _governed(store, read_only=True) as opened:
+        opened.require_current_schema()
+        with opened.reading() as session:
+            result = verify(session, anchor)
     if not result.ok:
         problems = [result.chain.problem] if result.chain.problem else result.problems
         for problem in problems[1:]:
@@ -466,8 +499,11 @@ def users_list(store: StoreOption = None) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from cohortql.governance.admin_commands import admin_app
+
     for command in (submit, withdraw, release, kpi):
         app.command()(command)
+    app.add_typer(admin_app, name="admin")
     app.add_typer(review_app, name="review")
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")

@@ -6,7 +6,7 @@ PostgreSQL, so an audit record hashes the same wherever it is read back, and it 
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -76,3 +76,33 @@ class RoleGrant(Base):
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
     granted_by: Mapped[str] = mapped_column(String(64))
     granted_at: Mapped[str] = mapped_column(String(32))
+
+
+class PolicyFloor(Base):
+    """The single row holding the disclosure policy the deployment requires (set by an admin, chained)."""
+
+    __tablename__ = "policy_floor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    policy: Mapped[dict] = mapped_column(JSON)  # DisclosurePolicy.to_dict()
+    allow_looser_profiles: Mapped[bool] = mapped_column(Boolean)  # may an insider's own count go below it
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[str] = mapped_column(String(32))
+
+
+class LedgerEntry(Base):
+    """What one approved request releases, and how to recompute the persons behind every released cell.
+
+    Person sets are never stored: the definition, its breakdown and the CDM identity let the
+    ledger re-run the cohort in the process that checks a new release (see cohortql/protect/ledger.py).
+    """
+
+    __tablename__ = "ledger_entry"
+
+    request_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cdm: Mapped[dict] = mapped_column(JSON)  # the engine's identity (Target.to_dict())
+    definition_text: Mapped[str] = mapped_column(Text)
+    breakdown: Mapped[list] = mapped_column(JSON)  # the breakdown dimensions released
+    hidden: Mapped[list] = mapped_column(JSON)  # cells hidden against earlier releases
+    cells: Mapped[list] = mapped_column(JSON)  # [{"key", "blocks", "status", "value"}] as released
+    recorded_at: Mapped[str] = mapped_column(String(32))

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 STATES = ("submitted", "approved", "rejected", "released", "withdrawn", "revoked")
 
-# action (as recorded in the audit) -> (states it may follow, state after); None: no request yet.
-TRANSITIONS: dict[str, tuple[frozenset[str | None], str]] = {
+# action (as recorded in the audit) -> (states it may follow, state after); None: no request yet
+# (before) or no change (after).
+TRANSITIONS: dict[str, tuple[frozenset[str | None], str | None]] = {
     "submitted": (frozenset({None}), "submitted"),
     "ran": (frozenset({"submitted"}), "submitted"),  # a reviewed result is kept; no state change
     "approved": (frozenset({"submitted"}), "approved"),
@@ -20,4 +21,5 @@ TRANSITIONS: dict[str, tuple[frozenset[str | None], str]] = {
     "withdrawn": (frozenset({"submitted", "approved"}), "withdrawn"),
     "revoked": (frozenset({"approved"}), "revoked"),
     "released": (frozenset({"approved", "released"}), "released"),
+    "release_failed": (frozenset({"approved", "released"}), None),  # the document was not written
 }

@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session
 
 from cohortql.execute.errors import explain_driver_error
-from cohortql.execute.target import profile_path
+from cohortql.execute.target import profile_path, safe_url_text
 from cohortql.governance.errors import StoreError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -43,15 +43,16 @@ def _profile_store() -> str | None:
         raise StoreError(f"cannot read profile {path}: {error}", "fix the TOML syntax or remove the file") from None
 
 
-def store_url(explicit: str | None = None) -> URL:
+def store_url(explicit: str | None = None, *, create: bool = True) -> URL:
     """--store, then COHORTQL_STORE, then the profile's `[governance] store`, then the user data dir.
 
-    Each may be a SQLAlchemy URL or a plain path to a SQLite file.
+    Each may be a SQLAlchemy URL or a plain path to a SQLite file. `create=False`: make no directory.
     """
     text = explicit or os.environ.get("COHORTQL_STORE") or _profile_store()
     if not text:
         path = default_store_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
         return make_url(f"sqlite:///{path}")
     if "://" not in text:
         return make_url(f"sqlite:///{Path(text).expanduser().resolve()}")
@@ -68,8 +69,8 @@ def store_url(explicit: str | None = None) -> URL:
 
 
 def describe(url: URL) -> str:
-    """The store as shown to people: never with a password."""
-    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True).replace(":***@", "@")
+    """The store as shown to people: never with a password or other credential."""
+    return safe_url_text(url)
 
 
 def _sqlite_engine(url: URL) -> sa.Engine:
@@ -102,12 +103,48 @@ def _migrate(engine: sa.Engine) -> None:
         command.upgrade(config, "head")
 
 
-class Store:
-    """An open governance store. Use `transaction()` for every write, `reading()` for reports."""
+def _read_only_engine(url: URL, description: str) -> tuple[sa.Engine, set[str]]:
+    """An engine that cannot write: SQLite opened `mode=ro` (a missing file is an error, never created),
+    PostgreSQL sessions read-only; the schema must already be there."""
+    if url.get_backend_name() == "sqlite":
+        if not url.database or not Path(url.database).is_file():
+            raise StoreError(f"there is no governance store at {description}",
+                             "check --store / COHORTQL_STORE: audit verify never creates a store")
+        path = Path(url.database).resolve().as_posix()
+        engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true",
+                                  connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    else:
+        given = url.query.get("options", "")  # the URL's own options (a search_path) are kept
+        options = f"{given if isinstance(given, str) else ' '.join(given)} -c default_transaction_read_only=on"
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"options": options.strip()})
+    try:
+        with engine.connect() as connection:
+            tables = set(sa.inspect(connection).get_table_names())
+    except DBAPIError as error:
+        engine.dispose()
+        cause = explain_driver_error(error)
+        raise StoreError(f"cannot open the governance store {description}: {cause.cause}", cause.hint) from None
+    missing = {"audit_record", "audit_head", "request", "role_grant"} - tables
+    if missing:
+        engine.dispose()
+        raise StoreError(f"{description} is not a governance store: it has no {', '.join(sorted(missing))} table",
+                         "check --store / COHORTQL_STORE")
+    return engine, tables
 
-    def __init__(self, url: URL):
+
+class Store:
+    """An open governance store. Use `transaction()` for every write, `reading()` for reports.
+
+    `read_only=True` opens an existing store as it is: no migration, no file or table created.
+    """
+
+    def __init__(self, url: URL, *, read_only: bool = False):
         self.url = url
         self.description = describe(url)
+        self.tables: set[str] | None = None  # read-only: the tables found (nothing is migrated)
+        if read_only:
+            self.engine, self.tables = _read_only_engine(url, self.description)
+            return
         if url.get_backend_name() == "sqlite":
             if url.database:
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +170,12 @@ class Store:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
+    def require_current_schema(self) -> None:
+        """A read-only store must already have every table this version reads."""
+        if self.tables is not None and not {"policy_floor", "ledger_entry"} <= self.tables:
+            raise StoreError(f"the governance store {self.description} has an older schema than this cohortql",
+                             "any command that writes (cohortql users list opens and upgrades it) first")
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -143,5 +186,5 @@ class Store:
         self.close()
 
 
-def open_store(explicit: str | None = None) -> Store:
-    return Store(store_url(explicit))
+def open_store(explicit: str | None = None, *, read_only: bool = False) -> Store:
+    return Store(store_url(explicit, create=not read_only), read_only=read_only)

@@ -7,13 +7,14 @@ conditional UPDATE (`WHERE state IN ...`), so a decision taken on a stale read c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from cohortql.governance import chain
+from cohortql.governance import chain, floor
 from cohortql.governance.binding import Binding
 from cohortql.governance.errors import NotFound, PermissionDenied, Refused
 from cohortql.governance.identity import require_role, roles_of
@@ -21,6 +22,7 @@ from cohortql.governance.models import AuditRecord, Request
 from cohortql.governance.states import TRANSITIONS
 from cohortql.governance.store import Store
 from cohortql.governance.verify import verify
+from cohortql.protect.policy import PolicyError
 
 
 @dataclass(frozen=True)
@@ -90,12 +92,24 @@ def _not_own(request: Request, actor: str, verb: str) -> None:
                                "another steward must decide it")
 
 
+def _require_floor(session: Session, policy: dict, what: str) -> None:
+    """Refuse a policy looser than the deployment's floor, naming the floor."""
+    try:
+        candidate = floor.policy_from_dict(policy)
+    except (KeyError, TypeError, PolicyError):
+        raise Refused(f"{what} cannot be read as a disclosure policy") from None
+    refusal = floor.current(session).refusal(candidate, what)
+    if refusal is not None:
+        raise refusal
+
+
 def submit(store: Store, actor: str, submission: Submission, *, now: datetime | None = None) -> Request:
     at = chain.timestamp(now)
     binding = submission.binding
     with store.transaction() as session:
         chain.lock_head(session)
         require_role(session, actor, "requester")
+        _require_floor(session, binding.policy, "the disclosure policy of this request")
         request = Request(
             state="submitted", study=submission.study, sponsor=submission.sponsor, title=submission.title,
             note=submission.note, requester=actor, submitted_at=at, definition_path=submission.definition_path,
@@ -143,6 +157,7 @@ def approve(store: Store, actor: str, request_id: int, note: str | None, *, poli
         request = get(session, request_id)
         require_role(session, actor, "steward")
         _not_own(request, actor, "approve")
+        _require_floor(session, request.policy, f"the disclosure policy of request {request_id}")
         if request.state == "submitted" and request.result_sha256 is None:
             raise Refused(f"request {request_id} has no reviewed result yet",
                           f"look at it first: cohortql review show {request_id}")
@@ -211,9 +226,16 @@ def check_releasable(session: Session, request: Request, actor: str, current: Bi
                       + "; ".join(reasons), "submit the changed definition for a new review")
 
 
+Deliver = Callable[[Request, AuditRecord, AuditRecord], None]
+
+
 def release(store: Store, actor: str, request_id: int, current: Binding, result: dict, *, fmt: str,
-            output: str | None, now: datetime | None = None) -> tuple[Request, AuditRecord, AuditRecord]:
-    """Record a release of exactly what was approved; returns the request, its approval and the release record."""
+            output: str | None, deliver: Deliver | None = None,
+            now: datetime | None = None) -> tuple[Request, AuditRecord, AuditRecord]:
+    """Release exactly what was approved: `deliver(request, approval, record)` writes the document inside
+    the transaction, so the `released` record commits only once the document is written; if `deliver`
+    raises, nothing is recorded (the caller records `release_failed`).
+    Returns the request, its approval and the release record."""
     at = chain.timestamp(now)
     with store.transaction() as session:
         chain.lock_head(session)
@@ -223,6 +245,7 @@ def release(store: Store, actor: str, request_id: int, current: Binding, result:
                           f"{check.first_problem}", "cohortql audit verify shows the details")
         request = get(session, request_id)
         check_releasable(session, request, actor, current)
+        _require_floor(session, request.policy, f"the disclosure policy of request {request_id}")
         if chain.sha256_of(result) != request.result_sha256:
             raise Refused(f"cannot release request {request_id}: the numbers differ from those the steward "
                           "approved (the warehouse data changed?)", "submit it again for a new review")
@@ -231,4 +254,18 @@ def release(store: Store, actor: str, request_id: int, current: Binding, result:
             "fingerprint": request.fingerprint, "engine": request.engine, "policy": request.policy,
             "result_sha256": request.result_sha256, "format": fmt, "output": output,
         })
-        return request, approval_record(session, request_id), record
+        approval = approval_record(session, request_id)
+        if deliver is not None:
+            deliver(request, approval, record)
+        return request, approval, record
+
+
+def release_failed(store: Store, actor: str, request_id: int, *, fmt: str, output: str | None, reason: str,
+                   now: datetime | None = None) -> AuditRecord:
+    """Record that a release's document could not be written: nothing was delivered, the state stays."""
+    at = chain.timestamp(now)
+    with store.transaction() as session:
+        chain.lock_head(session)
+        get(session, request_id)
+        return chain.append(session, action="release_failed", actor=actor, request_id=request_id, at=at,
+                            detail={"format": fmt, "output": output, "reason": reason})

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from cohortql.counts import RawCounts
 from cohortql.protect.artifact import Artifact, ArtifactBuilder, Status
 from cohortql.protect.attrition import add_attrition, attrition_counts, gain_counts
+from cohortql.protect.network import TableNetwork
 from cohortql.protect.policy import DisclosurePolicy
 from cohortql.protect.result import AttritionStep, Cell, ProtectedResult, ProtectedTable, TableCell, protecting
 from cohortql.protect.suppression import decide
 from cohortql.protect.tables import Breakdown, FinalCohortCube, Hierarchy, add_breakdowns, cell_key
 
-__all__ = ["attrition_counts", "build_artifact", "gain_counts", "protect"]
+__all__ = ["attrition_counts", "build_artifact", "gain_counts", "hidden_further", "protect"]
 
 
 def build_artifact(
@@ -71,16 +72,20 @@ def protect(
     breakdowns: tuple[Breakdown, ...] = (),
     hierarchies: tuple[Hierarchy, ...] = (),
     strata_values: Mapping[str, tuple] | None = None,
+    policy_note: str | None = None,
+    hide: frozenset[str] = frozenset(),
 ) -> ProtectedResult:
     """The released answer: every count decided together, on true counts, then rounded.
 
     `breakdowns` are tables of the final cohort by strata of `raw`; `hierarchies` group a
     stratum's values (sites within site groups); `strata_values` lists every value a stratum
     can take (e.g. all care sites), so that a table shows empty rows too: with zero suppressed,
-    a row left out would say that it is empty.
+    a row left out would say that it is empty. `hide` names counts (artifact keys) hidden further,
+    against earlier releases (cohortql/protect/ledger.py); hiding a released count only widens
+    what an intruder can infer, so this release stays protected on its own.
     """
     artifact, cube = build_artifact(raw, breakdowns, hierarchies, strata_values)
-    statuses = decide(artifact, policy)
+    statuses = hidden_further(artifact, decide(artifact, policy, TableNetwork.of(artifact, cube, policy)), hide)
     cells = {
         key: _cell(quantity.value, status, policy)
         for quantity, status in zip(artifact.quantities, statuses, strict=True)
@@ -100,4 +105,13 @@ def protect(
             fingerprint=fingerprint,
             database=database,
             breakdowns=tuple(_table(b, cube, cells) for b in breakdowns),
+            policy_note=policy_note,
         )
+
+
+def hidden_further(artifact: Artifact, statuses: tuple[Status, ...], hide: frozenset[str]) -> tuple[Status, ...]:
+    """`statuses` with every released count named in `hide` marked as complementary (`>=k`)."""
+    return tuple(
+        Status.COMPLEMENTARY if status is Status.RELEASED and hide.intersection(quantity.keys) else status
+        for quantity, status in zip(artifact.quantities, statuses, strict=True)
+    )

@@ -93,6 +93,7 @@ class ProtectedResult:
     fingerprint: str
     database: dict
     breakdowns: tuple[ProtectedTable, ...] = ()
+    policy_note: str | None = None  # how the policy stands to the deployment's floor, when it differs
 
     def __post_init__(self):
         if not _PROTECTING.get():
@@ -117,7 +118,9 @@ class ProtectedResult:
         ).astype({"persons": "Int64", "gain_if_dropped": "Int64"})
 
     def to_dict(self) -> dict:
+        note = {"policy_note": self.policy_note} if self.policy_note else {}
         return {
+            **note,
             "title": self.title,
             "final": self.final.to_dict(),
             "entries": self.entries.to_dict(),

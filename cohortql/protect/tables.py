@@ -116,6 +116,7 @@ class FinalCohortCube:
                     leaf = tuple(strata[p] for p in places)
                     sizes[leaf] = sizes.get(leaf, 0) + persons
         self.values = {name: sorted(found, key=_order) for name, found in values.items()}
+        self._cells: dict[Breakdown, list] = {}
 
     def base(self, name: str) -> str:
         """The RawCounts stratum a table stratum is computed from (itself, or a hierarchy's child)."""
@@ -162,27 +163,21 @@ class FinalCohortCube:
         return [*rows, (TOTAL, frozenset(leaves))]
 
     def cells(self, breakdown: Breakdown) -> list[tuple[tuple[Level, ...], list[tuple]]]:
-        """Every cell and margin of a table, with the blocks it adds up."""
-        index = next(i for i, c in enumerate(self.components) if self._base[breakdown.strata[0]] in c)
-        component = self.components[index]
-        positions = [component.index(self._base[name]) for name in breakdown.strata]
-        levels = [self.levels(name) for name in breakdown.strata]
-        # For each table stratum: the rows (by position in `levels`) each stratum value falls in.
-        rows_of = [
-            {value: [r for r, (_level, members) in enumerate(rows) if value in members] for value in self.values[base]}
-            for rows, base in zip(levels, (component[p] for p in positions), strict=True)
-        ]
-        covered: dict[tuple[int, ...], list[tuple]] = {}
-        for block in self._component_blocks(index):
-            combo = block[2]
-            choices = [rows_of[k][combo[p]] for k, p in enumerate(positions)]
-            for cell in itertools.product(*choices):
-                covered.setdefault(cell, []).append(block)
-        cells = []
-        for cell in itertools.product(*(range(len(rows)) for rows in levels)):
-            coords = tuple(levels[k][r][0] for k, r in enumerate(cell))
-            cells.append((coords, covered.get(cell, [])))
-        return cells
+        """Every cell and margin of a table, with the blocks it adds up (in the order of `blocks`)."""
+        if breakdown not in self._cells:
+            index = next(i for i, c in enumerate(self.components) if self._base[breakdown.strata[0]] in c)
+            component = self.components[index]
+            positions = [component.index(self._base[name]) for name in breakdown.strata]
+            cells = []
+            for combo in itertools.product(*(self.levels(name) for name in breakdown.strata)):
+                # The component's blocks are every combination of values: the cell's members at its strata.
+                choices = [self.values[name] for name in component]
+                for p, (_level, members) in zip(positions, combo, strict=True):
+                    choices[p] = [value for value in choices[p] if value in members]
+                covered = [("final", index, block) for block in itertools.product(*choices)]
+                cells.append((tuple(level for level, _ in combo), covered))
+            self._cells[breakdown] = cells
+        return self._cells[breakdown]
 
 
 def _components(tables: list[list[str]], strata: tuple[str, ...], order) -> list[tuple[str, ...]]:

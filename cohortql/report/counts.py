@@ -116,6 +116,8 @@ def render_table(result: ProtectedResult) -> str:
         console.print(grid)
     console.print(f"database: {result.database['description']}")
     console.print(f"policy: {result.policy.describe()}")
+    if result.policy_note:
+        console.print(f"policy note: {result.policy_note}")
     console.print(f"fingerprint: {result.fingerprint}")
     return console.export_text()
 
@@ -128,6 +130,8 @@ def render_csv(result: ProtectedResult) -> str:
     result = _require_protected(result)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    if result.policy_note:
+        buffer.write(f"# policy note: {result.policy_note}\n")
     # One tidy table: attrition rows, then breakdown rows (one per cell or margin, strata in columns).
     strata = list(result.breakdowns[0].strata) if result.breakdowns else []
     writer.writerow(["table", "step", "rule", "kind", *strata, "persons", "gain_if_dropped"])
@@ -162,6 +166,7 @@ def render_markdown(result: ProtectedResult) -> str:
         "",
         f"Database: {result.database['description']}.",
         f"Disclosure policy: {result.policy.describe()}.",
+        *([f"Policy note: {result.policy_note}."] if result.policy_note else []),
         f"Fingerprint: `{result.fingerprint}`.",
     ]
     return "\n".join(lines) + "\n"

@@ -66,7 +66,7 @@ def test_migrations_build_the_models_schema(store):
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
     assert differences == []
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_opening_again_keeps_the_data(tmp_path):

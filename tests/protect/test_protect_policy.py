@@ -20,6 +20,7 @@ def profile(monkeypatch, tmp_path):
     """Write the profile file's text; COHORTQL_PROFILE points at it."""
     path = tmp_path / "profile.toml"
     monkeypatch.setenv("COHORTQL_PROFILE", str(path))
+    monkeypatch.setenv("COHORTQL_STORE", str(tmp_path / "governance.sqlite"))  # the deployment's floor
     monkeypatch.delenv("COHORTQL_DB", raising=False)
 
     def write(text: str):
@@ -98,11 +99,21 @@ def test_count_options_looser_than_the_profile_are_usage_errors(profile, options
 
 def test_count_uses_the_profile_and_stricter_options(profile, eunomia_target):
     profile("[disclosure]\nthreshold = 5\n")
+    refused = CliRunner().invoke(app, ["count", Q4, "--format", "json"])
+    assert refused.exit_code == 2 and "looser than the deployment's floor (threshold 10" in refused.stderr
+    assert "Traceback" not in refused.output
+    for args in (["users", "init", "--user", "ada"],
+                 ["admin", "policy", "set", "--threshold", "10", "--allow-looser-profiles", "--user", "ada"]):
+        assert CliRunner().invoke(app, args).exit_code == 0
     loose = json.loads(CliRunner().invoke(app, ["count", Q4, "--format", "json"]).stdout)
     assert loose["policy"]["threshold"] == 5
+    assert "LOOSER than the deployment's floor" in loose["policy_note"] and "never for release" in loose["policy_note"]
+    table = CliRunner().invoke(app, ["count", Q4]).stdout
+    assert "policy note: the policy of the" in table and "LOOSER" in table
     assert loose["attrition"][1]["gain"] == {"value": 5, "display": "5"}  # 5 persons: not below a threshold of 5
     strict = json.loads(CliRunner().invoke(app, ["count", Q4, "--format", "json", "--threshold", "20",
                                                  "--rounding-base", "10"]).stdout)
     assert strict["policy"]["threshold"] == 20 and strict["policy"]["rounding_base"] == 10
+    assert "stricter than the deployment's floor" in strict["policy_note"]
     assert strict["final"] == {"value": None, "display": "<20"}  # 13 persons
     assert all(step["value"] is None or step["value"] % 10 == 0 for step in strict["attrition"])

@@ -1,0 +1,118 @@
+"""The deployment's disclosure policy floor: set in the governance store by an admin, on the audit chain.
+
+Every request is governed by a policy at least as strict as the floor: one submitted under a
+looser policy is refused, naming the floor. Without a floor set, the built-in default policy is
+the floor. `allow_looser_profiles` says whether an insider's own `cohortql count` may run under a
+looser user profile (its output then says so); releases never may.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from cohortql.governance import chain
+from cohortql.governance.errors import Refused
+from cohortql.governance.identity import require_role
+from cohortql.governance.models import PolicyFloor
+from cohortql.governance.store import Store, store_url
+from cohortql.protect import DisclosurePolicy
+
+FLOOR_ID = 1
+ACTION = "policy_floor_set"
+_POLICY_FIELDS = ("threshold", "suppress_zero", "rounding_base", "complementary", "attrition_differences")
+
+
+@dataclass(frozen=True)
+class Floor:
+    policy: DisclosurePolicy
+    allow_looser_profiles: bool
+    source: str  # who set it and when, or "the built-in default"
+
+    def describe(self) -> str:
+        return f"the deployment's floor ({_policy_text(self.policy)}; {self.source})"
+
+    def refusal(self, policy: DisclosurePolicy, what: str) -> Refused | None:
+        """A refusal when `policy` is looser than the floor; None when it is at least as strict."""
+        looser = policy.looser_than(self.policy)
+        if not looser:
+            return None
+        return Refused(f"{what} is looser than {self.describe()}: " + "; ".join(looser),
+                       "use a profile whose [disclosure] table is at least as strict; only an admin can change "
+                       "the floor (cohortql admin policy set)")
+
+
+DEFAULT = Floor(DisclosurePolicy(), False, "the built-in default: no admin has set one")
+
+
+def policy_from_dict(values: dict) -> DisclosurePolicy:
+    """A policy from its `to_dict()` (fields it lacks take their defaults)."""
+    return DisclosurePolicy(**{name: values[name] for name in _POLICY_FIELDS if name in values})
+
+
+def _policy_text(policy: DisclosurePolicy) -> str:
+    return f"threshold {policy.threshold}, " + ", ".join(
+        f"{name} {getattr(policy, name) if getattr(policy, name) is not None else 'off'}"
+        for name in _POLICY_FIELDS[1:])
+
+
+def current(session: Session) -> Floor:
+    row = session.get(PolicyFloor, FLOOR_ID)
+    if row is None:
+        return DEFAULT
+    return Floor(policy_from_dict(row.policy), row.allow_looser_profiles, f"set by {row.set_by} at {row.set_at}")
+
+
+def set_floor(store: Store, actor: str, policy: DisclosurePolicy, allow_looser_profiles: bool, *,
+              now: datetime | None = None) -> Floor:
+    """Admins only; the change and its audit record commit together."""
+    at = chain.timestamp(now)
+    with store.transaction() as session:
+        chain.lock_head(session)
+        require_role(session, actor, "admin")
+        before = current(session)
+        row = session.get(PolicyFloor, FLOOR_ID)
+        if row is None:
+            row = PolicyFloor(id=FLOOR_ID)
+            session.add(row)
+        row.policy, row.allow_looser_profiles = policy.to_dict(), allow_looser_profiles
+        row.set_by, row.set_at = actor, at
+        chain.append(session, action=ACTION, actor=actor, request_id=None, at=at, detail={
+            "policy": policy.to_dict(), "allow_looser_profiles": allow_looser_profiles,
+            "previous": before.policy.to_dict(), "previous_source": before.source,
+        })
+        return current(session)
+
+
+def check_table(session: Session, records) -> list[str]:
+    """The floor row against the last `policy_floor_set` record (verify's replay)."""
+    last = None
+    for record in records:
+        if record.action == ACTION:
+            last = (json.loads(record.detail), record.actor, record.at)
+    row = session.get(PolicyFloor, FLOOR_ID)
+    if last is None:
+        return [] if row is None else ["the policy floor has no audit record: it was set behind the chain's back"]
+    if row is None:
+        return ["the policy floor is in the audit record but missing from the table"]
+    detail, actor, at = last
+    expected = (detail["policy"], detail["allow_looser_profiles"], actor, at)
+    if (row.policy, row.allow_looser_profiles, row.set_by, row.set_at) != expected:
+        return ["the policy floor in the table does not match the audit record"]
+    return []
+
+
+def deployment_floor(explicit_store: str | None = None) -> Floor:
+    """The floor of the store a deployment names (read-only; a store not yet created has none)."""
+    url = store_url(explicit_store, create=False)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return DEFAULT
+    with Store(url, read_only=True) as store:
+        if "policy_floor" not in (store.tables or set()):
+            return DEFAULT  # a store from before floors existed
+        with store.reading() as session:
+            return current(session)
