@@ -34,7 +34,7 @@ def _environment() -> jinja2.Environment:
 def _font_css(text: str) -> str:
     """@font-face rules for the page's font, subset to `text`'s characters (a few tens of kB)."""
     import matplotlib
-    from fontTools import subset
+    from fontTools import subset, ttLib
 
     folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     characters = set(text) | {chr(c) for c in range(0x20, 0x7F)}
@@ -44,7 +44,7 @@ def _font_css(text: str) -> str:
         options.drop_tables += ["FFTM"]
         options.hinting = False
         options.layout_features = ["kern", "liga"]
-        font = subset.load_font(str(folder / filename), options)
+        font = ttLib.TTFont(str(folder / filename), lazy=True)  # reads only the tables the subset needs
         cutter = subset.Subsetter(options)
         cutter.populate(unicodes=[ord(c) for c in characters])
         cutter.subset(font)
