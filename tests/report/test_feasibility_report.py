@@ -18,8 +18,8 @@ from PIL import Image
 
 from cohortql import pipeline
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures.synthetic import generate
 from cohortql.report.document import report_html, write_report
-from omop_fixtures.synthetic import generate
 from tests.conftest import REPO
 from tests.report.headless_browser import visit
 

@@ -16,9 +16,9 @@ import pytest
 
 from cohortql import pipeline
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures.synthetic import generate
 from cohortql.protect import DisclosurePolicy
 from cohortql.report.document import report_html
-from omop_fixtures.synthetic import generate
 from tests.conftest import REPO
 
 CASES = {
