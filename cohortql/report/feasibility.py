@@ -12,11 +12,11 @@ import datetime
 import math
 from dataclasses import dataclass, field
 
-from cohortql import __version__
 from cohortql.protect.result import Cell, ProtectedResult, ProtectedTable
 from cohortql.protect.series import AGE_BAND, BEFORE, Layout
 from cohortql.report.forecast import DEFAULT_ENROL_FRACTION, Forecast, Unit, forecast
 from cohortql.report.i18n import Language
+from cohortql.version import __version__
 
 _AGE_WIDTH = {"age5": 5, "age10": 10}
 
