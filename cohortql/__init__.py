@@ -2,7 +2,7 @@
 
 from cohortql.version import __version__
 
-__all__ = ["__version__", "count"]
+__all__ = ["__version__", "compare", "count", "impact", "sweep", "what_if"]
 
 
 def count(definition, db=None, cdm_schema=None, vocab_schema=None, timeout_seconds=None, cache=True):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from cohortql import __version__
+from cohortql.version import __version__
 from cohortql.fingerprint import canonical_part
 from cohortql.omop import DOMAINS
 from cohortql.resolve import plan as p
