@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from cohortql.version import __version__
 from cohortql.fingerprint import canonical_part
 from cohortql.omop import DOMAINS
 from cohortql.resolve import plan as p
+from cohortql.version import __version__
 from cohortql.whatif.store import FORMAT
 
 # Read by the concept sets, in the order their SQL reads them: the data version reads them first, as
