@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # cohortql, omop_fixtures and tests.reference.run_circe
+sys.path.insert(0, str(ROOT))  # cohortql and tests.reference.run_circe
 
 from cohortql import pipeline  # noqa: E402
 from cohortql.execute.target import resolve_target  # noqa: E402

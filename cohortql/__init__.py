@@ -1,6 +1,8 @@
 """cohortql: cohort feasibility counts on OMOP CDM warehouses, protected before release."""
 
-__version__ = "0.1.0"
+from cohortql.version import __version__
+
+__all__ = ["__version__", "count"]
 
 
 def count(definition, db=None, cdm_schema=None, vocab_schema=None, timeout_seconds=None):

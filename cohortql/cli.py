@@ -40,9 +40,9 @@ def _report_definition_errors(errors: list[CohortQLError], fmt: ErrorFormat) -> 
             err.print()
 
 
-def _read(path: Path):
+def _read(path: Path, reader=pipeline.read_source):
     try:
-        return pipeline.read_source(path)
+        return reader(path)
     except FileNotFoundError:
         err.print(f"error: no such file: {path}", markup=False)
         raise typer.Exit(2) from None
@@ -392,10 +392,66 @@ def load(
         raise _fail(error.cause, error.hint) from None
 
 
-# Governance (submit, withdraw, release, kpi, review, audit, users): see docs/governance.md.
-from cohortql.governance.commands import register  # noqa: E402  (listed after the pipeline commands)
+# Governance (submit, withdraw, release, kpi, review, audit, users, admin): see docs/governance.md.
+from cohortql.governance.admin_commands import admin_app  # noqa: E402  (listed after the pipeline commands)
+from cohortql.governance.commands import register  # noqa: E402
 
 register(app)
+app.add_typer(admin_app, name="admin")  # here, not in register: admin_commands builds on commands
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="Circe cohort expression (ATLAS export, WebAPI, PhenotypeLibrary JSON)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write the CohortQL here (else stdout)."),
+    report: bool = typer.Option(
+        False, "--report", help="List every unsupported feature, and the features ignored for counting."
+    ),
+) -> None:
+    """Import an ATLAS / Circe cohort definition as canonical CohortQL (exit 1 if it cannot count the same)."""
+    from cohortql.atlas import AtlasError, import_circe
+
+    text = _read(file, lambda path: path.read_bytes().decode("utf-8"))
+    try:
+        result = import_circe(text, str(file))
+    except AtlasError as error:
+        if not report:
+            error.problems = error.problems[:1]
+        _report_definition_errors([error], ErrorFormat.text)
+        if not report and len(error.problems) == 1:
+            err.print("(--report lists every unsupported feature of the file)", markup=False)
+        raise typer.Exit(1) from None
+    if report:
+        for ignored in result.ignored:
+            err.print(f"ignored for counting: {ignored.feature} at {ignored.path}: {ignored.why}", markup=False)
+    if output is None:
+        sys.stdout.write(result.text)
+    else:
+        output.write_text(result.text, encoding="utf-8")
+        err.print(f"wrote {output}", markup=False)
+
+
+@app.command()
+def export(
+    file: Path = typer.Argument(..., help="Definition file."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write the Circe JSON here (else stdout)."),
+) -> None:
+    """Export a definition as a Circe cohort expression (JSON that ATLAS and ohdsi-circepy read)."""
+    from cohortql.atlas import AtlasError
+    from cohortql.atlas.export import export_circe
+
+    compiled = _compile_or_exit(file)
+    try:
+        expression = export_circe(compiled.definition, compiled.plan, str(file))
+    except AtlasError as error:
+        _report_definition_errors([error], ErrorFormat.text)
+        raise typer.Exit(1) from None
+    text = json.dumps(expression, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}", markup=False)
 
 
 fixtures_app = typer.Typer(help="Synthetic OMOP data for tests and benchmarks.", no_args_is_help=True)
@@ -411,7 +467,7 @@ def fixtures_generate(
     """Generate a synthetic OMOP CDM 5.4 of hospital groups (deterministic for a seed)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from omop_fixtures.synthetic import generate
+    from cohortql.fixtures.synthetic import generate
 
     columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TextColumn("persons"), TimeElapsedColumn())
     try:
@@ -431,7 +487,7 @@ def fixtures_scale_eunomia(
     out: str = typer.Option(..., "--out", help="DuckDB file to write."),
 ) -> None:
     """Replicate the Eunomia demo CDM N times, each copy with new person and event ids."""
-    from omop_fixtures.scale_eunomia import scale_eunomia
+    from cohortql.fixtures.scale_eunomia import scale_eunomia
 
     try:
         with err.status(f"writing {copies} copies of Eunomia ...", spinner="dots"):

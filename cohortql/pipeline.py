@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cohortql import __version__
 from cohortql.diagnostics import Source
+from cohortql.version import __version__
 
 if TYPE_CHECKING:
     from cohortql.execute.target import Target
@@ -27,9 +27,15 @@ class Compiled:
 
 
 def read_source(path: str | Path) -> Source:
+    """A definition file; a Circe JSON file (`.json`) is imported to CohortQL on the way."""
     path = Path(path)
     # Bytes decoded as-is: text mode would turn a lone \r into a line break the lexer never sees.
-    return Source(str(path), path.read_bytes().decode("utf-8"))
+    text = path.read_bytes().decode("utf-8")
+    if path.suffix.lower() == ".json":
+        from cohortql.atlas import import_circe
+
+        return Source(str(path), import_circe(text, str(path)).text)
+    return Source(str(path), text)
 
 
 def compile_source(source: Source) -> Compiled:
@@ -60,8 +66,9 @@ def run(
     from cohortql.fingerprint import fingerprint
     from cohortql.protect import protect
     from cohortql.protect.profile import active_policy
-    from cohortql.protect.strata import breakdown_inputs, strata_for
+    from cohortql.protect.strata import breakdown_inputs
     from cohortql.render import render
+    from cohortql.render.strata import strata_for
 
     policy = policy or active_policy().policy
     dimensions = compiled.plan.breakdown if by is None else tuple(by)

@@ -162,7 +162,8 @@ def release(
     from sqlalchemy.exc import DBAPIError
 
     from cohortql.governance import binding, identity, workflow
-    from cohortql.governance.release_doc import render_release, stamp
+    from cohortql.governance.release_doc import stamp
+    from cohortql.report.release import render_release
 
     with _governed(store) as opened:
         actor = identity.acting_user(user)
@@ -219,15 +220,16 @@ def kpi(
     store: StoreOption = None,
 ) -> None:
     """Indicators: requests per month and sponsor, approval rate, median days to approval and release."""
-    from cohortql.governance import chain, views
+    from cohortql.governance import chain
     from cohortql.governance import kpi as kpi_module
+    from cohortql.report import records
 
     with _governed(store) as opened, opened.reading() as session:
         indicators = kpi_module.compute(chain.records(session))
     if format is ReportFormat.json:
         print(json.dumps(indicators.to_dict(), indent=2))
     else:
-        sys.stdout.write(views.kpi_text(indicators))
+        sys.stdout.write(records.kpi_text(indicators))
 
 
 # ---- steward ---------------------------------------------------------------------------------
@@ -245,8 +247,8 @@ def review_list(
     """List requests waiting for a decision (or --state STATE, or --all)."""
     from sqlalchemy import select
 
-    from cohortql.governance import views
     from cohortql.governance.models import Request
+    from cohortql.report import records
 
     if state is not None and state not in STATES:
         raise _fail(f"unknown state `{state}`", f"states are {', '.join(STATES)}", code=2)
@@ -255,17 +257,18 @@ def review_list(
         if not all_states:
             query = query.where(Request.state == (state or "submitted"))
         requests = list(session.execute(query).scalars())
-    sys.stdout.write(views.requests_table(requests))
+    sys.stdout.write(records.requests_table(requests))
 
 
 def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled, target: Target,
                  concepts: bool) -> bool:
     """Resolved concept sets and the protected result; False when they cannot be shown on this engine."""
-    from cohortql.governance import binding, views, workflow
+    from cohortql.governance import binding, workflow
+    from cohortql.report import records
 
     if binding.engine_of(target) != request.engine:
-        print(f"\n== Protected result ==\nnot run here: the request is for {binding.engine_text(request.engine)}, "
-              f"this is {binding.engine_text(binding.engine_of(target))}")
+        print(f"\n== Protected result ==\nnot run here: the request is for {records.engine_text(request.engine)}, "
+              f"this is {records.engine_text(binding.engine_of(target))}")
         return False
     if concepts:
         print("\n== Resolved concept sets ==")
@@ -278,7 +281,7 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
             result = pipeline.run(compiled, target, binding.active_policy())
         request = workflow.record_result(opened, actor, request.id, result.to_dict())
     print("\n== Protected result ==")
-    print(views.result_table(request.result) if request.result else "not run (the request was not reviewed)")
+    print(records.result_table(request.result) if request.result else "not run (the request was not reviewed)")
     return True
 
 
@@ -291,14 +294,15 @@ def review_show(
 ) -> None:
     """What a steward needs to decide: plain English, concept sets, SQL, and the protected result."""
     from cohortql.fingerprint import fingerprint
-    from cohortql.governance import binding, identity, views, workflow
+    from cohortql.governance import binding, identity, workflow
+    from cohortql.report import records
     from cohortql.report.explain import explain_plan
 
     with _governed(store) as opened:
         actor = identity.acting_user(user)
         with opened.reading() as session:
             request = workflow.get(session, request_id)
-        sys.stdout.write(views.request_header(request))
+        sys.stdout.write(records.request_header(request))
         compiled = binding.compile_text(request.definition_text, request.definition_path)
         if fingerprint(compiled.plan) != request.fingerprint:
             raise Refused(f"the stored definition of request {request_id} now has another fingerprint",
@@ -370,14 +374,15 @@ def audit_log(
     store: StoreOption = None,
 ) -> None:
     """Print the audit records in order (all, or one request's)."""
-    from cohortql.governance import chain, views
+    from cohortql.governance import chain
+    from cohortql.report.records import audit_dicts, audit_table
 
     with _governed(store) as opened, opened.reading() as session:
         records = chain.records(session, request_id)
     if format is ReportFormat.json:
-        print(json.dumps(views.audit_dicts(records), indent=2))
+        print(json.dumps(audit_dicts(records), indent=2))
     else:
-        sys.stdout.write(views.audit_table(records))
+        sys.stdout.write(audit_table(records))
 
 
 @audit_app.command("verify")
@@ -446,19 +451,17 @@ def users_revoke(user_name: UserArgument, role: RoleArgument, store: StoreOption
 @users_app.command("list")
 def users_list(store: StoreOption = None) -> None:
     """List users and their roles."""
-    from cohortql.governance import identity, views
+    from cohortql.governance import identity
+    from cohortql.report import records
 
     with _governed(store) as opened, opened.reading() as session:
         grants = identity.grants(session)
-    sys.stdout.write(views.users_table(grants))
+    sys.stdout.write(records.users_table(grants))
 
 
 def register(app: typer.Typer) -> None:
-    from cohortql.governance.admin_commands import admin_app
-
     for command in (submit, withdraw, release, kpi):
         app.command()(command)
-    app.add_typer(admin_app, name="admin")
     app.add_typer(review_app, name="review")
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")

@@ -27,10 +27,10 @@ from cohortql.execute.errors import DatabaseError
 from cohortql.execute.loader import export_parquet
 from cohortql.execute.runner import run_cohort, run_concept_report
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures import tiny
 from cohortql.protect import DisclosurePolicy
 from cohortql.render import SqlStatement, render
 from cohortql.transpile import transpile
-from omop_fixtures import tiny
 from tests.conftest import EXAMPLES, REPO
 
 pytestmark = pytest.mark.slow  # a local Spark session, minutes of work

@@ -23,7 +23,7 @@ from cohortql import pipeline
 from cohortql.execute.runner import run_cohort
 from cohortql.execute.target import resolve_target
 from cohortql.render import SqlStatement, render
-from omop_fixtures import tiny
+from cohortql.fixtures import tiny
 
 signal.signal(signal.SIGINT, signal.default_int_handler)
 endless = SqlStatement(  # 10^12 pairs: hours of work, and the run's only job

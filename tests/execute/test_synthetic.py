@@ -12,12 +12,12 @@ import cohortql
 from cohortql import pipeline
 from cohortql.execute.runner import run_cohort
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures import ddl_statements
+from cohortql.fixtures.scale_eunomia import ID_OFFSET, scale_eunomia
+from cohortql.fixtures.synthetic import eras, generate, table_checksums
 from cohortql.omop import DOMAINS
 from cohortql.protect.protector import attrition_counts, gain_counts
 from cohortql.render import render
-from omop_fixtures import ddl_statements
-from omop_fixtures.scale_eunomia import ID_OFFSET, scale_eunomia
-from omop_fixtures.synthetic import eras, generate, table_checksums
 from tests.conftest import CDM_KEYS, REPO
 
 SYNTHETIC_EXAMPLES = ["q7_type2_diabetes_trial", "q8_heart_failure", "q9_breast_cancer_chemo"]
