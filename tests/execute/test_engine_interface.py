@@ -11,9 +11,9 @@ from cohortql import pipeline
 from cohortql.execute.errors import DatabaseError
 from cohortql.execute.runner import engine_for, run_cohort
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures import tiny
 from cohortql.render import SqlStatement, render
 from cohortql.transpile import LIVE
-from omop_fixtures import tiny
 from tests.conftest import REPO
 
 # The modules that may know which engine they are: the engines themselves.
