@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cohortql.counts import RawCounts
-from cohortql.execute.runner import run_site_catalogue, run_statement
+from cohortql.execute.runner import engine_for, run_site_catalogue, run_statement
 from cohortql.execute.target import Target
 from cohortql.render import RenderedCohort, SqlStatement, render, render_split
 from cohortql.resolve import plan as p
@@ -54,7 +54,7 @@ class PlanVectors:
 
 def _cdm_identity(target: Target) -> dict:
     identity = dict(target.to_dict())
-    if target.dialect == "duckdb" and target.url.database:
+    if engine_for(target).settings.local_file and target.url.database:
         # Any write to a DuckDB file changes its size or time: an UPDATE in place is caught too.
         path = Path(target.url.database)
         for file in (path, path.with_name(path.name + ".wal")):
@@ -110,7 +110,7 @@ class CachedCounter:
     def counts(self, plan: p.Plan, strata: tuple[str, ...] = ()) -> tuple[RawCounts, list[tuple]]:
         """RawCounts and the site catalogue (empty unless `site` is a stratum), as the one pass gives."""
         (vectors,), catalogue = self.vectors([plan], strata)
-        return vectors.raw(self.target.dialect == "spark"), catalogue
+        return vectors.raw(engine_for(self.target).settings.nulls_first), catalogue
 
     def vectors(self, plans: list[p.Plan], strata: tuple[str, ...] = ()) -> tuple[list[PlanVectors], list[tuple]]:
         """Vectors of several definitions (variants of one question), one data version for all.

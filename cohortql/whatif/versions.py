@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from cohortql.execute.runner import engine_for
 from cohortql.execute.target import Target
 from cohortql.omop import DOMAINS
 from cohortql.render import SqlStatement
@@ -73,7 +74,7 @@ def catalog_statement(tables: tuple[str, ...], target: Target) -> SqlStatement:
 
 def data_versions(tables: tuple[str, ...], target: Target, run: Callable[[SqlStatement], list[tuple]]) -> dict:
     """table -> its version (a JSON-able list); `run` is the execute stage's seam."""
-    if target.dialect != "postgres":
+    if engine_for(target).settings.data_version == "counts":
         rows = run(count_statement(tables, target))
         return {str(name): [int(count), None if top is None else int(top)] for name, count, top in rows}
     found = {}
