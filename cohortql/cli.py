@@ -278,6 +278,68 @@ def count(
     sys.stdout.write(render(result, format.value))
 
 
+class ReportLanguage(StrEnum):
+    en = "en"
+    fr = "fr"
+
+
+class ReportPlace(StrEnum):
+    site = "site"
+    site_group = "site_group"
+
+
+@app.command()
+def report(
+    file: Path = typer.Argument(..., help="Definition file."),
+    output: Path = typer.Option(..., "--output", "-o", help="FILE.html (self-contained page) or FILE.pdf."),
+    by: ReportPlace = typer.Option(ReportPlace.site, "--by", help="Sites (with site-group subtotals) or site groups."),
+    lang: ReportLanguage = typer.Option(ReportLanguage.en, "--lang", help="Language of the report: en or fr."),
+    target: int | None = typer.Option(None, "--target", min=1, help="Patients to enrol: the time to reach it."),
+    enrol_fraction: float | None = typer.Option(
+        None, "--enrol-fraction",
+        help="Share of newly eligible patients who enrol (default 0.35, see docs/report.md)."),
+    db: str | None = DB_OPTION,
+    cdm_schema: str | None = CDM_OPTION,
+    vocab_schema: str | None = VOCAB_OPTION,
+    timeout: int | None = TIMEOUT_OPTION,
+    threshold: int | None = THRESHOLD_OPTION,
+    suppress_zero: bool = SUPPRESS_ZERO_OPTION,
+    rounding_base: int | None = ROUNDING_OPTION,
+    complementary: bool = COMPLEMENTARY_OPTION,
+    attrition_differences: bool = DIFFERENCES_OPTION,
+) -> None:
+    """Write the sponsor's feasibility report (HTML or PDF): counts, charts, newly eligible over time, forecast."""
+    from cohortql.execute.errors import DatabaseError
+    from cohortql.report.document import SUFFIXES, report_html, write_report
+    from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
+    from cohortql.report.pdf import PdfError
+    from cohortql.transpile import TranspileError
+
+    if output.suffix.lower() not in SUFFIXES:
+        raise _fail(f"cannot tell the format of {output}", "name the output FILE.html or FILE.pdf", code=2)
+    if enrol_fraction is not None and not 0 < enrol_fraction <= 1:
+        raise _fail(f"--enrol-fraction {enrol_fraction} is not a share", "give a number above 0 and at most 1", 2)
+    compiled = _compile_or_exit(file)
+    policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences).policy
+    target_db = _target(db, cdm_schema, vocab_schema, timeout)
+    try:
+        with err.status(f"counting on {target_db.description} ...", spinner="dots"):
+            answer = pipeline.run_report(compiled, target_db, policy, place=by.value)
+        with err.status(f"writing {output} ...", spinner="dots"):
+            html = report_html(answer, compiled, answered_by=target_db.description, lang=lang.value, target=target,
+                               enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
+            write_report(html, output)
+    except DatabaseError as error:
+        raise _fail(error.cause, error.hint) from None
+    except TranspileError as error:
+        raise _fail(str(error)) from None
+    except PdfError as error:
+        raise _fail(error.cause, error.hint) from None
+    except OSError as error:
+        raise _fail(f"cannot write {output}: {error.strerror or error}") from None
+    err.print(f"wrote {output}", markup=False)
+
+
 policy_app = typer.Typer(help="The disclosure policy results are protected with.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 

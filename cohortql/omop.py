@@ -196,4 +196,4 @@ SOURCE_VOCABULARIES = frozenset(
     }
 )
 
-BREAKDOWNS = ("site", "site_group", "sex", "age5", "age10", "year")
+BREAKDOWNS = ("site", "site_group", "sex", "age5", "age10", "year", "quarter", "month")

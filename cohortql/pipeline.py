@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from cohortql.execute.target import Target
     from cohortql.parse.ast import Definition
     from cohortql.protect import DisclosurePolicy, ProtectedResult
+    from cohortql.protect.series import Layout
     from cohortql.resolve.plan import Plan
 
 # Each stage is imported by the function that runs it: a command pays only for the stages it
@@ -88,6 +89,48 @@ def run(
         strata_values=values,
         policy_note=policy_note,
     )
+
+
+@dataclass(frozen=True)
+class ReportAnswer:
+    """The feasibility report's one protected release, with what the report says about its data."""
+
+    result: ProtectedResult
+    layout: Layout  # the series' grain and window
+    cdm_source: tuple | None  # (name, holder, source release date, CDM release date)
+
+
+def run_report(
+    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, place: str | None = "site"
+) -> ReportAnswer:
+    """One query by place, sex, age band and index month; one release of every table the report shows."""
+    from cohortql.execute.runner import run_cdm_source, run_cohort, run_site_catalogue
+    from cohortql.fingerprint import fingerprint
+    from cohortql.protect import protect
+    from cohortql.protect.profile import active_policy
+    from cohortql.protect.series import Window, last_month, plan_release, report_strata
+    from cohortql.render import render
+
+    policy = policy or active_policy().policy
+    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, report_strata(place))
+    raw = run_cohort(rendered, target)
+    catalogue = run_site_catalogue(rendered, target) if place else []
+    sources = run_cdm_source(rendered, target)
+    source = sources[0] if sources else None
+    end = last_month(source[3] or source[2] if source else None, raw)
+    release = plan_release(raw, catalogue, policy, place, Window.ending(end) if end else Window(()))
+    result = protect(
+        release.raw,
+        policy,
+        rule_kinds=tuple(rule.kind for rule in compiled.plan.rules),
+        title=dict(compiled.plan.metadata).get("title"),
+        fingerprint=fingerprint(compiled.plan),
+        database=target.to_dict(),
+        breakdowns=release.breakdowns,
+        hierarchies=release.hierarchies,
+        strata_values=release.values,
+    )
+    return ReportAnswer(result, release.layout, source)
 
 
 def rendered_sql(

@@ -72,6 +72,11 @@ def run_site_catalogue(rendered: RenderedCohort, target: Target) -> list[tuple]:
     return _fetch(rendered, target, rendered.site_catalogue)
 
 
+def run_cdm_source(rendered: RenderedCohort, target: Target) -> list[tuple]:
+    """(name, holder, source release date, CDM release date) rows of cdm_source, latest first."""
+    return _fetch(rendered, target, rendered.cdm_source)
+
+
 def explain_cohort(rendered: RenderedCohort, target: Target) -> str:
     """The engine's executed plan of the cohort query (PostgreSQL: JSON), for benchmarks and tuning."""
     settings = engine_for(target).settings

@@ -62,9 +62,6 @@ class SparkEngine:
                 run.release()
 
 
-ENGINE = SparkEngine()
-
-
 class SparkRun:
     """An `EngineSession` on a fresh Spark session: temporary views and cached frames only."""
 
@@ -127,6 +124,9 @@ class SparkRun:
             )
 
 
+ENGINE = SparkEngine()
+
+
 def _query(session, statement: SqlStatement, cached: list):
     """The statement as a DataFrame; each of its WITH queries first becomes a temporary view,
     cached when it is read more than once.
@@ -161,10 +161,10 @@ def _cache_view(session, name: str, frame, cached: list) -> None:
     frame.createOrReplaceTempView(name)
 
 
-def _tables_read(*statements: SqlStatement) -> set[str]:
-    """The unqualified tables the statements read (a Parquet CDM's tables are unqualified views)."""
-    trees = [sqlglot.parse_one(statement.sql, read=CANONICAL) for statement in statements]
-    return {table.name for tree in trees for table in tree.find_all(exp.Table) if not table.db}
+def _tables_read(statement: SqlStatement) -> set[str]:
+    """The unqualified tables the statement reads (a Parquet CDM's tables are unqualified views)."""
+    tree = sqlglot.parse_one(statement.sql, read=CANONICAL)
+    return {table.name for table in tree.find_all(exp.Table) if not table.db}
 
 
 def _new_session(location: SparkLocation):

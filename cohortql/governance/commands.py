@@ -48,6 +48,13 @@ class ReleaseFormat(StrEnum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"  # the feasibility report (docs/report.md)
+    pdf = "pdf"
+
+
+class ReportLanguage(StrEnum):
+    en = "en"
+    fr = "fr"
 
 
 class ReportFormat(StrEnum):
@@ -153,8 +160,14 @@ def release(
     request_id: RequestArgument,
     file: Annotated[Path | None, typer.Option(
         "--file", help="The definition file, if not at the path recorded at submission.")] = None,
-    format: Annotated[ReleaseFormat, typer.Option("--format", help="json, csv or markdown.")] = ReleaseFormat.json,
+    format: Annotated[ReleaseFormat, typer.Option(
+        "--format", help="json, csv, markdown, or the feasibility report as html or pdf.")] = ReleaseFormat.json,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (else stdout).")] = None,
+    lang: Annotated[ReportLanguage, typer.Option("--lang", help="html, pdf: its language.")] = ReportLanguage.en,
+    target_count: Annotated[int | None, typer.Option(
+        "--target", min=1, help="html, pdf: patients to enrol, for the forecast.")] = None,
+    enrol_fraction: Annotated[float | None, typer.Option(
+        "--enrol-fraction", help="html, pdf: share of newly eligible patients who enrol (default 0.35).")] = None,
     db: DbOption = None, cdm_schema: CdmOption = None, vocab_schema: VocabOption = None,
     timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
 ) -> None:
@@ -163,8 +176,14 @@ def release(
 
     from cohortql.governance import binding, identity, workflow
     from cohortql.governance.release_doc import stamp
-    from cohortql.report.release import render_release
+    from cohortql.report.pdf import PdfError
+    from cohortql.report.release import REPORT_FORMATS, render_release
 
+    report_format = format.value in REPORT_FORMATS
+    if report_format and output is None:
+        raise _fail(f"--format {format.value} writes a file", "name it with -o FILE", code=2)
+    if enrol_fraction is not None and not 0 < enrol_fraction <= 1:
+        raise _fail(f"--enrol-fraction {enrol_fraction} is not a share", "give a number above 0 and at most 1", 2)
     with _governed(store) as opened:
         actor = identity.acting_user(user)
         with opened.reading() as session:
@@ -176,8 +195,15 @@ def release(
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
         with err.status(f"counting on {target.description} ...", spinner="dots"):
             result = pipeline.run(compiled, target, binding.active_policy())
+            # The report's own release: the same definition, engine and policy as approved.
+            answer = pipeline.run_report(compiled, target, binding.active_policy()) if report_format else None
 
         def deliver(request, approval, record) -> None:
+            if answer is not None:
+                _write_report(answer, compiled, target, stamp(request, approval, record), output,
+                              pdf=format.value == "pdf", lang=lang.value, target_count=target_count,
+                              enrol_fraction=enrol_fraction)
+                return
             document = render_release(result, stamp(request, approval, record), format.value)
             if output is None:
                 sys.stdout.write(document)
@@ -193,13 +219,13 @@ def release(
             if output is not None:  # written, but the record did not commit: it was not delivered
                 output.unlink(missing_ok=True)
             raise
-        except OSError as error:
+        except (OSError, PdfError) as error:
+            reason = getattr(error, "strerror", None) or getattr(error, "cause", None) or error.__class__.__name__
             failed = workflow.release_failed(opened, actor, request_id, fmt=format.value,
-                                             output=str(output) if output else None,
-                                             reason=error.strerror or error.__class__.__name__)
+                                             output=str(output) if output else None, reason=reason)
             where = output or "standard output"
             raise _fail(f"request {request_id} was not released: {where} could not be written "
-                        f"({error.strerror or error.__class__.__name__}); audit record {failed.seq} says "
+                        f"({reason}); audit record {failed.seq} says "
                         "`release_failed`", f"fix the path and release again: cohortql release {request_id}") from None
     if output is not None:
         err.print(f"released request {request_id} to {output} (audit record {record.seq})", markup=False)
@@ -214,6 +240,25 @@ def _write_whole(path: Path, text: str) -> None:
     finally:
         partial.unlink(missing_ok=True)
 
+
+def _write_report(answer, compiled, target, release_stamp, output: Path, *, pdf: bool, lang: str,
+                  target_count: int | None, enrol_fraction: float | None) -> None:
+    """The feasibility report with its approval stamp, written whole: HTML, or printed to PDF."""
+    from cohortql.report.document import report_html
+    from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
+    from cohortql.report.pdf import html_to_pdf
+
+    html = report_html(answer, compiled, answered_by=target.description, stamp=release_stamp, lang=lang,
+                       target=target_count, enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
+    if not pdf:
+        _write_whole(output, html)
+        return
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        html_to_pdf(html, partial)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
 
 def kpi(
     format: Annotated[ReportFormat, typer.Option("--format", help="text or json.")] = ReportFormat.text,

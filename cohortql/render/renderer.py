@@ -45,6 +45,7 @@ class RenderedCohort:
     cohort: SqlStatement  # SELECT mask, strata..., persons, entries
     concept_report: SqlStatement  # SELECT codeset_id, concept_id, name, ..., records
     site_catalogue: SqlStatement  # SELECT site, site_group for every care site
+    cdm_source: SqlStatement  # SELECT name, holder, source and CDM release dates
     rule_names: tuple[str, ...]
     strata: tuple[str, ...]
 
@@ -197,10 +198,13 @@ def render(
     )
     catalogue_params = _Parameters()
     catalogue_sql = _render("site_catalogue.sql.j2", catalogue_params, cdm_table=cdm_table)
+    source_params = _Parameters()
+    source_sql = _render("cdm_source.sql.j2", source_params, cdm_table=cdm_table)
     return RenderedCohort(
         inputs=inputs,
         concept_report=SqlStatement(report_sql, report_params.values),
         site_catalogue=SqlStatement(catalogue_sql, catalogue_params.values, reads_concept_sets=False),
+        cdm_source=SqlStatement(source_sql, source_params.values, reads_concept_sets=False),
         codesets=SqlStatement(codesets_sql, codeset_params.values),
         cohort=SqlStatement(cohort_sql, cohort_params.values),
         rule_names=tuple(rule.name for rule in plan.rules),

@@ -11,6 +11,7 @@ from cohortql.protect import ProtectedResult
 from cohortql.report.counts import render
 
 FORMATS = ("json", "csv", "markdown")
+REPORT_FORMATS = ("html", "pdf")  # the feasibility report (cohortql/report/document.py), stamped the same way
 
 
 def _flat(value) -> str:
