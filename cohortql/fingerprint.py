@@ -78,6 +78,12 @@ def canonical(definition: plan.Plan) -> dict:
     return _node(definition, codesets)
 
 
+def canonical_part(value, definition: plan.Plan):
+    """One node of a plan (an entry, a test) in the same canonical form, its concept sets written
+    out by content: what the what-if cache keys a vector by."""
+    return _node(value, [_codeset(codeset) for codeset in definition.codesets])
+
+
 def _codeset(codeset: plan.Codeset) -> dict:
     # Neither `id` (its position) nor `name` (for people only): a set is what it selects.
     return {"items": _sorted(_node(item, []) for item in codeset.items),

@@ -35,7 +35,9 @@ _TABLE_NAME = re.compile(r"CREATE TABLE (\w+)", re.IGNORECASE)
 _QUIET_LOG = (Path(__file__).parent / "spark_log4j2.properties").as_uri()
 
 
-SETTINGS = EngineSettings(dialect="spark", no_explain_hint="Spark shows each query's plan in its web UI")
+SETTINGS = EngineSettings(
+    dialect="spark", no_explain_hint="Spark shows each query's plan in its web UI", nulls_first=True  # ASC NULLS FIRST
+)
 
 
 class SparkEngine:
