@@ -1,7 +1,8 @@
 """cohortql counts what OHDSI Circe counts: real PhenotypeLibrary definitions, the examples and the
 tiny fixture's cases, each counted by Circe's own SQL (ohdsi-circepy) and by cohortql (import ->
-CohortQL -> our SQL) on the same database (DuckDB; PostgreSQL for the phenotypes, marked slow), compared as persons per inclusion-rule mask in
-Circe's person mode (which gives the final count, the attrition and every rule's persons).
+CohortQL -> our SQL) on the same database (DuckDB; PostgreSQL too for the phenotypes, marked
+slow), compared as persons per inclusion-rule mask in Circe's person mode (which gives the final
+count, the attrition and every rule's persons).
 """
 
 from __future__ import annotations
