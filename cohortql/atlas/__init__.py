@@ -9,7 +9,7 @@ from cohortql.atlas.errors import AtlasError, Problem
 
 @dataclass(frozen=True)
 class ImportResult:
-    text: str  # canonical CohortQL, `cohortql fmt`-clean
+    text: str  # canonical CohortQL, `cohortql fmt`-clean; rule descriptions as comments above the rules
     ignored: tuple  # to_cohortql.Ignored: features that cannot change a count
 
 
@@ -18,12 +18,25 @@ def import_circe(text: str, name: str) -> ImportResult:
     from cohortql.atlas.circe_json import read_circe
     from cohortql.atlas.to_cohortql import import_expression
     from cohortql.format import format_definition
+    from cohortql.parse import parse
     from cohortql.parse.parser import keywords
 
     result = import_expression(read_circe(text, name), keywords())
     if isinstance(result, list):
         raise AtlasError(name, tuple(result))
-    return ImportResult(format_definition(result.definition), result.ignored)
+    text = _with_descriptions(format_definition(result.definition), result.descriptions)
+    return ImportResult(format_definition(parse(text)), result.ignored)
+
+
+def _with_descriptions(text: str, descriptions: tuple[str, ...]) -> str:
+    """Each rule's Circe description as comment lines just above the rule (comments carry no meaning)."""
+    lines, rule = [], 0
+    for line in text.split("\n"):
+        if line.startswith(("include ", "exclude ")):
+            lines += ["# " + part.strip() if part.strip() else "#" for part in descriptions[rule].splitlines()]
+            rule += 1
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def is_circe_path(path) -> bool:

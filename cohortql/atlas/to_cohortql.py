@@ -59,6 +59,7 @@ class Ignored:
 class Imported:
     definition: ast.Definition
     ignored: tuple[Ignored, ...]
+    descriptions: tuple[str, ...]  # each rule's description ("" for none), in rule order
 
 
 def _given(value) -> bool:
@@ -96,6 +97,7 @@ class _Importer:
         self.ignored: list[Ignored] = []
         self.codesets: dict[int, str] = {}  # Circe codeset id -> CohortQL set name
         self.empty_codesets: set[int] = set()
+        self.descriptions: list[str] = []
 
     def problem(self, code: str, message: str, path: str, hint: str | None = None) -> None:
         self.problems.append(Problem(code, message, path, hint))
@@ -374,6 +376,8 @@ class _Importer:
                 criterion = self.group(group, f"{path}.expression")
             if criterion is not None:
                 out.append(ast.Rule(kind, unique, criterion))
+                description = rule.get("description")
+                self.descriptions.append(description.strip() if isinstance(description, str) else "")
         return out
 
     def members(self, group: dict, path: str) -> list[ast.Criterion] | None:
@@ -592,7 +596,7 @@ def import_expression(circe: CirceFile, keywords: frozenset[str]) -> Imported | 
     definition = importer.run()
     if definition is None:
         return importer.problems
-    return Imported(definition, tuple(importer.ignored))
+    return Imported(definition, tuple(importer.ignored), tuple(importer.descriptions))
 
 
 __all__ = ["IGNORED", "Ignored", "Imported", "import_expression", "set_name"]
