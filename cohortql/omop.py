@@ -98,13 +98,19 @@ DOMAINS: dict[str, DomainTable] = {
             "measurement", "measurement", "measurement_id", "measurement_concept_id",
             "measurement_source_concept_id", "measurement_date", None, "measurement_type_concept_id",
             "visit_occurrence_id", "measurement record", "Measurement", has_value=True,
-            circe_attributes=(("VisitType", "visit_type"), ("ValueAsNumber", "value"), ("Unit", "unit")),
+            circe_attributes=(
+                ("VisitType", "visit_type"), ("ValueAsNumber", "value"), ("Unit", "unit"),
+                ("ValueAsConcept", "value_concept"),
+            ),
         ),
         DomainTable(
             "observation", "observation", "observation_id", "observation_concept_id",
             "observation_source_concept_id", "observation_date", None, "observation_type_concept_id",
             "visit_occurrence_id", "observation record", "Observation", has_value=True,
-            circe_attributes=(("VisitType", "visit_type"), ("ValueAsNumber", "value"), ("Unit", "unit")),
+            circe_attributes=(
+                ("VisitType", "visit_type"), ("ValueAsNumber", "value"), ("Unit", "unit"),
+                ("ValueAsConcept", "value_concept"),
+            ),
         ),
         DomainTable(
             "visit", "visit_occurrence", "visit_occurrence_id", "visit_concept_id", "visit_source_concept_id",

@@ -112,13 +112,15 @@ class _Exporter:
                   for c in a.concepts if c.label}  # fmt: skip
         values = {
             "value": query.value and _range(query.value),
-            "value_concept": None,  # Circe lists value concepts; a CohortQL set may hold descendants
+            "value_concept": query.value_codeset_id is not None and self.value_concepts(query.value_codeset_id, where),
             "unit": query.unit_concept_ids and _concepts(query.unit_concept_ids),
             "visit_type": query.visit_concept_ids and _concepts(query.visit_concept_ids),
             "duration": query.duration and _range(query.duration),
             "days_supply": query.days_supply and _range(query.days_supply),
         }
         for key in query.attribute_keys():
+            if key == "value_concept" and values[key] is None:
+                continue  # reported by value_concepts
             if key in values and key in circe_field:
                 body[circe_field[key]] = values[key]
             elif key not in values:  # a concept column
@@ -127,6 +129,17 @@ class _Exporter:
             else:
                 self.unsupported(f"`{key.replace('_', ' ')}` on {query.domain.replace('_', ' ')}", where)
         return {table.circe: body}
+
+    def value_concepts(self, codeset_id: int, where: str) -> list[dict] | None:
+        """Circe lists value concepts: only a set of plain concept ids has that form."""
+        codeset = self.plan.codeset(codeset_id)
+        if codeset.sources or any(i.descendants or i.excluded for i in codeset.items):
+            self.unsupported(f"value concept set {codeset.name} (descendants, exclusions or source codes)", where)
+            return None
+        sets = [s for s in self.definition.statements if isinstance(s, ast.ConceptSet)]
+        node = next(s for s in sets if s.name.text == codeset.name)
+        labels = {i.concept_id.value: i.label for i in node.items if i.label}
+        return _concepts([i.concept_id for i in codeset.items], labels)
 
     # ---- rules ----
     def rule(self, node: ast.Rule, rule: p.Rule) -> dict:

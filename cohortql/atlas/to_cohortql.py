@@ -98,6 +98,8 @@ class _Importer:
         self.codesets: dict[int, str] = {}  # Circe codeset id -> CohortQL set name
         self.empty_codesets: set[int] = set()
         self.descriptions: list[str] = []
+        self.taken: set[str] = set()  # concept-set names given
+        self.value_sets: dict[tuple[int, ...], ast.ConceptSet] = {}  # ValueAsConcept lists, as sets
 
     def problem(self, code: str, message: str, path: str, hint: str | None = None) -> None:
         self.problems.append(Problem(code, message, path, hint))
@@ -126,8 +128,9 @@ class _Importer:
         extra = e.get("cohortql") if isinstance(e.get("cohortql"), dict) else {}
         statements: list[ast.Statement] = self.metadata(extra)
         statements += self.concept_sets(self.field(e, "ConceptSets", root, list, []) or [])
-        statements += self.entry(e["PrimaryCriteria"], e.get("AdditionalCriteria"), e.get("QualifiedLimit"))
-        statements += self.rules(self.field(e, "InclusionRules", root, list, []) or [])
+        later = self.entry(e["PrimaryCriteria"], e.get("AdditionalCriteria"), e.get("QualifiedLimit"))
+        later += self.rules(self.field(e, "InclusionRules", root, list, []) or [])
+        statements += [*self.value_sets.values(), *later]
         breakdown = extra.get("breakdown")
         if isinstance(breakdown, list) and breakdown:
             statements.append(ast.Breakdown(tuple(ast.Name(str(d)) for d in breakdown)))
@@ -142,7 +145,7 @@ class _Importer:
         return metas
 
     def concept_sets(self, sets: list) -> list[ast.ConceptSet]:
-        taken: set[str] = set()
+        taken = self.taken
         statements = []
         for i, item in enumerate(sets):
             path = f"{self.root}.ConceptSets[{i}]"
@@ -313,6 +316,9 @@ class _Importer:
                 return None
             concept_id = concepts[0].concept_id.value
             return ast.VisitTypeFilter(_VISIT_NAMES.get(concept_id, concept_id))
+        if key == "value_concept":
+            concepts = self.concepts(value, path)
+            return ast.ValueConceptFilter(self.value_set(concepts)) if concepts else None
         if key == "unit":
             ids = [c.concept_id.value for c in self.concepts(value, path)]
             return ast.UnitFilter(tuple(ast.Unit(_UNIT_SYMBOLS.get(i, i)) for i in ids)) if ids else None
@@ -321,6 +327,15 @@ class _Importer:
             return None
         node = {"value": ast.ValueFilter, "duration": ast.DurationFilter, "days_supply": ast.DaysSupplyFilter}[key]
         return node(comparison)
+
+    def value_set(self, concepts: tuple[ast.AttributeConcept, ...]) -> ast.Name:
+        """A concept set (no descendants) for a Circe ValueAsConcept list; one per distinct list."""
+        key = tuple(sorted({c.concept_id.value for c in concepts}))
+        if key not in self.value_sets:
+            name = set_name(f"Value_{concepts[0].label or key[0]}", self.taken, self.keywords)
+            items = tuple(ast.ConceptInclude(c.concept_id, c.label, False) for c in concepts)
+            self.value_sets[key] = ast.ConceptSet(ast.Name(name), items)
+        return self.value_sets[key].name
 
     def comparison(self, value, path: str, decimal: bool) -> ast.Comparison | None:
         """A Circe NumericRange; Circe truncates integer ranges (not values) to whole numbers."""

@@ -171,3 +171,16 @@ def test_bad_json_through_every_command(command, tmp_path):
     assert result.exit_code == 1
     assert "error[E301]: not JSON" in result.output and f"{path}: $" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_rule_descriptions_become_comments_above_their_rule():
+    expression = _cohort()
+    codeset_id = expression["ConceptSets"][0]["id"]
+    criterion = {"Criteria": {"ConditionOccurrence": {"CodesetId": codeset_id}},
+                 "StartWindow": {"Start": {"Coeff": -1}, "End": {"Days": 1, "Coeff": -1}}}  # fmt: skip
+    expression["InclusionRules"] = [
+        {"name": "prior", "description": "why this rule\nsecond line", "expression": {"CriteriaList": [criterion]}}
+    ]
+    text = import_circe(json.dumps(expression), "described.json").text
+    assert "# why this rule\n# second line\ninclude \"prior\": " in text
+    assert format_definition(parse(text)) == text

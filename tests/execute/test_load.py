@@ -115,7 +115,7 @@ def test_a_failed_replace_leaves_the_old_schema(broken, cause, postgres_database
         load(str(source), postgres_database, "kept", replace=True)
     assert failed.value.cause.startswith(cause)
     assert len(_pg_rows(pg, "kept", "person")) == 37
-    assert len(_pg_rows(pg, "kept", "measurement")) == 9
+    assert len(_pg_rows(pg, "kept", "measurement")) == TINY_ROWS["measurement"]
 
 
 def test_parquet_directory_with_other_names_and_missing_tables(postgres_database, pg, tmp_path, tiny_path):
