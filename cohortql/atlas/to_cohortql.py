@@ -100,6 +100,7 @@ class _Importer:
         self.descriptions: list[str] = []
         self.taken: set[str] = set()  # concept-set names given
         self.value_sets: dict[tuple[int, ...], ast.ConceptSet] = {}  # ValueAsConcept lists, as sets
+        self.plain_sets: dict[tuple[int, ...], str] = {}  # concept sets of plain concept ids, by their ids
 
     def problem(self, code: str, message: str, path: str, hint: str | None = None) -> None:
         self.problems.append(Problem(code, message, path, hint))
@@ -165,6 +166,8 @@ class _Importer:
             name = set_name(str(item.get("name") or f"Concepts_{item['id']}"), taken, self.keywords)
             self.codesets[item["id"]] = name
             statements.append(ast.ConceptSet(ast.Name(name), tuple(concepts)))
+            if all(isinstance(c, ast.ConceptInclude) and not c.descendants for c in concepts):
+                self.plain_sets.setdefault(tuple(sorted({c.concept_id.value for c in concepts})), name)
         return statements
 
     def concept_item(self, entry, path: str) -> ast.ConceptItem | None:
@@ -329,8 +332,11 @@ class _Importer:
         return node(comparison)
 
     def value_set(self, concepts: tuple[ast.AttributeConcept, ...]) -> ast.Name:
-        """A concept set (no descendants) for a Circe ValueAsConcept list; one per distinct list."""
+        """The concept set (no descendants) of a Circe ValueAsConcept list: a set of the definition with
+        exactly those concepts, else a new one, one per distinct list."""
         key = tuple(sorted({c.concept_id.value for c in concepts}))
+        if key in self.plain_sets:  # a concept set of the definition says the same (as export writes it)
+            return ast.Name(self.plain_sets[key])
         if key not in self.value_sets:
             name = set_name(f"Value_{concepts[0].label or key[0]}", self.taken, self.keywords)
             items = tuple(ast.ConceptInclude(c.concept_id, c.label, False) for c in concepts)
