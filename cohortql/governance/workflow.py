@@ -22,7 +22,7 @@ from cohortql.governance.models import AuditRecord, Request
 from cohortql.governance.states import TRANSITIONS
 from cohortql.governance.store import Store
 from cohortql.governance.verify import verify
-from cohortql.protect.policy import PolicyError
+from cohortql.protect.policy import DisclosurePolicy, PolicyError
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def _not_own(request: Request, actor: str, verb: str) -> None:
 def _require_floor(session: Session, policy: dict, what: str) -> None:
     """Refuse a policy looser than the deployment's floor, naming the floor."""
     try:
-        candidate = floor.policy_from_dict(policy)
+        candidate = DisclosurePolicy.from_dict(policy)
     except (KeyError, TypeError, PolicyError):
         raise Refused(f"{what} cannot be read as a disclosure policy") from None
     refusal = floor.current(session).refusal(candidate, what)

@@ -30,6 +30,7 @@ class Quantity:
 class Artifact:
     block_values: tuple[int, ...]
     quantities: tuple[Quantity, ...]
+    block_keys: tuple[Hashable, ...] = ()  # what each block is (the release ledger maps persons to them)
 
     def __post_init__(self):
         if any(value < 0 for value in self.block_values):
@@ -69,7 +70,7 @@ class ArtifactBuilder:
             Quantity(tuple(e["keys"]), form, sum(self._values[b] for b in form), e["shown"], e["cost"])
             for form, e in self._by_form.items()
         )
-        return Artifact(tuple(self._values), quantities)
+        return Artifact(tuple(self._values), quantities, tuple(self._blocks))
 
 
 class Status(Enum):
