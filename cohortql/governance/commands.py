@@ -161,7 +161,7 @@ def release(
     """Release an approved request's protected result for the sponsor, stamped with its approval."""
     from sqlalchemy.exc import DBAPIError
 
-    from cohortql.governance import binding, identity, workflow
+    from cohortql.governance import binding, identity, ledger, workflow
     from cohortql.governance.release_doc import render_release, stamp
 
     with _governed(store) as opened:
@@ -173,8 +173,16 @@ def release(
         current = binding.current_binding(compiled, target)
         with opened.reading() as session:
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
-        with err.status(f"counting on {target.description} ...", spinner="dots"):
-            result = pipeline.run(compiled, target, binding.active_policy())
+        with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
+            checked = ledger.check(opened, request, compiled, target, binding.active_policy())
+        with opened.reading() as session:
+            reviewed_hidden = ledger.hidden_of(session, request_id) or frozenset()
+        if not checked.verdict.ok or checked.verdict.hide != reviewed_hidden:
+            reasons = "; ".join(checked.verdict.problems) or (
+                "releases approved since the review interact with it: it now needs "
+                + ", ".join(sorted(checked.verdict.hide - reviewed_hidden) or ["fewer"]) + " hidden")
+            raise Refused(f"cannot release request {request_id}: {reasons}", "submit it again for a new review")
+        result = checked.result
 
         def deliver(request, approval, record) -> None:
             document = render_release(result, stamp(request, approval, record), format.value)
@@ -260,8 +268,9 @@ def review_list(
 
 def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled, target: Target,
                  concepts: bool) -> bool:
-    """Resolved concept sets and the protected result; False when they cannot be shown on this engine."""
-    from cohortql.governance import binding, views, workflow
+    """Resolved concept sets, earlier releases it interacts with, and the protected result; False when
+    they cannot be shown on this engine."""
+    from cohortql.governance import binding, chain, ledger, views, workflow
 
     if binding.engine_of(target) != request.engine:
         print(f"\n== Protected result ==\nnot run here: the request is for {binding.engine_text(request.engine)}, "
@@ -274,9 +283,22 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
             for row in rows:
                 print("  " + " | ".join(row))
     if request.result is None and request.state == "submitted":
-        with err.status(f"counting on {target.description} ...", spinner="dots"):
-            result = pipeline.run(compiled, target, binding.active_policy())
-        request = workflow.record_result(opened, actor, request.id, result.to_dict())
+        with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
+            checked = ledger.check(opened, request, compiled, target, binding.active_policy())
+        if not checked.verdict.ok:
+            print("\n== Earlier releases on this CDM ==")
+            print("interacts with: " + ", ".join(checked.verdict.interacting))
+            for problem in checked.verdict.problems:
+                print(f"refused: {problem}")
+            raise Refused(f"request {request.id} cannot be released safely next to the earlier releases",
+                          "the requester asks for a coarser question (fewer rules apart, no breakdown), or an "
+                          "earlier approval is revoked before it is released")
+        request = workflow.record_result(opened, actor, request.id, checked.result.to_dict(),
+                                         ledger_record=ledger.record_of(checked))
+    print("\n== Earlier releases on this CDM ==")
+    with opened.reading() as session:
+        ran = [r for r in chain.records(session, request.id) if r.action == "ran"]
+    sys.stdout.write(ledger.summary(json.loads(ran[0].detail).get("ledger") if ran else None))
     print("\n== Protected result ==")
     print(views.result_table(request.result) if request.result else "not run (the request was not reviewed)")
     return True

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from cohortql.governance import chain, floor
+from cohortql.governance import chain, floor, ledger
 from cohortql.governance.binding import Binding
 from cohortql.governance.errors import NotFound, PermissionDenied, Refused
 from cohortql.governance.identity import require_role, roles_of
@@ -127,9 +127,19 @@ def submit(store: Store, actor: str, submission: Submission, *, now: datetime | 
         return request
 
 
-def record_result(store: Store, actor: str, request_id: int, result: dict, *,
+@dataclass(frozen=True)
+class LedgerRecord:
+    """What the release ledger keeps with a reviewed result (cohortql/release_check.py made it)."""
+
+    breakdown: tuple[str, ...]
+    hidden: frozenset[str]  # counts hidden against earlier releases
+    cells: list[dict]
+    interacting: tuple[str, ...]  # earlier releases on the same CDM sharing persons with this one
+
+
+def record_result(store: Store, actor: str, request_id: int, result: dict, *, ledger_record: LedgerRecord | None = None,
                   now: datetime | None = None) -> Request:
-    """Keep the protected result a reviewer saw; the first one recorded stays."""
+    """Keep the protected result a reviewer saw (and its ledger entry); the first one recorded stays."""
     at = chain.timestamp(now)
     with store.transaction() as session:
         chain.lock_head(session)
@@ -144,8 +154,13 @@ def record_result(store: Store, actor: str, request_id: int, result: dict, *,
             raise Refused(f"this result does not answer request {request_id}: " + "; ".join(reasons))
         sha = chain.sha256_of(result)
         _transition(session, request, "ran", "review", result=result, result_sha256=sha)
-        chain.append(session, action="ran", actor=actor, request_id=request_id, at=at,
-                     detail={"result_sha256": sha})
+        detail = {"result_sha256": sha}
+        if ledger_record is not None:
+            entry_sha = ledger.add(session, request, breakdown=ledger_record.breakdown, hidden=ledger_record.hidden,
+                                   cells=ledger_record.cells, at=at)
+            detail["ledger"] = {"entry_sha256": entry_sha, "hidden": sorted(ledger_record.hidden),
+                                "interacting": list(ledger_record.interacting)}
+        chain.append(session, action="ran", actor=actor, request_id=request_id, at=at, detail=detail)
         return request
 
 
