@@ -143,7 +143,7 @@ def _cells(artifact, statuses, policy) -> list[dict]:
     return cells
 
 
-def _ledger_release(label: str, policy: DisclosurePolicy, cells: list[dict], rows: PersonRows,
+def ledger_release(label: str, policy: DisclosurePolicy, cells: list[dict], rows: PersonRows,
                     final_strata: tuple[str, ...]) -> LedgerRelease:
     from cohortql.protect.artifact import Status
     from cohortql.protect.ledger import LedgerCell, LedgerRelease
@@ -171,61 +171,77 @@ def _check_recomputes(release: LedgerRelease, earlier: EarlierRelease) -> None:
                               "was released): the data changed, so the ledger cannot check releases against it")
 
 
-def _release_inputs(compiled: Compiled, target: Target, rows: PersonRows, dimensions: tuple[str, ...]):
-    """What `protect()` takes besides the policy: raw counts, tables, site groups, strata values."""
+def _catalogue(compiled: Compiled, target: Target, dimensions: tuple[str, ...]) -> list[tuple]:
     from cohortql.execute.runner import run_site_catalogue
-    from cohortql.protect.strata import breakdown_inputs, strata_for
+    from cohortql.protect.strata import strata_for
     from cohortql.render import render
 
-    raw = rows.raw_counts()
-    catalogue = []
-    if "site" in raw.strata:
-        rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
-        catalogue = run_site_catalogue(rendered, target)
-    return (raw, *breakdown_inputs(dimensions, raw, catalogue))
+    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
+    return run_site_catalogue(rendered, target) if "site" in rendered.strata else []
 
 
 def _earlier(earlier: EarlierRelease, target: Target, memberships: Memberships) -> LedgerRelease:
     from cohortql.diagnostics import Source
     from cohortql.pipeline import compile_source
     from cohortql.protect import DisclosurePolicy
+    from cohortql.protect.strata import breakdown_inputs
     from cohortql.protect.tables import FinalCohortCube
 
     compiled = compile_source(Source(earlier.label, earlier.definition_text))
     rows = memberships.person_rows(compiled, target, earlier.breakdown)
-    cube = FinalCohortCube(*_release_inputs(compiled, target, rows, earlier.breakdown))
-    release = _ledger_release(earlier.label, DisclosurePolicy.from_dict(earlier.policy), earlier.cells, rows,
-                              cube.strata)
+    raw = rows.raw_counts()
+    cube = FinalCohortCube(raw, *breakdown_inputs(earlier.breakdown, raw, _catalogue(compiled, target,
+                                                                                      earlier.breakdown)))
+    release = ledger_release(earlier.label, DisclosurePolicy.from_dict(earlier.policy), earlier.cells, rows,
+                             cube.strata)
     _check_recomputes(release, earlier)
     return release
 
 
-def protect_against_ledger(compiled: Compiled, target: Target, policy: DisclosurePolicy,
-                           earlier: Sequence[EarlierRelease], *, label: str = "this release",
-                           memberships: Memberships | None = None) -> CheckedRelease:
-    """The protected result of `compiled`, with the cells hidden that earlier releases on this CDM require."""
-    from cohortql.fingerprint import fingerprint
+def protect_rows(rows: PersonRows, policy: DisclosurePolicy, earlier: Sequence[LedgerRelease], *, label: str,
+                 rule_kinds: tuple[str, ...], dimensions: tuple[str, ...] = (), catalogue: Sequence[tuple] = (),
+                 title: str | None = None, fingerprint: str = "", database: dict | None = None
+                 ) -> tuple[CheckedRelease, LedgerRelease]:
+    """Protect one release's person rows against earlier ledger releases: the checked release, and the
+    release as the next check sees it (with what was hidden)."""
     from cohortql.protect import protect
     from cohortql.protect.ledger import check_release
     from cohortql.protect.protector import build_artifact
+    from cohortql.protect.strata import breakdown_inputs
     from cohortql.protect.suppression import decide
 
-    memberships = memberships or QueryMemberships()
-    dimensions = compiled.plan.breakdown
-    rows = memberships.person_rows(compiled, target, dimensions)
-    raw, breakdowns, hierarchies, values = _release_inputs(compiled, target, rows, dimensions)
+    raw = rows.raw_counts()
+    breakdowns, hierarchies, values = breakdown_inputs(dimensions, raw, list(catalogue))
     artifact, cube = build_artifact(raw, breakdowns, hierarchies, values)
     cells = _cells(artifact, decide(artifact, policy), policy)
-    new = _ledger_release(label, policy, cells, rows, cube.strata)
-    verdict = check_release(new, [_earlier(e, target, memberships) for e in earlier], policy)
-    if not verdict.ok:
-        return CheckedRelease(None, verdict, cells, dimensions)
-    result = protect(
-        raw, policy, rule_kinds=tuple(rule.kind for rule in compiled.plan.rules),
-        title=dict(compiled.plan.metadata).get("title"), fingerprint=fingerprint(compiled.plan),
-        database=target.to_dict(), breakdowns=breakdowns, hierarchies=hierarchies, strata_values=values,
-        hide=verdict.hide,
-    )
+    verdict = check_release(ledger_release(label, policy, cells, rows, cube.strata), earlier, policy)
     hidden = [{**cell, "status": "complementary", "shown": None} if verdict.hide & set(cell["keys"]) else cell
               for cell in cells]
-    return CheckedRelease(result, verdict, hidden, dimensions)
+    after = ledger_release(label, policy, hidden, rows, cube.strata)
+    if not verdict.ok:
+        return CheckedRelease(None, verdict, cells, dimensions), after
+    result = protect(raw, policy, rule_kinds=rule_kinds, title=title, fingerprint=fingerprint,
+                     database=database or {}, breakdowns=breakdowns, hierarchies=hierarchies, strata_values=values,
+                     hide=verdict.hide)
+    return CheckedRelease(result, verdict, hidden, dimensions), after
+
+
+def protect_against_ledger(compiled: Compiled, target: Target, policy: DisclosurePolicy,
+                           earlier: Sequence[EarlierRelease], *, label: str = "this release",
+                           by: tuple[str, ...] | None = None,
+                           memberships: Memberships | None = None) -> CheckedRelease:
+    """The protected result of `compiled`, with the cells hidden that earlier releases on this CDM require.
+
+    `by`: breakdown dimensions (None: the definition's own `breakdown by`)."""
+    from cohortql.fingerprint import fingerprint
+
+    memberships = memberships or QueryMemberships()
+    dimensions = compiled.plan.breakdown if by is None else tuple(by)
+    rows = memberships.person_rows(compiled, target, dimensions)
+    checked, _ = protect_rows(
+        rows, policy, [_earlier(e, target, memberships) for e in earlier], label=label,
+        rule_kinds=tuple(rule.kind for rule in compiled.plan.rules), dimensions=dimensions,
+        catalogue=_catalogue(compiled, target, dimensions), title=dict(compiled.plan.metadata).get("title"),
+        fingerprint=fingerprint(compiled.plan), database=target.to_dict(),
+    )
+    return checked

@@ -140,7 +140,7 @@ class _Program:
         """An optimal point minimising `objective` under `bounds` (the atom sizes)."""
         highs = self._highs
         if self._bounds is not bounds and self._rows:
-            lower, upper = (np.where(np.isinf(b), np.sign(b) * self._inf, b) for b in bounds)
+            lower, upper = (np.clip(b, -self._inf, self._inf) for b in bounds)
             highs.changeRowsBounds(self._rows, np.arange(self._rows, dtype=np.int32), lower, upper)
             self._bounds = bounds
         highs.changeColsCost(self.columns, np.arange(self.columns, dtype=np.int32), objective)
