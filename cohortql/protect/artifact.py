@@ -40,6 +40,26 @@ class Artifact:
                 raise ValueError(f"{quantity.keys[0]}: value does not match its blocks")
 
 
+    def merged(self, blocks: frozenset[int]) -> tuple[Artifact, tuple[int, ...]]:
+        """These blocks as one block, the counts over only some of them left out; and the indices
+        (in this artifact) of the counts kept, in order. What the attrition sees of the final cohort
+        once its breakdown is decided apart: only its size."""
+        kept = tuple(i for i, q in enumerate(self.quantities) if not q.blocks & blocks or q.blocks >= blocks)
+        others = [b for b in range(len(self.block_values)) if b not in blocks]
+        new_index = {b: n for n, b in enumerate(others)}
+        merged_block = len(others)
+        values = (*(self.block_values[b] for b in others), sum(self.block_values[b] for b in blocks))
+
+        def remap(q: Quantity) -> frozenset[int]:
+            inside = {merged_block} if q.blocks >= blocks else set()
+            return frozenset({new_index[b] for b in q.blocks if b in new_index} | inside)
+
+        quantities = tuple(
+            Quantity(q.keys, remap(q), q.value, q.shown, q.cost) for q in (self.quantities[i] for i in kept)
+        )
+        return Artifact(values, quantities), kept
+
+
 class ArtifactBuilder:
     """Collects blocks and counts; counts over the same blocks are merged into one quantity."""
 

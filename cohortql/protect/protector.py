@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from cohortql.counts import RawCounts
 from cohortql.protect.artifact import Artifact, ArtifactBuilder, Status
 from cohortql.protect.attrition import add_attrition, attrition_counts, gain_counts
+from cohortql.protect.network import TableNetwork
 from cohortql.protect.policy import DisclosurePolicy
 from cohortql.protect.result import AttritionStep, Cell, ProtectedResult, ProtectedTable, TableCell, protecting
 from cohortql.protect.suppression import decide
@@ -84,7 +85,7 @@ def protect(
     what an intruder can infer, so this release stays protected on its own.
     """
     artifact, cube = build_artifact(raw, breakdowns, hierarchies, strata_values)
-    statuses = hidden_further(artifact, decide(artifact, policy), hide)
+    statuses = hidden_further(artifact, decide(artifact, policy, TableNetwork.of(artifact, cube, policy)), hide)
     cells = {
         key: _cell(quantity.value, status, policy)
         for quantity, status in zip(artifact.quantities, statuses, strict=True)

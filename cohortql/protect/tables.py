@@ -103,6 +103,7 @@ class FinalCohortCube:
             if mask & full == full:
                 self._sizes[leaf] = self._sizes.get(leaf, 0) + persons
         self.values = {name: sorted(found, key=_order) for name, found in values.items()}
+        self._cells: dict[Breakdown, list] = {}
 
     def base(self, name: str) -> str:
         """The RawCounts stratum a table stratum is computed from (itself, or a hierarchy's child)."""
@@ -133,17 +134,19 @@ class FinalCohortCube:
         return [*rows, (TOTAL, frozenset(leaves))]
 
     def cells(self, breakdown: Breakdown) -> list[tuple[tuple[Level, ...], list[tuple]]]:
-        """Every cell and margin of a table, with the blocks it adds up."""
-        positions = [self.strata.index(self._base[name]) for name in breakdown.strata]
-        blocks = list(self.blocks())
-        cells = []
-        for combo in itertools.product(*(self.levels(name) for name in breakdown.strata)):
-            covered = [
-                block for block in blocks
-                if all(block[1][p] in members for p, (_level, members) in zip(positions, combo, strict=True))
-            ]
-            cells.append((tuple(level for level, _ in combo), covered))
-        return cells
+        """Every cell and margin of a table, with the blocks it adds up (in the order of `blocks`)."""
+        if breakdown not in self._cells:
+            positions = [self.strata.index(self._base[name]) for name in breakdown.strata]
+            cells = []
+            for combo in itertools.product(*(self.levels(name) for name in breakdown.strata)):
+                # The blocks are every combination of values: those of the cell's members at its strata.
+                choices = [self.values[name] for name in self.strata]
+                for p, (_level, members) in zip(positions, combo, strict=True):
+                    choices[p] = [value for value in choices[p] if value in members]
+                covered = [("final", block) for block in itertools.product(*choices)]
+                cells.append((tuple(level for level, _ in combo), covered))
+            self._cells[breakdown] = cells
+        return self._cells[breakdown]
 
 
 def cell_key(breakdown: Breakdown, coords: tuple[Level, ...]) -> str:

@@ -15,11 +15,13 @@ For every other small group of people the attrition describes (persons removed b
 consecutive rules, persons with one exact combination of rules met):
   (3) the released numbers alone cannot show that it is smaller than k.
 Hypothesis draws the attrition chains, tables and policies; there must be no success.
+COHORTQL_INTRUDER_EXAMPLES=N draws N of each instead of the default (e.g. 1500 for a thorough run).
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -206,9 +208,14 @@ def attack_attrition(raw: RawCounts, extra: int, policy: DisclosurePolicy) -> li
 
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+EXAMPLES = os.environ.get("COHORTQL_INTRUDER_EXAMPLES")
 
 
-@settings(max_examples=800, **SETTINGS)
+def examples(default: int) -> int:
+    return int(EXAMPLES) if EXAMPLES else default
+
+
+@settings(max_examples=examples(800), **SETTINGS)
 @given(attrition_chains(), policies())
 def test_no_small_count_of_an_attrition_chain_can_be_narrowed(chain, policy):
     raw, extra = chain
@@ -283,7 +290,7 @@ def attack_tables(raw, sites, breakdowns, hierarchies, policy) -> list[str]:
     return view.successes(sensitive)
 
 
-@settings(max_examples=400, **SETTINGS)
+@settings(max_examples=examples(400), **SETTINGS)
 @given(tables(), policies())
 def test_no_small_cell_of_a_breakdown_can_be_narrowed(drawn, policy):
     raw, sites, breakdowns, hierarchies = drawn
