@@ -206,14 +206,13 @@ def protect_rows(rows: PersonRows, policy: DisclosurePolicy, earlier: Sequence[L
     release as the next check sees it (with what was hidden)."""
     from cohortql.protect import protect
     from cohortql.protect.ledger import check_release
-    from cohortql.protect.protector import build_artifact
+    from cohortql.protect.protector import build_artifact, decided
     from cohortql.protect.strata import breakdown_inputs
-    from cohortql.protect.suppression import decide
 
     raw = rows.raw_counts()
     breakdowns, hierarchies, values = breakdown_inputs(dimensions, raw, list(catalogue))
     artifact, cube = build_artifact(raw, breakdowns, hierarchies, values)
-    cells = _cells(artifact, decide(artifact, policy), policy)
+    cells = _cells(artifact, decided(artifact, cube, policy), policy)
     verdict = check_release(ledger_release(label, policy, cells, rows, cube.strata), earlier, policy)
     hidden = [{**cell, "status": "complementary", "shown": None} if verdict.hide & set(cell["keys"]) else cell
               for cell in cells]
