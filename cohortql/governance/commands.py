@@ -276,12 +276,6 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
         print(f"\n== Protected result ==\nnot run here: the request is for {binding.engine_text(request.engine)}, "
               f"this is {binding.engine_text(binding.engine_of(target))}")
         return False
-    if concepts:
-        print("\n== Resolved concept sets ==")
-        for codeset, rows in pipeline.concept_report(compiled, target, binding.active_policy()):
-            print(f"{codeset.name}: {len(rows)} concepts")
-            for row in rows:
-                print("  " + " | ".join(row))
     if request.result is None and request.state == "submitted":
         with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
             checked = ledger.check(opened, request, compiled, target, binding.active_policy())
@@ -295,6 +289,13 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
                           "earlier approval is revoked before it is released")
         request = workflow.record_result(opened, actor, request.id, checked.result.to_dict(),
                                          ledger_record=ledger.record_of(checked))
+    if concepts:
+        print("\n== Resolved concept sets ==")
+        for codeset, rows in pipeline.concept_report(compiled, target, binding.active_policy(),
+                                                     shown_with=request.result):
+            print(f"{codeset.name}: {len(rows)} concepts")
+            for row in rows:
+                print("  " + " | ".join(row))
     print("\n== Earlier releases on this CDM ==")
     with opened.reading() as session:
         ran = [r for r in chain.records(session, request.id) if r.action == "ran"]
