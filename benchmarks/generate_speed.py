@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from omop_fixtures.synthetic import generate, table_checksums  # noqa: E402
+from cohortql.fixtures.synthetic import generate, table_checksums  # noqa: E402
 
 
 def _cpu() -> float:

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # cohortql, omop_fixtures and tests.reference.run_circe
+sys.path.insert(0, str(ROOT))  # cohortql and tests.reference.run_circe
 
 from cohortql import pipeline  # noqa: E402
 from cohortql.execute.target import resolve_target  # noqa: E402
@@ -175,12 +175,10 @@ def floor_sql(compiled: pipeline.Compiled, target) -> str:
 
 def run_floor(compiled, target, repeats):
     """A new connection per run, as for the other methods (DuckDB then starts with a cold buffer pool)."""
-    import sqlalchemy as sa
+    from cohortql.execute.runner import engine_for
 
     sql = floor_sql(compiled, target)
-    engine = sa.create_engine(
-        target.url, connect_args={"read_only": True} if target.dialect == "duckdb" else {}, poolclass=sa.pool.NullPool
-    )
+    engine = engine_for(target).create_engine(target)  # connected as cohortql connects (DuckDB: read-only)
 
     def run():
         with engine.connect() as connection:

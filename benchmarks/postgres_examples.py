@@ -67,7 +67,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cohortql-bench-") as workdir:
         source = args.source
         if source is None:
-            from omop_fixtures.synthetic import generate
+            from cohortql.fixtures.synthetic import generate
 
             started = time.perf_counter()
             source = str(generate(Path(workdir) / "synthetic.duckdb", args.persons, args.seed))

@@ -39,9 +39,10 @@ from cohortql.protect import DisclosurePolicy  # noqa: E402
 from cohortql.protect.artifact import Status  # noqa: E402
 from cohortql.protect.network import TableNetwork  # noqa: E402
 from cohortql.protect.protector import build_artifact  # noqa: E402
-from cohortql.protect.strata import breakdown_inputs, strata_for  # noqa: E402
+from cohortql.protect.strata import breakdown_inputs  # noqa: E402
 from cohortql.protect.suppression import decide  # noqa: E402
 from cohortql.render import render  # noqa: E402
+from cohortql.render.strata import strata_for  # noqa: E402
 
 
 def artifact_of(cohort: str, db: str | None):

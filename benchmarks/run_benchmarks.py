@@ -4,9 +4,9 @@
     python benchmarks/run_benchmarks.py --scales 100000 --repeats 3 --no-postgres   # a quick look
 
 Datasets (built on first use, kept in --data):
-- synthetic CDM (`omop_fixtures.synthetic`, seed 42) at each scale, for q7-q9, the questions
+- synthetic CDM (`cohortql.fixtures.synthetic`, seed 42) at each scale, for q7-q9, the questions
   that need lab values and sites; its generation is timed by `generate_speed.py`;
-- Eunomia replicated round(scale / 2,694) times (`omop_fixtures.scale_eunomia`), for q1-q6,
+- Eunomia replicated round(scale / 2,694) times (`cohortql.fixtures.scale_eunomia`), for q1-q6,
   real-shaped data whose answers are exactly the copies times Eunomia's;
 - with PostgreSQL reachable (`--postgres URL`, default the local server): the 100k synthetic
   CDM loaded by `cohortql load` into database `cohortql_bench`, for q7-q9.
@@ -73,7 +73,7 @@ def eunomia_dataset(data: Path, copies: int) -> Path:
     path = data / f"eunomia-x{copies}.duckdb"
     if not path.exists():
         log(f"replicating Eunomia x{copies}")  # in a child process: this one stays small (see harness.peak_rss_mb)
-        subprocess.run([PYTHON, "-m", "omop_fixtures.scale_eunomia", "--copies", str(copies), "--out", str(path)],
+        subprocess.run([PYTHON, "-m", "cohortql.fixtures.scale_eunomia", "--copies", str(copies), "--out", str(path)],
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return path
 

@@ -81,7 +81,7 @@ def main() -> None:
         report: dict = {"master": args.master, "conf": args.conf, "repeats": args.repeats, "examples": {}}
         cdm = Path(args.cdm) if args.cdm else None
         if cdm is None:
-            from omop_fixtures.synthetic import generate
+            from cohortql.fixtures.synthetic import generate
 
             started = time.perf_counter()
             cdm = generate(Path(workdir) / "cdm/", args.persons, args.seed)

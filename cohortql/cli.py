@@ -40,9 +40,9 @@ def _report_definition_errors(errors: list[CohortQLError], fmt: ErrorFormat) -> 
             err.print()
 
 
-def _read(path: Path):
+def _read(path: Path, reader=pipeline.read_source):
     try:
-        return pipeline.read_source(path)
+        return reader(path)
     except FileNotFoundError:
         err.print(f"error: no such file: {path}", markup=False)
         raise typer.Exit(2) from None
@@ -255,6 +255,9 @@ def count(
     by: list[str] | None = typer.Option(
         None, "--by", help="Break the final cohort down by site, site_group, sex, age5, age10 or year "
         "(comma-separated or repeated; at most two). Default: the definition's `breakdown by`."),
+    cache: Path | None = typer.Option(
+        None, "--cache", help="What-if cache directory (default: under $COHORTQL_CACHE_DIR or ~/.cache/cohortql)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Count in one pass on the database; use no cache."),
 ) -> None:
     """Count the cohort: attrition per rule, gains, final persons, breakdowns; small counts suppressed."""
     from cohortql.execute.errors import DatabaseError
@@ -267,8 +270,12 @@ def count(
     note = _against_floor(active)
     target = _target(db, cdm_schema, vocab_schema, timeout)
     try:
-        with err.status(f"counting on {target.description} ...", spinner="dots"):
-            result = pipeline.run(compiled, target, active.policy, by=dimensions, policy_note=note)
+        from cohortql.cli_whatif import cache_warnings
+        from cohortql.whatif.app import target_counter
+
+        counter = None if no_cache else target_counter(target, cache)
+        with err.status(f"counting on {target.description} ...", spinner="dots"), cache_warnings():
+            result = pipeline.run(compiled, target, active.policy, by=dimensions, policy_note=note, cache=counter)
     except DatabaseError as error:
         raise _fail(error.cause, error.hint) from None
     except TranspileError as error:
@@ -276,6 +283,68 @@ def count(
     if format is OutputFormat.table:
         err.print(f"answered by: {target.description}", markup=False)
     sys.stdout.write(render(result, format.value))
+
+
+class ReportLanguage(StrEnum):
+    en = "en"
+    fr = "fr"
+
+
+class ReportPlace(StrEnum):
+    site = "site"
+    site_group = "site_group"
+
+
+@app.command()
+def report(
+    file: Path = typer.Argument(..., help="Definition file."),
+    output: Path = typer.Option(..., "--output", "-o", help="FILE.html (self-contained page) or FILE.pdf."),
+    by: ReportPlace = typer.Option(ReportPlace.site, "--by", help="Sites (with site-group subtotals) or site groups."),
+    lang: ReportLanguage = typer.Option(ReportLanguage.en, "--lang", help="Language of the report: en or fr."),
+    target: int | None = typer.Option(None, "--target", min=1, help="Patients to enrol: the time to reach it."),
+    enrol_fraction: float | None = typer.Option(
+        None, "--enrol-fraction",
+        help="Share of newly eligible patients who enrol (default 0.35, see docs/report.md)."),
+    db: str | None = DB_OPTION,
+    cdm_schema: str | None = CDM_OPTION,
+    vocab_schema: str | None = VOCAB_OPTION,
+    timeout: int | None = TIMEOUT_OPTION,
+    threshold: int | None = THRESHOLD_OPTION,
+    suppress_zero: bool = SUPPRESS_ZERO_OPTION,
+    rounding_base: int | None = ROUNDING_OPTION,
+    complementary: bool = COMPLEMENTARY_OPTION,
+    attrition_differences: bool = DIFFERENCES_OPTION,
+) -> None:
+    """Write the sponsor's feasibility report (HTML or PDF): counts, charts, newly eligible over time, forecast."""
+    from cohortql.execute.errors import DatabaseError
+    from cohortql.report.document import SUFFIXES, report_html, write_report
+    from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
+    from cohortql.report.pdf import PdfError
+    from cohortql.transpile import TranspileError
+
+    if output.suffix.lower() not in SUFFIXES:
+        raise _fail(f"cannot tell the format of {output}", "name the output FILE.html or FILE.pdf", code=2)
+    if enrol_fraction is not None and not 0 < enrol_fraction <= 1:
+        raise _fail(f"--enrol-fraction {enrol_fraction} is not a share", "give a number above 0 and at most 1", 2)
+    compiled = _compile_or_exit(file)
+    policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences).policy
+    target_db = _target(db, cdm_schema, vocab_schema, timeout)
+    try:
+        with err.status(f"counting on {target_db.description} ...", spinner="dots"):
+            answer = pipeline.run_report(compiled, target_db, policy, place=by.value)
+        with err.status(f"writing {output} ...", spinner="dots"):
+            html = report_html(answer, compiled, answered_by=target_db.description, lang=lang.value, target=target,
+                               enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
+            write_report(html, output)
+    except DatabaseError as error:
+        raise _fail(error.cause, error.hint) from None
+    except TranspileError as error:
+        raise _fail(str(error)) from None
+    except PdfError as error:
+        raise _fail(error.cause, error.hint) from None
+    except OSError as error:
+        raise _fail(f"cannot write {output}: {error.strerror or error}") from None
+    err.print(f"wrote {output}", markup=False)
 
 
 policy_app = typer.Typer(help="The disclosure policy results are protected with.", no_args_is_help=True)
@@ -392,10 +461,66 @@ def load(
         raise _fail(error.cause, error.hint) from None
 
 
-# Governance (submit, withdraw, release, kpi, review, audit, users): see docs/governance.md.
-from cohortql.governance.commands import register  # noqa: E402  (listed after the pipeline commands)
+# Governance (submit, withdraw, release, kpi, review, audit, users, admin): see docs/governance.md.
+from cohortql.governance.admin_commands import admin_app  # noqa: E402  (listed after the pipeline commands)
+from cohortql.governance.commands import register  # noqa: E402
 
 register(app)
+app.add_typer(admin_app, name="admin")  # here, not in register: admin_commands builds on commands
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="Circe cohort expression (ATLAS export, WebAPI, PhenotypeLibrary JSON)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write the CohortQL here (else stdout)."),
+    report: bool = typer.Option(
+        False, "--report", help="List every unsupported feature, and the features ignored for counting."
+    ),
+) -> None:
+    """Import an ATLAS / Circe cohort definition as canonical CohortQL (exit 1 if it cannot count the same)."""
+    from cohortql.atlas import AtlasError, import_circe
+
+    text = _read(file, lambda path: path.read_bytes().decode("utf-8"))
+    try:
+        result = import_circe(text, str(file))
+    except AtlasError as error:
+        if not report:
+            error.problems = error.problems[:1]
+        _report_definition_errors([error], ErrorFormat.text)
+        if not report and len(error.problems) == 1:
+            err.print("(--report lists every unsupported feature of the file)", markup=False)
+        raise typer.Exit(1) from None
+    if report:
+        for ignored in result.ignored:
+            err.print(f"ignored for counting: {ignored.feature} at {ignored.path}: {ignored.why}", markup=False)
+    if output is None:
+        sys.stdout.write(result.text)
+    else:
+        output.write_text(result.text, encoding="utf-8")
+        err.print(f"wrote {output}", markup=False)
+
+
+@app.command()
+def export(
+    file: Path = typer.Argument(..., help="Definition file."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write the Circe JSON here (else stdout)."),
+) -> None:
+    """Export a definition as a Circe cohort expression (JSON that ATLAS and ohdsi-circepy read)."""
+    from cohortql.atlas import AtlasError
+    from cohortql.atlas.export import export_circe
+
+    compiled = _compile_or_exit(file)
+    try:
+        expression = export_circe(compiled.definition, compiled.plan, str(file))
+    except AtlasError as error:
+        _report_definition_errors([error], ErrorFormat.text)
+        raise typer.Exit(1) from None
+    text = json.dumps(expression, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}", markup=False)
 
 
 fixtures_app = typer.Typer(help="Synthetic OMOP data for tests and benchmarks.", no_args_is_help=True)
@@ -411,7 +536,7 @@ def fixtures_generate(
     """Generate a synthetic OMOP CDM 5.4 of hospital groups (deterministic for a seed)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from omop_fixtures.synthetic import generate
+    from cohortql.fixtures.synthetic import generate
 
     columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TextColumn("persons"), TimeElapsedColumn())
     try:
@@ -431,7 +556,7 @@ def fixtures_scale_eunomia(
     out: str = typer.Option(..., "--out", help="DuckDB file to write."),
 ) -> None:
     """Replicate the Eunomia demo CDM N times, each copy with new person and event ids."""
-    from omop_fixtures.scale_eunomia import scale_eunomia
+    from cohortql.fixtures.scale_eunomia import scale_eunomia
 
     try:
         with err.status(f"writing {copies} copies of Eunomia ...", spinner="dots"):
@@ -441,6 +566,11 @@ def fixtures_scale_eunomia(
     except OSError as error:
         raise _fail(f"cannot write {out}: {error.strerror or error}") from None
     err.print(f"wrote {path}: {copies} copies of Eunomia", markup=False)
+
+
+from cohortql import cli_whatif  # noqa: E402  (its commands use the helpers above)
+
+cli_whatif.register(app)
 
 
 def main() -> None:

@@ -326,7 +326,7 @@ def _(node: ast.FromTo) -> str:
 @_inline.register
 def _(node: ast.Offset) -> str:
     if node.days is None:
-        return "index"
+        return "index" if node.direction is None else f"all days {node.direction} index"
     return f"{node.days.value} {_days(node.days.value)} {node.direction} index"
 
 

@@ -44,6 +44,9 @@ class DomainTable:
     has_value: bool = False  # value_as_number, value_as_concept_id, unit_concept_id
     has_days_supply: bool = False
     concept_columns: tuple[ConceptColumn, ...] = ()
+    # Circe criteria field -> attribute key, where Circe's filter means what ours does (concept
+    # columns name theirs). Circe's VisitType on a visit is its visit_type_concept_id, not ours.
+    circe_attributes: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_visit(self) -> bool:
@@ -74,6 +77,7 @@ DOMAINS: dict[str, DomainTable] = {
             "condition", "condition_occurrence", "condition_occurrence_id", "condition_concept_id",
             "condition_source_concept_id", "condition_start_date", "condition_end_date",
             "condition_type_concept_id", "visit_occurrence_id", "condition record", "ConditionOccurrence",
+            circe_attributes=(("VisitType", "visit_type"),),
             concept_columns=(
                 ConceptColumn("condition_status", "condition_status_concept_id", "ConditionStatus"),
             ),
@@ -82,31 +86,36 @@ DOMAINS: dict[str, DomainTable] = {
             "drug", "drug_exposure", "drug_exposure_id", "drug_concept_id", "drug_source_concept_id",
             "drug_exposure_start_date", "drug_exposure_end_date", "drug_type_concept_id", "visit_occurrence_id",
             "drug exposure record", "DrugExposure", has_days_supply=True,
+            circe_attributes=(("VisitType", "visit_type"), ("DaysSupply", "days_supply")),
         ),
         DomainTable(
             "procedure", "procedure_occurrence", "procedure_occurrence_id", "procedure_concept_id",
             "procedure_source_concept_id", "procedure_date", None, "procedure_type_concept_id",
             "visit_occurrence_id", "procedure record", "ProcedureOccurrence",
+            circe_attributes=(("VisitType", "visit_type"),),
         ),
         DomainTable(
             "measurement", "measurement", "measurement_id", "measurement_concept_id",
             "measurement_source_concept_id", "measurement_date", None, "measurement_type_concept_id",
             "visit_occurrence_id", "measurement record", "Measurement", has_value=True,
+            circe_attributes=(("VisitType", "visit_type"), ("ValueAsNumber", "value"), ("Unit", "unit")),
         ),
         DomainTable(
             "observation", "observation", "observation_id", "observation_concept_id",
             "observation_source_concept_id", "observation_date", None, "observation_type_concept_id",
             "visit_occurrence_id", "observation record", "Observation", has_value=True,
+            circe_attributes=(("VisitType", "visit_type"), ("ValueAsNumber", "value"), ("Unit", "unit")),
         ),
         DomainTable(
             "visit", "visit_occurrence", "visit_occurrence_id", "visit_concept_id", "visit_source_concept_id",
             "visit_start_date", "visit_end_date", "visit_type_concept_id", "visit_occurrence_id", "visit record",
-            "VisitOccurrence",
+            "VisitOccurrence", circe_attributes=(("VisitLength", "duration"),),
         ),
         DomainTable(
             "device", "device_exposure", "device_exposure_id", "device_concept_id", "device_source_concept_id",
             "device_exposure_start_date", "device_exposure_end_date", "device_type_concept_id",
             "visit_occurrence_id", "device exposure record", "DeviceExposure",
+            circe_attributes=(("VisitType", "visit_type"),),
         ),
         DomainTable(
             "death", "death", "person_id", "cause_concept_id", "cause_source_concept_id", "death_date", None,
@@ -115,10 +124,12 @@ DOMAINS: dict[str, DomainTable] = {
         DomainTable(
             "condition_era", "condition_era", "condition_era_id", "condition_concept_id", None,
             "condition_era_start_date", "condition_era_end_date", None, None, "condition era record", "ConditionEra",
+            circe_attributes=(("EraLength", "duration"),),
         ),
         DomainTable(
             "drug_era", "drug_era", "drug_era_id", "drug_concept_id", None, "drug_era_start_date",
             "drug_era_end_date", None, None, "drug era record", "DrugEra",
+            circe_attributes=(("EraLength", "duration"),),
         ),
     )
 }
@@ -185,4 +196,4 @@ SOURCE_VOCABULARIES = frozenset(
     }
 )
 
-BREAKDOWNS = ("site", "site_group", "sex", "age5", "age10", "year")
+BREAKDOWNS = ("site", "site_group", "sex", "age5", "age10", "year", "quarter", "month")

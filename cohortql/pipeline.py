@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cohortql import __version__
 from cohortql.diagnostics import Source
+from cohortql.version import __version__
 
 if TYPE_CHECKING:
     from cohortql.execute.target import Target
     from cohortql.parse.ast import Definition
     from cohortql.protect import DisclosurePolicy, ProtectedResult
+    from cohortql.protect.series import Layout
     from cohortql.resolve.plan import Plan
+    from cohortql.whatif.engine import CachedCounter
 
 # Each stage is imported by the function that runs it: a command pays only for the stages it
 # uses (`check` never loads the SQL, database and protection libraries).
@@ -27,9 +29,15 @@ class Compiled:
 
 
 def read_source(path: str | Path) -> Source:
+    """A definition file; a Circe JSON file (`.json`) is imported to CohortQL on the way."""
     path = Path(path)
     # Bytes decoded as-is: text mode would turn a lone \r into a line break the lexer never sees.
-    return Source(str(path), path.read_bytes().decode("utf-8"))
+    text = path.read_bytes().decode("utf-8")
+    if path.suffix.lower() == ".json":
+        from cohortql.atlas import import_circe
+
+        return Source(str(path), import_circe(text, str(path)).text)
+    return Source(str(path), text)
 
 
 def compile_source(source: Source) -> Compiled:
@@ -48,26 +56,44 @@ def parse_source(source: Source) -> Definition:
 
 
 def run(
-    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, by: tuple[str, ...] | None = None,
+    compiled: Compiled,
+    target: Target,
+    policy: DisclosurePolicy | None = None,
+    by: tuple[str, ...] | None = None,
     policy_note: str | None = None,
+    cache: CachedCounter | None = None,
 ) -> ProtectedResult:
     """render -> transpile -> execute -> protect: the released answer for one definition.
 
     Without a policy, the active one (the profile's `[disclosure]` table, else the default).
     `by` lists breakdown dimensions; None means the definition's own `breakdown by`.
+    With a `cache` (cohortql.whatif), the same RawCounts come from cached vectors where it can.
     """
     from cohortql.execute.runner import run_cohort, run_site_catalogue
-    from cohortql.fingerprint import fingerprint
-    from cohortql.protect import protect
     from cohortql.protect.profile import active_policy
-    from cohortql.protect.strata import breakdown_inputs, strata_for
     from cohortql.render import render
+    from cohortql.render.strata import strata_for
 
     policy = policy or active_policy().policy
     dimensions = compiled.plan.breakdown if by is None else tuple(by)
-    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
-    raw = run_cohort(rendered, target)
-    catalogue = run_site_catalogue(rendered, target) if "site" in raw.strata else []
+    if cache is not None:
+        raw, catalogue = cache.counts(compiled.plan, strata_for(dimensions))
+    else:
+        rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
+        raw = run_cohort(rendered, target)
+        catalogue = run_site_catalogue(rendered, target) if "site" in raw.strata else []
+    return protect_counts(compiled, target, raw, catalogue, dimensions, policy, policy_note)
+
+
+def protect_counts(
+    compiled: Compiled, target: Target, raw, catalogue: list[tuple], dimensions: tuple[str, ...],
+    policy: DisclosurePolicy, policy_note: str | None = None,
+) -> ProtectedResult:
+    """protect: one definition's RawCounts (however computed) as its released answer."""
+    from cohortql.fingerprint import fingerprint
+    from cohortql.protect import protect
+    from cohortql.protect.strata import breakdown_inputs
+
     breakdowns, hierarchies, values = breakdown_inputs(dimensions, raw, catalogue)
     return protect(
         raw,
@@ -81,6 +107,48 @@ def run(
         strata_values=values,
         policy_note=policy_note,
     )
+
+
+@dataclass(frozen=True)
+class ReportAnswer:
+    """The feasibility report's one protected release, with what the report says about its data."""
+
+    result: ProtectedResult
+    layout: Layout  # the series' grain and window
+    cdm_source: tuple | None  # (name, holder, source release date, CDM release date)
+
+
+def run_report(
+    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, place: str | None = "site"
+) -> ReportAnswer:
+    """One query by place, sex, age band and index month; one release of every table the report shows."""
+    from cohortql.execute.runner import run_cdm_source, run_cohort, run_site_catalogue
+    from cohortql.fingerprint import fingerprint
+    from cohortql.protect import protect
+    from cohortql.protect.profile import active_policy
+    from cohortql.protect.series import Window, last_month, plan_release, report_strata
+    from cohortql.render import render
+
+    policy = policy or active_policy().policy
+    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, report_strata(place))
+    raw = run_cohort(rendered, target)
+    catalogue = run_site_catalogue(rendered, target) if place else []
+    sources = run_cdm_source(rendered, target)
+    source = sources[0] if sources else None
+    end = last_month(source[3] or source[2] if source else None, raw)
+    release = plan_release(raw, catalogue, policy, place, Window.ending(end) if end else Window(()))
+    result = protect(
+        release.raw,
+        policy,
+        rule_kinds=tuple(rule.kind for rule in compiled.plan.rules),
+        title=dict(compiled.plan.metadata).get("title"),
+        fingerprint=fingerprint(compiled.plan),
+        database=target.to_dict(),
+        breakdowns=release.breakdowns,
+        hierarchies=release.hierarchies,
+        strata_values=release.values,
+    )
+    return ReportAnswer(result, release.layout, source)
 
 
 def rendered_sql(

@@ -105,6 +105,13 @@ def block_name(key) -> str:
     return json.dumps(key, sort_keys=True, default=str)
 
 
+def _final_strata(cube) -> tuple[str, ...]:
+    """The strata a person's final-cohort block is named by: one table, so one cut of the cohort."""
+    if len(cube.components) != 1:
+        raise ValueError("the release ledger needs the final cohort cut one way (one breakdown table)")
+    return cube.components[0]
+
+
 def _blocks_of_persons(rows: PersonRows, final_strata: tuple[str, ...], names: dict[str, int]) -> np.ndarray:
     """The index (in `names`) of every person's block: the final cohort by strata, or where they first fail."""
     from cohortql.protect.attrition import block_of_mask
@@ -117,7 +124,7 @@ def _blocks_of_persons(rows: PersonRows, final_strata: tuple[str, ...], names: d
         combo = (mask, values)
         if combo not in cache:
             block = block_of_mask(mask, n)
-            key = ("final", tuple(values[p] for p in positions)) if block is None else block
+            key = ("final", 0, tuple(values[p] for p in positions)) if block is None else block
             cache[combo] = names[block_name(key)]
         out[i] = cache[combo]
     return out
@@ -193,7 +200,7 @@ def _earlier(earlier: EarlierRelease, target: Target, memberships: Memberships) 
     cube = FinalCohortCube(raw, *breakdown_inputs(earlier.breakdown, raw, _catalogue(compiled, target,
                                                                                       earlier.breakdown)))
     release = ledger_release(earlier.label, DisclosurePolicy.from_dict(earlier.policy), earlier.cells, rows,
-                             cube.strata)
+                             _final_strata(cube))
     _check_recomputes(release, earlier)
     return release
 
@@ -213,10 +220,10 @@ def protect_rows(rows: PersonRows, policy: DisclosurePolicy, earlier: Sequence[L
     breakdowns, hierarchies, values = breakdown_inputs(dimensions, raw, list(catalogue))
     artifact, cube = build_artifact(raw, breakdowns, hierarchies, values)
     cells = _cells(artifact, decided(artifact, cube, policy), policy)
-    verdict = check_release(ledger_release(label, policy, cells, rows, cube.strata), earlier, policy)
+    verdict = check_release(ledger_release(label, policy, cells, rows, _final_strata(cube)), earlier, policy)
     hidden = [{**cell, "status": "complementary", "shown": None} if verdict.hide & set(cell["keys"]) else cell
               for cell in cells]
-    after = ledger_release(label, policy, hidden, rows, cube.strata)
+    after = ledger_release(label, policy, hidden, rows, _final_strata(cube))
     if not verdict.ok:
         return CheckedRelease(None, verdict, cells, dimensions), after
     result = protect(raw, policy, rule_kinds=rule_kinds, title=title, fingerprint=fingerprint,

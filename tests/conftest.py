@@ -95,7 +95,7 @@ def postgres_eunomia(postgres_database, eunomia_target):
 def tiny_duckdb_target(tmp_path_factory):
     """The tiny hand-made CDM in a DuckDB file."""
     from cohortql.execute.target import resolve_target
-    from omop_fixtures import tiny
+    from cohortql.fixtures import tiny
 
     return resolve_target(f"duckdb:///{tiny.build_duckdb(tmp_path_factory.mktemp('tiny-duckdb'))}")
 

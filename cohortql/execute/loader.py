@@ -3,7 +3,7 @@
 Sources: `tiny` (the hand-made fixture), `eunomia` (the normalised demo cache), a DuckDB file
 (tables in its `main` schema) or a directory of Parquet files (`person.parquet` or `person/*.parquet`).
 Every source is read through DuckDB; the tables and column types are those of
-`omop_fixtures/cdm54.sql`: source columns are matched by name (case-insensitively) and cast,
+`cohortql/fixtures/cdm54.sql`: source columns are matched by name (case-insensitively) and cast,
 columns the source lacks are NULL, tables it lacks are created empty. One loop copies the
 tables (`_write_tables`); each target is a writer of one table (COPY, INSERT, Parquet COPY TO).
 
@@ -37,12 +37,12 @@ from cohortql.credentials import secrets_of
 from cohortql.execute.cancel import Cancellable, run_cancellable
 from cohortql.execute.errors import DatabaseError, ErrorContext, explain_driver_error
 from cohortql.execute.target import database_url, libpq_connect_args, safe_url_text, server_text
+from cohortql.fixtures import ddl_statements
 from cohortql.omop import DOMAINS
 from cohortql.render.identifiers import quote_identifier
-from omop_fixtures import ddl_statements
 
 ROWS_PER_CHUNK = 50_000
-NOT_CDM54_HINT = "the source does not fit OMOP CDM 5.4 as in omop_fixtures/cdm54.sql; correct it where it is made"
+NOT_CDM54_HINT = "the source does not fit OMOP CDM 5.4 as in cohortql/fixtures/cdm54.sql; correct it where it is made"
 Progress = Callable[[str], None]
 
 
@@ -114,7 +114,7 @@ def index_columns() -> tuple[tuple[str, tuple[str, ...]], ...]:
 def _source_path(source: str, workdir: Path) -> tuple[Path, str]:
     """The DuckDB file or Parquet directory behind SOURCE, and a description of it."""
     if source == "tiny":
-        from omop_fixtures import tiny
+        from cohortql.fixtures import tiny
 
         return tiny.build_duckdb(workdir / "tiny.duckdb"), "the tiny hand-made CDM"
     if source == "eunomia":

@@ -53,6 +53,13 @@ def _fetch(rendered: RenderedCohort, target: Target, statement: SqlStatement) ->
     return _run(rendered, target, statement, lambda session: session.fetch(statement))
 
 
+def run_statement(rendered: RenderedCohort, target: Target, statement: SqlStatement) -> list[tuple]:
+    """One statement on the target (after the concept sets, if it reads them): its rows.
+
+    The seam the what-if cache is built on, the same for DuckDB, PostgreSQL and Spark."""
+    return _fetch(rendered, target, statement)
+
+
 def run_cohort(rendered: RenderedCohort, target: Target) -> RawCounts:
     result = _fetch(rendered, target, rendered.cohort)
     n_strata = len(rendered.strata)
@@ -76,6 +83,11 @@ def run_concept_report(rendered: RenderedCohort, target: Target) -> list[tuple]:
 def run_site_catalogue(rendered: RenderedCohort, target: Target) -> list[tuple]:
     """(site, site_group) for every care site, labelled as the site strata are."""
     return _fetch(rendered, target, rendered.site_catalogue)
+
+
+def run_cdm_source(rendered: RenderedCohort, target: Target) -> list[tuple]:
+    """(name, holder, source release date, CDM release date) rows of cdm_source, latest first."""
+    return _fetch(rendered, target, rendered.cdm_source)
 
 
 def explain_cohort(rendered: RenderedCohort, target: Target) -> str:

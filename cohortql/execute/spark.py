@@ -16,91 +16,28 @@ import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote
 
 import sqlglot
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from sqlglot import exp
 
 from cohortql.execute.cancel import Cancellable
 from cohortql.execute.engine import EngineSettings
 from cohortql.execute.errors import DatabaseError, out_of_time
+from cohortql.execute.spark_url import SparkLocation, parse_spark_url
 from cohortql.execute.target import Target
+from cohortql.fixtures import ddl_statements
 from cohortql.render import SqlStatement, TempTable
 from cohortql.transpile import transpile
 from cohortql.transpile.transpiler import CANONICAL
-from omop_fixtures import ddl_statements
 
-_URL = re.compile(r"spark://(?P<master>[^/?]*)(?P<path>/[^?]*)?(?:\?(?P<query>.*))?", re.DOTALL)
-_URL_HINT = "use spark://local[*] (CDM in a catalog database: --cdm-schema), spark:///path/to/omop?format=parquet"
 _TABLE_NAME = re.compile(r"CREATE TABLE (\w+)", re.IGNORECASE)
 _QUIET_LOG = (Path(__file__).parent / "spark_log4j2.properties").as_uri()
 
 
-@dataclass(frozen=True)
-class SparkLocation:
-    """Where the Spark session comes from and where it finds the CDM, parsed from a spark:// URL."""
-
-    master: str | None  # None: whatever spark-submit or an active session configured
-    parquet_dir: str | None  # None: tables of the session catalog (--cdm-schema names the database)
-    conf: tuple[tuple[str, str], ...] = ()  # spark.* settings for the session
-
-    def describe(self) -> str:
-        """For users: never the settings, which may hold storage keys."""
-        engine = f"Spark ({self.master or 'default master'})"
-        return f"{engine}, Parquet CDM at {self.parquet_dir}" if self.parquet_dir else f"{engine}, catalog tables"
-
-
-def parse_spark_url(text: str) -> SparkLocation:
-    """`spark://MASTER[/PATH][?format=parquet&spark.x=y]`.
-
-    MASTER is `local`, `local[N]`, `local[*]` or `yarn` as they are, another `host:port` a
-    standalone master (`spark://host:port`), empty the session spark-submit configured. A PATH
-    is a directory of Parquet tables (`format=parquet`, the only format, may be left out).
-    """
-    match = _URL.fullmatch(text.strip())
-    if not match:
-        raise DatabaseError("the Spark URL is not valid", _URL_HINT)
-    master = unquote(match["master"]) or None
-    if master and not (master.startswith("local") or master == "yarn"):
-        master = f"spark://{master}"
-    path = unquote(match["path"] or "").strip("/")
-    path = f"/{path}" if path else None  # spark:////data (SQLAlchemy's absolute form) is /data too
-    fmt = None
-    conf = []
-    for key, value in parse_qsl(match["query"] or "", keep_blank_values=True):
-        if key == "format":
-            fmt = value
-        elif key.startswith("spark."):
-            conf.append((key, value))
-        else:
-            raise DatabaseError(f"unknown Spark URL option `{key}`", "options: format=parquet and spark.* settings")
-    if fmt not in (None, "parquet"):
-        raise DatabaseError(f"unsupported CDM format `{fmt}`", "a CDM directory holds Parquet tables: ?format=parquet")
-    if fmt and not path:
-        raise DatabaseError("format=parquet needs a directory", "spark:///path/to/omop?format=parquet")
-    return SparkLocation(master, path, tuple(conf))
-
-
-def spark_target(url_text: str, cdm_schema: str | None, vocab_schema: str | None, timeout_seconds: int) -> Target:
-    """A Target for a spark:// URL; a Parquet directory has no schemas, its tables are views."""
-    location = parse_spark_url(url_text)
-    if location.parquet_dir and (cdm_schema or vocab_schema):
-        raise DatabaseError(
-            "a Parquet CDM directory has no schemas",
-            "drop --cdm-schema / --vocab-schema, or register the tables in a catalog database",
-        )
-    try:
-        url = make_url(url_text.strip())
-    except ArgumentError:
-        raise DatabaseError("the Spark URL is not valid", _URL_HINT) from None
-    return Target(url, cdm_schema, vocab_schema, location.describe(), timeout_seconds)
-
-
-SETTINGS = EngineSettings(dialect="spark", no_explain_hint="Spark shows each query's plan in its web UI")
+SETTINGS = EngineSettings(
+    dialect="spark", no_explain_hint="Spark shows each query's plan in its web UI", nulls_first=True  # ASC NULLS FIRST
+)
 
 
 class SparkEngine:
@@ -125,9 +62,6 @@ class SparkEngine:
                 raise _explain(error, target.cdm_schema) from None
             finally:
                 run.release()
-
-
-ENGINE = SparkEngine()
 
 
 class SparkRun:
@@ -192,6 +126,9 @@ class SparkRun:
             )
 
 
+ENGINE = SparkEngine()
+
+
 def _query(session, statement: SqlStatement, cached: list):
     """The statement as a DataFrame; each of its WITH queries first becomes a temporary view,
     cached when it is read more than once.
@@ -226,10 +163,10 @@ def _cache_view(session, name: str, frame, cached: list) -> None:
     frame.createOrReplaceTempView(name)
 
 
-def _tables_read(*statements: SqlStatement) -> set[str]:
-    """The unqualified tables the statements read (a Parquet CDM's tables are unqualified views)."""
-    trees = [sqlglot.parse_one(statement.sql, read=CANONICAL) for statement in statements]
-    return {table.name for tree in trees for table in tree.find_all(exp.Table) if not table.db}
+def _tables_read(statement: SqlStatement) -> set[str]:
+    """The unqualified tables the statement reads (a Parquet CDM's tables are unqualified views)."""
+    tree = sqlglot.parse_one(statement.sql, read=CANONICAL)
+    return {table.name for table in tree.find_all(exp.Table) if not table.db}
 
 
 def _new_session(location: SparkLocation):
@@ -320,7 +257,7 @@ def _job_group(session, seconds: int, cancellable: Cancellable) -> Iterator[thre
 
 
 def cdm_tables() -> list[str]:
-    """The OMOP tables cohortql may read (those of omop_fixtures/cdm54.sql)."""
+    """The OMOP tables cohortql may read (those of cohortql/fixtures/cdm54.sql)."""
     return [_TABLE_NAME.search(statement)[1].lower() for statement in ddl_statements()]
 
 

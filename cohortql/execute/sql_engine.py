@@ -8,6 +8,7 @@ differs between the two engines is their `EngineSettings` and the two hooks of `
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
@@ -19,7 +20,7 @@ from cohortql.execute.engine import EngineSettings
 from cohortql.execute.errors import SCHEMA_HINT, DatabaseError, explain_driver_error
 from cohortql.execute.target import Target
 from cohortql.render import SqlStatement, TempTable
-from cohortql.transpile import transpile
+from cohortql.transpile.dialects import CANONICAL
 
 
 class SqlSession:
@@ -39,7 +40,7 @@ class SqlSession:
     def stage_inputs(self, tables: Sequence[TempTable]) -> None:
         for table in tables:
             columns = ", ".join(f"{name} {kind}" for name, kind in table.columns)
-            self._execute(transpile(f"CREATE TEMPORARY TABLE {table.name} ({columns})", self._settings.dialect))
+            self._execute(self._in_dialect(f"CREATE TEMPORARY TABLE {table.name} ({columns})"))
             if table.rows:
                 names = [name for name, _ in table.columns]
                 placeholders = ", ".join(":" + name for name in names)
@@ -48,7 +49,7 @@ class SqlSession:
             self._analyse(table.name)
 
     def stage_concept_sets(self, codesets: SqlStatement) -> None:
-        query = transpile(codesets.sql, self._settings.dialect)
+        query = self._in_dialect(codesets.sql, codesets.params)
         self._execute(f"CREATE TEMPORARY TABLE cq_codeset AS {query}", codesets.params)
         if self._settings.index_concept_sets:
             self._execute(self._settings.index_concept_sets)
@@ -71,7 +72,19 @@ class SqlSession:
         return "\n".join(v if isinstance(v, str) else json.dumps(v) for row in rows for v in row if v is not None)
 
     def _run(self, statement: SqlStatement, prefix: str) -> list:
-        return self._execute(prefix + transpile(statement.sql, self._settings.dialect), statement.params).fetchall()
+        return self._execute(prefix + self._in_dialect(statement.sql, statement.params), statement.params).fetchall()
+
+    def _in_dialect(self, sql: str, params: dict | None = None) -> str:
+        """The engine's SQL. Where the engine speaks the canonical dialect, the rendered SQL itself (no
+        sqlglot round trip), with the renderer's placeholders `:name` in DuckDB's spelling `$name`:
+        the names are the renderer's own, and no template has a colon in a string literal."""
+        if self._settings.dialect != CANONICAL:
+            from cohortql.transpile import transpile
+
+            return transpile(sql, self._settings.dialect)
+        for name in params or ():
+            sql = re.sub(rf"(?<![:\w]):{re.escape(name)}\b", f"${name}", sql)
+        return sql
 
     def _analyse(self, table: str) -> None:
         if self._settings.analyse_table:
@@ -87,6 +100,7 @@ class SqlEngine:
     settings: EngineSettings
 
     def create_engine(self, target: Target) -> sa.Engine:
+        """A SQLAlchemy engine on the target, without a pool (each run opens its own connection)."""
         raise NotImplementedError
 
     def start(self, connection: sa.Connection, target: Target) -> None:

@@ -12,6 +12,8 @@ from sqlalchemy.exc import ArgumentError
 
 from cohortql.credentials import redact_text, secrets_of, strip_url
 from cohortql.execute.errors import DatabaseError, ErrorContext
+from cohortql.execute.spark_url import URL_HINT, parse_spark_url
+from cohortql.resources import profile_path
 
 DEFAULT_TIMEOUT_SECONDS = 600
 CONNECT_TIMEOUT_SECONDS = 10
@@ -45,14 +47,6 @@ class Target:
             "cdm_schema": self.cdm_schema,
             "vocab_schema": self.vocab_schema or self.cdm_schema,
         }
-
-
-def profile_path() -> Path:
-    configured = os.environ.get("COHORTQL_PROFILE")
-    if configured:
-        return Path(configured)
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "cohortql" / "profile.toml"
 
 
 def load_profile() -> dict:
@@ -108,6 +102,21 @@ def database_url(text: str) -> URL:
     return url
 
 
+def _spark_target(url_text: str, cdm_schema: str | None, vocab_schema: str | None, timeout_seconds: int) -> Target:
+    """A Target for a spark:// URL; a Parquet directory has no schemas, its tables are views."""
+    location = parse_spark_url(url_text)
+    if location.parquet_dir and (cdm_schema or vocab_schema):
+        raise DatabaseError(
+            "a Parquet CDM directory has no schemas",
+            "drop --cdm-schema / --vocab-schema, or register the tables in a catalog database",
+        )
+    try:
+        url = make_url(url_text.strip())
+    except ArgumentError:
+        raise DatabaseError("the Spark URL is not valid", URL_HINT) from None
+    return Target(url, cdm_schema, vocab_schema, location.describe(), timeout_seconds)
+
+
 def resolve_target(
     db: str | None = None,
     cdm_schema: str | None = None,
@@ -132,9 +141,7 @@ def resolve_target(
             timeout,
         )
     if url_text.strip().startswith("spark://"):  # a Spark session, not a SQLAlchemy engine
-        from cohortql.execute.spark import spark_target
-
-        return spark_target(url_text, cdm_schema, vocab_schema, timeout)
+        return _spark_target(url_text, cdm_schema, vocab_schema, timeout)
     url = database_url(url_text)
     if url.get_backend_name() == "duckdb" and url.database and not Path(url.database).exists():
         raise DatabaseError(f"no DuckDB file at {url.database}", "check the path in the duckdb:/// URL")

@@ -15,6 +15,7 @@ from cohortql.fingerprint import fingerprint
 from cohortql.governance.errors import Refused
 from cohortql.protect import DisclosurePolicy, profile
 from cohortql.protect.policy import PolicyError
+from cohortql.report.records import engine_text, policy_text
 
 
 def active_policy() -> DisclosurePolicy:
@@ -43,18 +44,9 @@ class Binding:
             reasons.append(f"the engine changed: {engine_text(self.engine)} was approved, "
                            f"this run would use {engine_text(current.engine)}")
         if current.policy != self.policy:
-            reasons.append(f"the disclosure policy changed: {_policy_text(self.policy)} was approved, "
-                           f"the policy in force is {_policy_text(current.policy)}")
+            reasons.append(f"the disclosure policy changed: {policy_text(self.policy)} was approved, "
+                           f"the policy in force is {policy_text(current.policy)}")
         return reasons
-
-
-def engine_text(engine: dict) -> str:
-    schemas = ", ".join(f"{k}={v}" for k, v in sorted(engine.items()) if k.endswith("schema") and v)
-    return f"{engine.get('dialect')}: {engine.get('description')}" + (f" ({schemas})" if schemas else "")
-
-
-def _policy_text(policy: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(policy.items()))
 
 
 def engine_of(target: Target) -> dict:

@@ -48,6 +48,13 @@ class ReleaseFormat(StrEnum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"  # the feasibility report (docs/report.md)
+    pdf = "pdf"
+
+
+class ReportLanguage(StrEnum):
+    en = "en"
+    fr = "fr"
 
 
 class ReportFormat(StrEnum):
@@ -153,8 +160,14 @@ def release(
     request_id: RequestArgument,
     file: Annotated[Path | None, typer.Option(
         "--file", help="The definition file, if not at the path recorded at submission.")] = None,
-    format: Annotated[ReleaseFormat, typer.Option("--format", help="json, csv or markdown.")] = ReleaseFormat.json,
+    format: Annotated[ReleaseFormat, typer.Option(
+        "--format", help="json, csv, markdown, or the feasibility report as html or pdf.")] = ReleaseFormat.json,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (else stdout).")] = None,
+    lang: Annotated[ReportLanguage, typer.Option("--lang", help="html, pdf: its language.")] = ReportLanguage.en,
+    target_count: Annotated[int | None, typer.Option(
+        "--target", min=1, help="html, pdf: patients to enrol, for the forecast.")] = None,
+    enrol_fraction: Annotated[float | None, typer.Option(
+        "--enrol-fraction", help="html, pdf: share of newly eligible patients who enrol (default 0.35).")] = None,
     db: DbOption = None, cdm_schema: CdmOption = None, vocab_schema: VocabOption = None,
     timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
 ) -> None:
@@ -162,8 +175,15 @@ def release(
     from sqlalchemy.exc import DBAPIError
 
     from cohortql.governance import binding, identity, ledger, workflow
-    from cohortql.governance.release_doc import render_release, stamp
+    from cohortql.governance.release_doc import stamp
+    from cohortql.report.pdf import PdfError
+    from cohortql.report.release import REPORT_FORMATS, render_release
 
+    report_format = format.value in REPORT_FORMATS
+    if report_format and output is None:
+        raise _fail(f"--format {format.value} writes a file", "name it with -o FILE", code=2)
+    if enrol_fraction is not None and not 0 < enrol_fraction <= 1:
+        raise _fail(f"--enrol-fraction {enrol_fraction} is not a share", "give a number above 0 and at most 1", 2)
     with _governed(store) as opened:
         actor = identity.acting_user(user)
         with opened.reading() as session:
@@ -175,6 +195,8 @@ def release(
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
         with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
             checked = ledger.check(opened, request, compiled, target, binding.active_policy())
+            # The report's own release: the same definition, engine and policy as approved.
+            answer = pipeline.run_report(compiled, target, binding.active_policy()) if report_format else None
         with opened.reading() as session:
             reviewed_hidden = ledger.hidden_of(session, request_id) or frozenset()
         if not checked.verdict.ok or checked.verdict.hide != reviewed_hidden:
@@ -185,6 +207,11 @@ def release(
         result = checked.result
 
         def deliver(request, approval, record) -> None:
+            if answer is not None:
+                _write_report(answer, compiled, target, stamp(request, approval, record), output,
+                              pdf=format.value == "pdf", lang=lang.value, target_count=target_count,
+                              enrol_fraction=enrol_fraction)
+                return
             document = render_release(result, stamp(request, approval, record), format.value)
             if output is None:
                 sys.stdout.write(document)
@@ -200,13 +227,13 @@ def release(
             if output is not None:  # written, but the record did not commit: it was not delivered
                 output.unlink(missing_ok=True)
             raise
-        except OSError as error:
+        except (OSError, PdfError) as error:
+            reason = getattr(error, "strerror", None) or getattr(error, "cause", None) or error.__class__.__name__
             failed = workflow.release_failed(opened, actor, request_id, fmt=format.value,
-                                             output=str(output) if output else None,
-                                             reason=error.strerror or error.__class__.__name__)
+                                             output=str(output) if output else None, reason=reason)
             where = output or "standard output"
             raise _fail(f"request {request_id} was not released: {where} could not be written "
-                        f"({error.strerror or error.__class__.__name__}); audit record {failed.seq} says "
+                        f"({reason}); audit record {failed.seq} says "
                         "`release_failed`", f"fix the path and release again: cohortql release {request_id}") from None
     if output is not None:
         err.print(f"released request {request_id} to {output} (audit record {record.seq})", markup=False)
@@ -222,20 +249,40 @@ def _write_whole(path: Path, text: str) -> None:
         partial.unlink(missing_ok=True)
 
 
+def _write_report(answer, compiled, target, release_stamp, output: Path, *, pdf: bool, lang: str,
+                  target_count: int | None, enrol_fraction: float | None) -> None:
+    """The feasibility report with its approval stamp, written whole: HTML, or printed to PDF."""
+    from cohortql.report.document import report_html
+    from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
+    from cohortql.report.pdf import html_to_pdf
+
+    html = report_html(answer, compiled, answered_by=target.description, stamp=release_stamp, lang=lang,
+                       target=target_count, enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
+    if not pdf:
+        _write_whole(output, html)
+        return
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        html_to_pdf(html, partial)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+
 def kpi(
     format: Annotated[ReportFormat, typer.Option("--format", help="text or json.")] = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Indicators: requests per month and sponsor, approval rate, median days to approval and release."""
-    from cohortql.governance import chain, views
+    from cohortql.governance import chain
     from cohortql.governance import kpi as kpi_module
+    from cohortql.report import records
 
     with _governed(store) as opened, opened.reading() as session:
         indicators = kpi_module.compute(chain.records(session))
     if format is ReportFormat.json:
         print(json.dumps(indicators.to_dict(), indent=2))
     else:
-        sys.stdout.write(views.kpi_text(indicators))
+        sys.stdout.write(records.kpi_text(indicators))
 
 
 # ---- steward ---------------------------------------------------------------------------------
@@ -253,8 +300,8 @@ def review_list(
     """List requests waiting for a decision (or --state STATE, or --all)."""
     from sqlalchemy import select
 
-    from cohortql.governance import views
     from cohortql.governance.models import Request
+    from cohortql.report import records
 
     if state is not None and state not in STATES:
         raise _fail(f"unknown state `{state}`", f"states are {', '.join(STATES)}", code=2)
@@ -263,18 +310,19 @@ def review_list(
         if not all_states:
             query = query.where(Request.state == (state or "submitted"))
         requests = list(session.execute(query).scalars())
-    sys.stdout.write(views.requests_table(requests))
+    sys.stdout.write(records.requests_table(requests))
 
 
 def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled, target: Target,
                  concepts: bool) -> bool:
     """Resolved concept sets, earlier releases it interacts with, and the protected result; False when
     they cannot be shown on this engine."""
-    from cohortql.governance import binding, chain, ledger, views, workflow
+    from cohortql.governance import binding, chain, ledger, workflow
+    from cohortql.report import records
 
     if binding.engine_of(target) != request.engine:
-        print(f"\n== Protected result ==\nnot run here: the request is for {binding.engine_text(request.engine)}, "
-              f"this is {binding.engine_text(binding.engine_of(target))}")
+        print(f"\n== Protected result ==\nnot run here: the request is for {records.engine_text(request.engine)}, "
+              f"this is {records.engine_text(binding.engine_of(target))}")
         return False
     if request.result is None and request.state == "submitted":
         with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
@@ -301,7 +349,7 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
         ran = [r for r in chain.records(session, request.id) if r.action == "ran"]
     sys.stdout.write(ledger.summary(json.loads(ran[0].detail).get("ledger") if ran else None))
     print("\n== Protected result ==")
-    print(views.result_table(request.result) if request.result else "not run (the request was not reviewed)")
+    print(records.result_table(request.result) if request.result else "not run (the request was not reviewed)")
     return True
 
 
@@ -314,14 +362,15 @@ def review_show(
 ) -> None:
     """What a steward needs to decide: plain English, concept sets, SQL, and the protected result."""
     from cohortql.fingerprint import fingerprint
-    from cohortql.governance import binding, identity, views, workflow
+    from cohortql.governance import binding, identity, workflow
+    from cohortql.report import records
     from cohortql.report.explain import explain_plan
 
     with _governed(store) as opened:
         actor = identity.acting_user(user)
         with opened.reading() as session:
             request = workflow.get(session, request_id)
-        sys.stdout.write(views.request_header(request))
+        sys.stdout.write(records.request_header(request))
         compiled = binding.compile_text(request.definition_text, request.definition_path)
         if fingerprint(compiled.plan) != request.fingerprint:
             raise Refused(f"the stored definition of request {request_id} now has another fingerprint",
@@ -393,14 +442,15 @@ def audit_log(
     store: StoreOption = None,
 ) -> None:
     """Print the audit records in order (all, or one request's)."""
-    from cohortql.governance import chain, views
+    from cohortql.governance import chain
+    from cohortql.report.records import audit_dicts, audit_table
 
     with _governed(store) as opened, opened.reading() as session:
         records = chain.records(session, request_id)
     if format is ReportFormat.json:
-        print(json.dumps(views.audit_dicts(records), indent=2))
+        print(json.dumps(audit_dicts(records), indent=2))
     else:
-        sys.stdout.write(views.audit_table(records))
+        sys.stdout.write(audit_table(records))
 
 
 @audit_app.command("verify")
@@ -469,19 +519,17 @@ def users_revoke(user_name: UserArgument, role: RoleArgument, store: StoreOption
 @users_app.command("list")
 def users_list(store: StoreOption = None) -> None:
     """List users and their roles."""
-    from cohortql.governance import identity, views
+    from cohortql.governance import identity
+    from cohortql.report import records
 
     with _governed(store) as opened, opened.reading() as session:
         grants = identity.grants(session)
-    sys.stdout.write(views.users_table(grants))
+    sys.stdout.write(records.users_table(grants))
 
 
 def register(app: typer.Typer) -> None:
-    from cohortql.governance.admin_commands import admin_app
-
     for command in (submit, withdraw, release, kpi):
         app.command()(command)
-    app.add_typer(admin_app, name="admin")
     app.add_typer(review_app, name="review")
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")

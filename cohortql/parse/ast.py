@@ -224,7 +224,8 @@ class Around:
 
 @dataclass(frozen=True)
 class Offset:
-    """`N days before|after index`, or `index` itself (days None)."""
+    """`N days before|after index`, `index` itself (days and direction None), or open:
+    `all days before|after index` (days None), bounded only by the observation period."""
 
     days: Int | None
     direction: str | None

@@ -244,6 +244,9 @@ class ToAst(Transformer):
     def index_offset(self, meta, children):
         return ast.Offset(None, None, _meta_span(meta))
 
+    def open_offset(self, meta, children):
+        return ast.Offset(None, str(children[0]), _meta_span(meta))
+
     def any_time_relative(self, meta, children):
         return ast.AnyTime(str(children[0]), _meta_span(meta))
 

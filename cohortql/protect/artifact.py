@@ -30,6 +30,9 @@ class Quantity:
 class Artifact:
     block_values: tuple[int, ...]
     quantities: tuple[Quantity, ...]
+    # Pairs of block sets known to hold the same people (the final cohort cut two ways): public
+    # structure, an equality the intruder always knows.
+    links: tuple[tuple[frozenset[int], frozenset[int]], ...] = ()
     block_keys: tuple[Hashable, ...] = ()  # what each block is (the release ledger maps persons to them)
 
     def __post_init__(self):
@@ -38,6 +41,9 @@ class Artifact:
         for quantity in self.quantities:
             if quantity.value != sum(self.block_values[b] for b in quantity.blocks):
                 raise ValueError(f"{quantity.keys[0]}: value does not match its blocks")
+        for first, other in self.links:
+            if sum(self.block_values[b] for b in first) != sum(self.block_values[b] for b in other):
+                raise ValueError("linked blocks do not add up to the same persons")
 
 
     def merged(self, blocks: frozenset[int]) -> tuple[Artifact, tuple[int, ...]]:
@@ -68,12 +74,17 @@ class ArtifactBuilder:
         self._values: list[int] = []
         self._by_form: dict[frozenset[int], dict] = {}
         self._keys: set[str] = set()
+        self._links: list[tuple[frozenset[int], frozenset[int]]] = []
 
     def block(self, key: Hashable, value: int) -> None:
         if key in self._blocks:
             raise ValueError(f"block {key!r} declared twice")
         self._blocks[key] = len(self._values)
         self._values.append(int(value))
+
+    def link(self, first: Iterable[Hashable], other: Iterable[Hashable]) -> None:
+        """Two sets of blocks that hold the same persons (their sums are equal)."""
+        self._links.append((frozenset(self._blocks[b] for b in first), frozenset(self._blocks[b] for b in other)))
 
     def quantity(self, key: str, blocks: Iterable[Hashable], *, shown: bool, cost: int) -> None:
         if key in self._keys:
@@ -90,7 +101,7 @@ class ArtifactBuilder:
             Quantity(tuple(e["keys"]), form, sum(self._values[b] for b in form), e["shown"], e["cost"])
             for form, e in self._by_form.items()
         )
-        return Artifact(tuple(self._values), quantities, tuple(self._blocks))
+        return Artifact(tuple(self._values), quantities, tuple(self._links), tuple(self._blocks))
 
 
 class Status(Enum):

@@ -115,6 +115,10 @@ class _Model:
             rows = len(blocks)
             free = np.full(rows, self._inf)
             self._highs.addRows(rows, -free, free, len(indices), starts, indices, np.ones(len(indices)))
+        for first, other in artifact.links:  # after the shown counts' rows: sum(first) - sum(other) = 0
+            columns = sorted(first) + sorted(other)
+            signs = np.array([1.0] * len(first) + [-1.0] * len(other))
+            self._highs.addRow(0.0, 0.0, len(columns), np.array(columns, dtype=np.int32), signs)
         self._bounds: _Bounds | None = None
 
     def optimum(self, objective: np.ndarray, bounds: _Bounds) -> tuple[float, frozenset[int]]:
@@ -149,6 +153,20 @@ class _Model:
         if status not in solved:
             raise IntruderModelError(f"the intruder's linear program failed: {highs.modelStatusToString(status)}")
         return status
+
+
+def _bounded_through_links(above: set[int], links) -> set[int]:
+    """Blocks bounded above, given that linked sets have equal sums: when every block of one side
+    is bounded, so is the other side's sum, and each of its (non-negative) blocks."""
+    changed = True
+    while changed:
+        changed = False
+        for first, other in links:
+            for side, opposite in ((first, other), (other, first)):
+                if side <= above and not opposite <= above:
+                    above |= opposite
+                    changed = True
+    return above
 
 
 class Intruder:
@@ -212,7 +230,7 @@ class Intruder:
                 above |= self.artifact.quantities[i].blocks
             if sense == "=":
                 equalities.append(row)
-        bounds = _Bounds(lower, upper, tuple(equalities), frozenset(above))
+        bounds = _Bounds(lower, upper, tuple(equalities), frozenset(_bounded_through_links(above, self.artifact.links)))
         self._cache[key] = bounds
         return bounds
 

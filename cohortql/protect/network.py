@@ -43,8 +43,8 @@ def _edges(cube: FinalCohortCube) -> list[tuple[Hashable, Hashable, frozenset]] 
     """(tail, head, cube cells) of every edge, or None when the cube's table is not a network."""
     strata = list(cube.strata)
     grouped = [name for name in strata if name in cube.hierarchies]
-    if len(strata) not in (1, 2) or len(grouped) > 1:
-        return None
+    if len(strata) not in (1, 2) or len(grouped) > 1 or len(cube.components) > 1:
+        return None  # tables with no stratum in common: the linear program, with their link
     if grouped and strata[0] != grouped[0]:
         strata.reverse()  # the grouped stratum is the rows
     rows = cube.values[strata[0]]
@@ -96,7 +96,7 @@ class TableNetwork:
         edges = _edges(cube) if cube.breakdowns else None
         if edges is None:
             return None
-        block_of = {combo: index for index, (_final, combo) in enumerate(cube.blocks())}
+        block_of = {key[-1]: index for index, key in enumerate(cube.blocks())}  # ("final", 0, combo)
         final_blocks = frozenset(block_of.values())
         by_blocks = {frozenset(block_of[c] for c in cells): [] for _t, _h, cells in edges}
         for position, (_t, _h, cells) in enumerate(edges):

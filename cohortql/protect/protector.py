@@ -30,11 +30,11 @@ def build_artifact(
     """Everything one release contains, as counts over hidden blocks of people."""
     builder = ArtifactBuilder()
     cube = FinalCohortCube(raw, breakdowns, hierarchies, strata_values)
-    final_blocks = []
     for key, size in cube.blocks().items():
         builder.block(key, size)
-        final_blocks.append(key)
-    add_attrition(builder, raw, final_blocks)
+    for first, other in cube.links():
+        builder.link(first, other)
+    add_attrition(builder, raw, cube.final_blocks())
     add_breakdowns(builder, cube)
     return builder.build(), cube
 

@@ -1,5 +1,7 @@
 """What a breakdown request means for protection: its tables, the site hierarchy, every stratum value.
 
+The strata the query aggregates by are render's (cohortql.render.strata); this reads the raw counts.
+
 Site groups come from the care site hierarchy (a site's location, see sql_templates/strata.sql.j2):
 a table by site carries each group's subtotal, and is protected with it, so a group's total
 minus its visible sites cannot reveal a suppressed site.
@@ -8,24 +10,10 @@ minus its visible sites cannot reveal a suppressed site.
 from __future__ import annotations
 
 from cohortql.counts import RawCounts
-from cohortql.omop import BREAKDOWNS
 from cohortql.protect.tables import Breakdown, Hierarchy
-
-SITE_STRATA = ("site", "site_group")
 
 # Values every population can take, listed even when no one has them.
 _KNOWN_VALUES = {"sex": ("female", "male")}
-
-
-def strata_for(dimensions: tuple[str, ...]) -> tuple[str, ...]:
-    """The strata the query must aggregate by: the dimensions, plus both site levels if either is asked."""
-    unknown = [d for d in dimensions if d not in BREAKDOWNS]
-    if unknown:
-        raise ValueError(f"unknown breakdown {unknown[0]!r}; choose from {', '.join(BREAKDOWNS)}")
-    strata = list(dict.fromkeys(dimensions))
-    if any(d in SITE_STRATA for d in strata):
-        strata += [s for s in SITE_STRATA if s not in strata]
-    return tuple(strata)
 
 
 def breakdown_inputs(

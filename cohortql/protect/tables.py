@@ -65,7 +65,15 @@ def _order(value: Hashable):
 
 
 class FinalCohortCube:
-    """The final cohort by every stratum the breakdowns need: its blocks, and each table's cells."""
+    """The final cohort by every stratum the breakdowns need: its blocks, and each table's cells.
+
+    Tables that share no stratum (by site x month, and by sex x age band) need not be crossed:
+    the cohort is cut into blocks once per *component* (strata linked by a table), and the
+    components' blocks are tied by one structural fact, that each adds up to the same final
+    cohort (`links`). For the intruder this is exactly as informative as the full cross (any
+    non-negative tables with equal totals are the margins of some non-negative cross table),
+    with a sum of block counts instead of their product.
+    """
 
     def __init__(
         self,
@@ -88,20 +96,25 @@ class FinalCohortCube:
                 raise ValueError(f"breakdown {breakdown.name}: two strata from the same stratum")
         self.breakdowns = breakdowns
         self.strata = tuple(sorted(set(self._base.values()), key=raw.strata.index))
-        positions = [raw.strata.index(name) for name in self.strata]
+        self.components = _components(
+            [[self._base[name] for name in b.strata] for b in breakdowns], self.strata, raw.strata.index
+        )
         values: dict[str, set] = {name: set() for name in self.strata}
         for name in self.strata:
             values[name] |= set((strata_values or {}).get(name, ()))
             if name in self.hierarchies:
                 values[name] |= {leaf for leaf, _ in self.hierarchies[name].parent_of}
         full = (1 << len(raw.rule_names)) - 1
-        self._sizes: dict[tuple, int] = {}
+        positions = [[raw.strata.index(name) for name in component] for component in self.components]
+        every = [(values[name], raw.strata.index(name)) for name in self.strata]
+        self._sizes: list[dict[tuple, int]] = [{} for _ in self.components]
         for mask, strata, persons, _entries in raw.rows:
-            leaf = tuple(strata[p] for p in positions)
-            for name, value in zip(self.strata, leaf, strict=True):
-                values[name].add(value)
+            for seen, position in every:
+                seen.add(strata[position])
             if mask & full == full:
-                self._sizes[leaf] = self._sizes.get(leaf, 0) + persons
+                for sizes, places in zip(self._sizes, positions, strict=True):
+                    leaf = tuple(strata[p] for p in places)
+                    sizes[leaf] = sizes.get(leaf, 0) + persons
         self.values = {name: sorted(found, key=_order) for name, found in values.items()}
         self._cells: dict[Breakdown, list] = {}
 
@@ -109,10 +122,26 @@ class FinalCohortCube:
         """The RawCounts stratum a table stratum is computed from (itself, or a hierarchy's child)."""
         return self._base[name]
 
+    def _component_blocks(self, index: int) -> dict[tuple, int]:
+        component = self.components[index]
+        combos = itertools.product(*(self.values[name] for name in component))
+        return {("final", index, combo): self._sizes[index].get(combo, 0) for combo in combos}
+
     def blocks(self) -> dict[tuple, int]:
-        """("final", values by stratum) -> persons, for every combination of observed values."""
-        combos = itertools.product(*(self.values[name] for name in self.strata))
-        return {("final", combo): self._sizes.get(combo, 0) for combo in combos}
+        """("final", component, values by stratum) -> persons, for every combination of observed values."""
+        found = {}
+        for index in range(len(self.components)):
+            found.update(self._component_blocks(index))
+        return found
+
+    def final_blocks(self) -> list[tuple]:
+        """The blocks that make up the final cohort once (those of the first component)."""
+        return list(self._component_blocks(0))
+
+    def links(self) -> list[tuple[list[tuple], list[tuple]]]:
+        """Pairs of block lists that add up to the same persons: the final cohort, cut two ways."""
+        first = self.final_blocks()
+        return [(first, list(self._component_blocks(i))) for i in range(1, len(self.components))]
 
     def levels(self, name: str) -> list[tuple[Level, frozenset]]:
         """The rows a table by `name` shows, each with the stratum values it covers."""
@@ -136,17 +165,38 @@ class FinalCohortCube:
     def cells(self, breakdown: Breakdown) -> list[tuple[tuple[Level, ...], list[tuple]]]:
         """Every cell and margin of a table, with the blocks it adds up (in the order of `blocks`)."""
         if breakdown not in self._cells:
-            positions = [self.strata.index(self._base[name]) for name in breakdown.strata]
+            index = next(i for i, c in enumerate(self.components) if self._base[breakdown.strata[0]] in c)
+            component = self.components[index]
+            positions = [component.index(self._base[name]) for name in breakdown.strata]
             cells = []
             for combo in itertools.product(*(self.levels(name) for name in breakdown.strata)):
-                # The blocks are every combination of values: those of the cell's members at its strata.
-                choices = [self.values[name] for name in self.strata]
+                # The component's blocks are every combination of values: the cell's members at its strata.
+                choices = [self.values[name] for name in component]
                 for p, (_level, members) in zip(positions, combo, strict=True):
                     choices[p] = [value for value in choices[p] if value in members]
-                covered = [("final", block) for block in itertools.product(*choices)]
+                covered = [("final", index, block) for block in itertools.product(*choices)]
                 cells.append((tuple(level for level, _ in combo), covered))
             self._cells[breakdown] = cells
         return self._cells[breakdown]
+
+
+def _components(tables: list[list[str]], strata: tuple[str, ...], order) -> list[tuple[str, ...]]:
+    """Strata grouped by the tables that link them (union-find); one empty component without tables."""
+    parent = {name: name for name in strata}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            name = parent[name]
+        return name
+
+    for table in tables:
+        for name in table[1:]:
+            parent[root(name)] = root(table[0])
+    groups: dict[str, list[str]] = {}
+    for name in strata:
+        groups.setdefault(root(name), []).append(name)
+    found = [tuple(sorted(group, key=order)) for group in groups.values()]
+    return sorted(found, key=lambda group: order(group[0])) or [()]
 
 
 def cell_key(breakdown: Breakdown, coords: tuple[Level, ...]) -> str:

@@ -45,6 +45,7 @@ class RenderedCohort:
     cohort: SqlStatement  # SELECT mask, strata..., persons, entries
     concept_report: SqlStatement  # SELECT codeset_id, concept_id, name, ..., records
     site_catalogue: SqlStatement  # SELECT site, site_group for every care site
+    cdm_source: SqlStatement  # SELECT name, holder, source and CDM release dates
     rule_names: tuple[str, ...]
     strata: tuple[str, ...]
 
@@ -75,11 +76,11 @@ class _Parameters:
         return ", ".join(self(v) for v in values)
 
 
-def _criteria(plan: p.Plan) -> list[p.Occurs]:
-    """Every distinct criterion of the rules, in first-use order (identical criteria share one scan)."""
+def _criteria(tests) -> list[p.Occurs]:
+    """Every distinct criterion of the tests, in first-use order (identical criteria share one scan)."""
     found: list[p.Occurs] = []
-    for rule in plan.rules:
-        _collect_criteria(rule.test, found)
+    for test in tests:
+        _collect_criteria(test, found)
     return found
 
 
@@ -180,7 +181,7 @@ def render(
     codeset_params = _Parameters()
     codesets_sql = _render("codesets.sql.j2", codeset_params, vocab_table=vocab_table)
 
-    found = _criteria(plan)
+    found = _criteria(rule.test for rule in plan.rules)
     criteria = [_Criterion(i, node) for i, node in enumerate(found)]
 
     cohort_params = _Parameters()
@@ -203,12 +204,40 @@ def render(
     )
     catalogue_params = _Parameters()
     catalogue_sql = _render("site_catalogue.sql.j2", catalogue_params, cdm_table=cdm_table)
+    source_params = _Parameters()
+    source_sql = _render("cdm_source.sql.j2", source_params, cdm_table=cdm_table)
     return RenderedCohort(
         inputs=inputs,
         concept_report=SqlStatement(report_sql, report_params.values),
         site_catalogue=SqlStatement(catalogue_sql, catalogue_params.values, reads_concept_sets=False),
+        cdm_source=SqlStatement(source_sql, source_params.values, reads_concept_sets=False),
         codesets=SqlStatement(codesets_sql, codeset_params.values),
         cohort=SqlStatement(cohort_sql, cohort_params.values),
         rule_names=tuple(rule.name for rule in plan.rules),
         strata=tuple(strata),
     )
+
+
+def render_split(
+    plan: p.Plan, tests: tuple[p.Test, ...], cdm_schema: str | None = None, strata: tuple[str, ...] = ()
+) -> SqlStatement:
+    """Per entry event: entry_id, person_id, each stratum, then 0/1 per test (what-if cache).
+
+    Entries are numbered exactly as in the one-pass query (same CTEs), so vectors computed by
+    separate statements line up. It reads cq_codeset, which `render(plan)` prepares.
+    """
+    found = _criteria(tests)
+    parameters = _Parameters()
+    sql = _render(
+        "split.sql.j2",
+        parameters,
+        plan=plan,
+        tests=tests,
+        cdm_table=_table_namer(cdm_schema),
+        criteria=[_Criterion(i, node) for i, node in enumerate(found)],
+        criterion_id=found.index,
+        strata=strata,
+        female=GENDER_CONCEPTS["female"],
+        male=GENDER_CONCEPTS["male"],
+    )
+    return SqlStatement(sql, parameters.values)

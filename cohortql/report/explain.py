@@ -6,6 +6,7 @@ describe a meaning the engine does not implement.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import singledispatch
 
 from cohortql.omop import DOMAINS, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
@@ -19,6 +20,8 @@ _BREAKDOWNS = {
     "age5": "5-year age band",
     "age10": "10-year age band",
     "year": "calendar year of the index date",
+    "quarter": "calendar quarter of the index date",
+    "month": "calendar month of the index date",
 }
 _UNIT_NAMES = {concept_id: symbol for symbol, concept_id in UNIT_CONCEPTS.items()}
 _VISIT_NAMES = {concept_id: name.replace("_", " ") for name, concept_id in VISIT_CONCEPTS.items()}
@@ -30,12 +33,16 @@ _DATES = {">=": "on or after", ">": "after", "<=": "on or before", "<": "before"
 _AGE_RULE = "at the index date (year of index minus year of birth)"
 
 
-def explain_plan(p: plan.Plan) -> str:
-    """The whole definition: metadata, concept sets, entry, numbered rules, breakdown."""
+def explain_plan(p: plan.Plan, labels: Mapping[int, str] | None = None) -> str:
+    """The whole definition: metadata, concept sets, entry, numbered rules, breakdown.
+
+    `labels` name concepts in the concept-set list (the feasibility report passes the labels
+    the definition wrote): words for a reader, not part of the meaning.
+    """
     sections = []
     if p.metadata:
         sections.append("\n".join(f"{key.capitalize()}: {value}" for key, value in p.metadata))
-    sections.append("\n".join(["Concept sets:", *(_codeset_lines(c) for c in p.codesets)]))
+    sections.append("\n".join(["Concept sets:", *(_codeset_lines(c, labels or {}) for c in p.codesets)]))
     sections.append(_entry(p.entry, p))
     if p.rules:
         rules = [_rule(number, rule, p) for number, rule in enumerate(p.rules, start=1)]
@@ -50,8 +57,9 @@ def explain_plan(p: plan.Plan) -> str:
 # ---- concept sets ----------------------------------------------------------------------
 
 
-def _item(item: plan.ConceptItem) -> str:
-    text = f"{item.concept_id} and its descendants" if item.descendants else f"{item.concept_id} without descendants"
+def _item(item: plan.ConceptItem, labels: Mapping[int, str]) -> str:
+    name = f'{item.concept_id} "{labels[item.concept_id]}"' if item.concept_id in labels else str(item.concept_id)
+    text = f"{name} and its descendants" if item.descendants else f"{name} without descendants"
     return f"excluding {text}" if item.excluded else text
 
 
@@ -59,15 +67,15 @@ def _source(source: plan.SourceCodes) -> str:
     return f"{source.vocabulary} codes matching {source.pattern} mapped to standard concepts"
 
 
-def _codeset_items(codeset: plan.Codeset) -> list[str]:
+def _codeset_items(codeset: plan.Codeset, labels: Mapping[int, str] | None = None) -> list[str]:
     # Excluded items last: they are removed after every included item has been expanded.
-    included = [_item(i) for i in codeset.items if not i.excluded]
-    excluded = [_item(i) for i in codeset.items if i.excluded]
+    included = [_item(i, labels or {}) for i in codeset.items if not i.excluded]
+    excluded = [_item(i, labels or {}) for i in codeset.items if i.excluded]
     return included + [_source(s) for s in codeset.sources] + excluded
 
 
-def _codeset_lines(codeset: plan.Codeset) -> str:
-    items = _codeset_items(codeset)
+def _codeset_lines(codeset: plan.Codeset, labels: Mapping[int, str]) -> str:
+    items = _codeset_items(codeset, labels)
     if len(items) == 1:
         return f"- {codeset.name}: {items[0]}"
     return "\n".join([f"- {codeset.name}:", *(f"  - {item}" for item in items)])

@@ -529,10 +529,18 @@ class _Resolver:
             if shape.direction == "after":
                 return plan.Window(1, None, within)
             return plan.Window(None, None, within)
-        start, end = self.offset(shape.start), self.offset(shape.end)
-        if start is None or end is None:
+        inward = [o for o, outward in ((shape.start, "before"), (shape.end, "after"))
+                  if o.days is None and o.direction not in (None, outward)]  # fmt: skip
+        if inward:
+            self.error(
+                "E107",
+                f"`all days {inward[0].direction} index` cannot be this end of a window",
+                inward[0].span,
+                "an open window starts `from all days before index` or ends `to all days after index`",
+            )
             return None
-        if start > end:
+        start, end = self.offset(shape.start), self.offset(shape.end)
+        if start is not None and end is not None and start > end:
             self.error(
                 "E107",
                 "the window starts after it ends",
@@ -543,8 +551,9 @@ class _Resolver:
         return plan.Window(start, end, within)
 
     def offset(self, node: ast.Offset) -> int | None:
+        """Days from the index; None for an open end (`all days before|after index`)."""
         if node.days is None:
-            return 0
+            return None if node.direction else 0
         days = self.non_negative(node.days, "days")
         return -days if node.direction == "before" else days
 

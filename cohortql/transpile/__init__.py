@@ -1,6 +1,14 @@
 """Transpile stage: canonical SQL (DuckDB dialect) -> the SQL of one target engine."""
 
-from cohortql.transpile.expressible import check_expressible
-from cohortql.transpile.transpiler import COMPILE_ONLY, LIVE, TranspileError, transpile
+from cohortql.lazy import lazy_exports
 
-__all__ = ["COMPILE_ONLY", "LIVE", "TranspileError", "check_expressible", "transpile"]
+# sqlglot is loaded only when something is transpiled: DuckDB runs the canonical SQL as rendered.
+_EXPORTS = {
+    "COMPILE_ONLY": ".dialects",
+    "LIVE": ".dialects",
+    "TranspileError": ".dialects",
+    "check_expressible": ".expressible",
+    "transpile": ".transpiler",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cohortql.diagnostics import CohortQLError, Diagnostic, Source
 from cohortql.parse import ast
-from cohortql.transpile.transpiler import COMPILE_ONLY, LIVE
+from cohortql.transpile.dialects import COMPILE_ONLY, LIVE
 
 # Pattern characters some engine's LIKE reads as more than themselves, and what it reads.
 LIKE_METACHARACTERS = {

@@ -9,13 +9,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-CANONICAL = "duckdb"
-LIVE = ("duckdb", "postgres", "spark")  # engines cohortql runs on
-COMPILE_ONLY = ("bigquery", "snowflake", "tsql", "trino")  # SQL printed for review, never run here
+from cohortql.transpile.dialects import CANONICAL, COMPILE_ONLY, LIVE, TranspileError
 
-
-class TranspileError(Exception):
-    """The target dialect cannot express the query; never emit silently wrong SQL."""
+__all__ = ["CANONICAL", "COMPILE_ONLY", "LIVE", "TranspileError", "transpile"]
 
 
 def transpile(sql: str, dialect: str) -> str:

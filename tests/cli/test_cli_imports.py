@@ -55,3 +55,12 @@ def test_commands_without_a_database_load_no_heavy_library(args):
 def test_the_probe_sees_a_heavy_library_when_one_is_loaded():
     """The check above could pass vacuously if the probe never saw anything: it does see sqlglot."""
     assert _heavy_modules_after("from cohortql.transpile import transpile") == ["sqlglot"]
+
+
+def test_counting_on_duckdb_needs_no_sql_translator(eunomia_target):
+    """DuckDB runs the canonical SQL as rendered: a count there never loads sqlglot (nor Spark, pandas)."""
+    loaded = _heavy_modules_after(_cli_run(
+        "count", "examples/q1_gi_bleed_nsaid.cohort", "--db", str(eunomia_target.url), "--by", "sex", "--format", "json"
+    ))
+    assert "duckdb" in loaded  # it did count
+    assert not {"sqlglot", "pyspark", "pandas", "scipy"} & set(loaded), loaded

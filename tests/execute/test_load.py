@@ -14,10 +14,10 @@ from cohortql.execute.errors import DatabaseError
 from cohortql.execute.loader import SourceError, cdm_layout, export_parquet, index_columns, load
 from cohortql.execute.runner import run_cohort
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures import tiny
 from cohortql.protect.protector import attrition_counts
 from cohortql.render import render
 from cohortql.render.identifiers import IdentifierError
-from omop_fixtures import tiny
 
 CASE = tiny.case_paths()[0]
 # Rows of the tiny fixture's CSV files (header lines excluded): the condition table, all tables.

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from cohortql.cli import app
-from omop_fixtures import ddl_statements, tiny
+from cohortql.fixtures import ddl_statements, tiny
 
 CASE = str(tiny.case_paths()[0])
 SECRET = f"Pw-{uuid.uuid4().hex[:10]}"

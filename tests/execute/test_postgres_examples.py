@@ -11,10 +11,10 @@ import pytest
 
 from cohortql import pipeline
 from cohortql.execute.runner import run_cohort, run_concept_report
+from cohortql.fixtures import ddl_statements, tiny
 from cohortql.omop import BREAKDOWNS
 from cohortql.protect.protector import attrition_counts
 from cohortql.render import render
-from omop_fixtures import ddl_statements, tiny
 from tests.conftest import EXAMPLES, REPO
 
 

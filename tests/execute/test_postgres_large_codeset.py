@@ -21,8 +21,10 @@ from cohortql.diagnostics import Source
 from cohortql.execute.loader import load
 from cohortql.execute.runner import explain_cohort, run_cohort
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures import ddl_statements
 from cohortql.render import render
-from omop_fixtures import ddl_statements
+
+pytestmark = pytest.mark.slow  # builds a vocabulary of 50,000 descendants
 
 DESCENDANTS = 50_000
 DEFINITION = """

@@ -27,11 +27,13 @@ from cohortql.execute.errors import DatabaseError
 from cohortql.execute.loader import export_parquet
 from cohortql.execute.runner import run_cohort, run_concept_report
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures import tiny
 from cohortql.protect import DisclosurePolicy
 from cohortql.render import SqlStatement, render
 from cohortql.transpile import transpile
-from omop_fixtures import tiny
 from tests.conftest import EXAMPLES, REPO
+
+pytestmark = pytest.mark.slow  # a local Spark session, minutes of work
 
 QUESTIONS = [path for path in EXAMPLES if path.stem.split("_")[0] in ("q1", "q2", "q3", "q4", "q5", "q6")]
 CASES = tiny.case_paths()
@@ -167,11 +169,16 @@ def test_empty_parquet_directory_is_an_error(spark, tmp_path):
 
 
 def test_time_limit_cancels_the_jobs(tiny_targets, spark):
-    """A run past its time limit is cancelled (its job group), and the Spark context stays usable."""
+    """A run past its time limit is cancelled (its job group), and the Spark context stays usable.
+
+    The run is one job, the endless query (nothing staged before it), so whenever the limit comes,
+    before that job starts or while it runs, the cancel that follows it is of that job.
+    """
     _, target, _ = tiny_targets
     endless = SqlStatement(  # 10^12 pairs: hours of work
         "SELECT 0 AS mask, COUNT(*) AS persons, 0 AS entries FROM (SELECT UNNEST(range(0, 1000000)) AS a) AS x"
-        " CROSS JOIN (SELECT UNNEST(range(0, 1000000)) AS b) AS y"
+        " CROSS JOIN (SELECT UNNEST(range(0, 1000000)) AS b) AS y",
+        reads_concept_sets=False,
     )
     slow = dataclasses.replace(render(_plan(CASES[0])), cohort=endless, concept_report=endless)
     limited = resolve_target(target.url.render_as_string(), timeout_seconds=1)

@@ -12,12 +12,12 @@ import cohortql
 from cohortql import pipeline
 from cohortql.execute.runner import run_cohort
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures import ddl_statements
+from cohortql.fixtures.scale_eunomia import ID_OFFSET, scale_eunomia
+from cohortql.fixtures.synthetic import eras, generate, table_checksums
 from cohortql.omop import DOMAINS
 from cohortql.protect.protector import attrition_counts, gain_counts
 from cohortql.render import render
-from omop_fixtures import ddl_statements
-from omop_fixtures.scale_eunomia import ID_OFFSET, scale_eunomia
-from omop_fixtures.synthetic import eras, generate, table_checksums
 from tests.conftest import CDM_KEYS, REPO
 
 SYNTHETIC_EXAMPLES = ["q7_type2_diabetes_trial", "q8_heart_failure", "q9_breast_cancer_chemo"]
@@ -308,6 +308,7 @@ def test_every_concept_used_is_in_the_vocabulary_with_its_domain(con):
 
 # The synthetic examples ----------------------------------------------------------------------------
 
+@pytest.mark.slow  # 20,000 persons
 @pytest.mark.parametrize("name", SYNTHETIC_EXAMPLES)
 def test_examples_have_non_trivial_answers(medium, name):
     path = REPO / "examples" / f"{name}.cohort"
@@ -349,6 +350,7 @@ def test_q1_on_two_copies_counts_exactly_twice(eunomia_target, eunomia_x2):
     assert sum(r[3] for r in twice.rows) == 2 * sum(r[3] for r in once.rows)
 
 
+@pytest.mark.slow  # 20,000 persons, and Circe's own SQL for each example
 def test_examples_agree_with_circe(medium, tmp_path):
     """OHDSI's reference implementation, run on the same data from benchmarks/circe/*.json, gives the same numbers."""
     pytest.importorskip("circe")

@@ -5,8 +5,8 @@ import csv
 import duckdb
 import pytest
 
+from cohortql.fixtures.tiny import TINY_DIR, build_duckdb, case_paths, csv_paths, expected
 from cohortql.pipeline import compile_source, read_source
-from omop_fixtures.tiny import TINY_DIR, build_duckdb, case_paths, csv_paths, expected
 
 CASES = case_paths()
 

@@ -232,3 +232,16 @@ def test_store_failure_is_one_line(store, monkeypatch):
     monkeypatch.setenv("COHORTQL_STORE", "postgresql://nobody@127.0.0.1:1/none")
     stderr = refused("users", "list")
     assert "cannot open the governance store postgresql://nobody@127.0.0.1:1/none" in stderr
+
+
+def test_release_as_the_feasibility_report(people, definition, tmp_path):
+    request_id = approved(definition)
+    refused("release", request_id, "--format", "html", user="rita", code=2)  # a report is a file: -o
+    out = tmp_path / "feasibility.html"
+    result = ok("release", request_id, "--format", "html", "-o", out, "--lang", "fr", user="rita")
+    assert f"released request {request_id} to {out}" in result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert f"Diffusé comme demande {request_id}, approuvé par stella" in page
+    assert "Acme Pharma" in page  # the sponsor named at submission
+    entries = json.loads(ok("audit", "log", "--request", request_id, "--format", "json").stdout)
+    assert entries[-1]["action"] == "released" and entries[-1]["detail"]["format"] == "html"

@@ -49,18 +49,35 @@ def _decide(outcomes: dict, name: str, decision) -> None:
         outcomes[name] = (error.message, time.monotonic() - started)
 
 
-def test_two_stewards_at_once_exactly_one_decision_wins(store, monkeypatch):
-    """Sam decides while Stella's approval is still inside its transaction: Sam waits, then is told."""
-    request_id = _reviewed(store)
-    inside, original = threading.Event(), chain.append
+def _blocked_by(monitor: sa.Connection, pid: int) -> bool:
+    """Whether some backend is waiting for a lock that backend `pid` holds."""
+    query = "SELECT count(*) FROM pg_stat_activity WHERE %(pid)s = ANY(pg_blocking_pids(pid))"
+    return monitor.exec_driver_sql(query, {"pid": pid}).scalar_one() > 0
 
-    def slow_append(session, **record):
+
+def test_two_stewards_at_once_exactly_one_decision_wins(store, postgres_database, monkeypatch):
+    """Sam decides while Stella's approval is still inside its transaction: Sam waits, then is told.
+
+    Stella's transaction stays open, holding the chain's lock, until the server shows Sam's waiting
+    for it: no sleep decides whether the two really overlap.
+    """
+    request_id = _reviewed(store)
+    inside, sam_waited_for_stella, original = threading.Event(), threading.Event(), chain.append
+    monitor_engine = sa.create_engine(postgres_database, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+    def append_once_sam_waits(session, **record):
         if record["action"] == "approved":
+            stella = session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
             inside.set()
-            time.sleep(1.0)  # Stella's transaction stays open, holding the lock
+            with monitor_engine.connect() as monitor:
+                deadline = time.monotonic() + 20
+                while not _blocked_by(monitor, stella) and time.monotonic() < deadline:
+                    time.sleep(0.02)  # polls the server; the order of events does not depend on it
+                if _blocked_by(monitor, stella):
+                    sam_waited_for_stella.set()
         return original(session, **record)
 
-    monkeypatch.setattr(chain, "append", slow_append)
+    monkeypatch.setattr(chain, "append", append_once_sam_waits)
     outcomes: dict = {}
     stella = threading.Thread(target=_decide, args=(outcomes, "stella", lambda: workflow.approve(
         store, STEWARD, request_id, "ok", policy_now=BINDING.policy)))
@@ -69,12 +86,14 @@ def test_two_stewards_at_once_exactly_one_decision_wins(store, monkeypatch):
     stella.start()
     assert inside.wait(10)
     sam.start()
-    stella.join(20)
-    sam.join(20)
+    stella.join(30)
+    sam.join(30)
+    monitor_engine.dispose()
     assert outcomes["stella"][0] == "won"
-    message, waited = outcomes["sam"]
+    message, _ = outcomes["sam"]
     assert re.match(rf"cannot reject request {request_id}: it was already approved by stella at \S+$", message)
-    assert waited > 0.3  # Sam's decision really was concurrent: it waited for Stella's to commit
+    # Sam's decision really was concurrent: the server showed it waiting for Stella's to commit
+    assert sam_waited_for_stella.is_set()
     with store.reading() as session:
         assert workflow.get(session, request_id).state == "approved"
         assert [r.action for r in chain.records(session, request_id)] == ["submitted", "ran", "approved"]

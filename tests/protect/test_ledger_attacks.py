@@ -205,8 +205,9 @@ def test_two_definitions_one_rule_apart(eunomia_target):
 @pytest.fixture(scope="module")
 def synthetic_20k(tmp_path_factory):
     """The 20,000-person synthetic CDM the issue's attacks used (seed 42)."""
-    from cohortql.execute.target import resolve_target
     from omop_fixtures.synthetic import generate
+
+    from cohortql.execute.target import resolve_target
 
     return resolve_target(f"duckdb:///{generate(tmp_path_factory.mktemp('ledger') / 'cdm.duckdb', 20_000, seed=42)}")
 

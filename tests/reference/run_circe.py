@@ -29,7 +29,7 @@ from circe.cohortdefinition import BuildExpressionQueryOptions
 from circe.sqlrender import render, split_sql, translate
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))  # the repository root, for cohortql and omop_fixtures
+sys.path.insert(0, str(HERE.parents[1]))  # the repository root, for cohortql
 
 from cohortql.execute.eunomia import eunomia_cdm_path  # noqa: E402
 

@@ -1,8 +1,8 @@
 """Breakdowns: the final cohort by site, site group, sex, age band and year, from the same pass.
 
-Tiny-fixture tables are worked out by hand from omop_fixtures/tiny (person.csv: sex, year of
+Tiny-fixture tables are worked out by hand from cohortql/fixtures/tiny (person.csv: sex, year of
 birth, care site; no record there is linked to a visit, so each site is the person's own) and
-the final cohorts named in omop_fixtures/tiny/EXPECTED.md.
+the final cohorts named in cohortql/fixtures/tiny/EXPECTED.md.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from cohortql.cli import app
 from cohortql.execute.errors import DatabaseError
 from cohortql.execute.runner import run_cohort, run_site_catalogue
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures import tiny
+from cohortql.fixtures.synthetic import generate
 from cohortql.omop import DOMAINS
 from cohortql.protect import DisclosurePolicy
 from cohortql.render import render
-from omop_fixtures import tiny
-from omop_fixtures.synthetic import generate
 from tests.conftest import REPO
 
 NO_SUPPRESSION = DisclosurePolicy(threshold=1)

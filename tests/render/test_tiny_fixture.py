@@ -1,6 +1,6 @@
 """The engine against the tiny hand-made CDM, one edge case per definition.
 
-Expected numbers were worked out by hand, person by person (omop_fixtures/tiny/EXPECTED.md).
+Expected numbers were worked out by hand, person by person (cohortql/fixtures/tiny/EXPECTED.md).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 from cohortql import pipeline
 from cohortql.execute.runner import run_cohort
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures import tiny
 from cohortql.protect.protector import attrition_counts, gain_counts
 from cohortql.render import render
-from omop_fixtures import tiny
 
 EXPECTED = tiny.expected()
 CASES = tiny.case_paths()

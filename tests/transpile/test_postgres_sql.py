@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from cohortql import pipeline
 from cohortql.execute.runner import run_cohort, run_concept_report
 from cohortql.execute.target import resolve_target
+from cohortql.fixtures import ddl_statements
 from cohortql.render import render
 from cohortql.transpile import transpile
-from omop_fixtures import ddl_statements
 from tests.conftest import EXAMPLES, REPO
 
 

@@ -1,0 +1,49 @@
+"""The feasibility report as a file: the protected release -> the page -> .html or .pdf by suffix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cohortql.report.explain import explain_plan
+from cohortql.report.feasibility import build_report
+from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
+
+SUFFIXES = (".html", ".pdf")
+
+
+def concept_labels(definition) -> dict[int, str]:
+    """The labels the definition wrote beside its concept ids (`201826 "Type 2 diabetes mellitus"`)."""
+    from cohortql.parse import ast
+
+    labels = {}
+    for statement in definition.statements:
+        if isinstance(statement, ast.ConceptSet):
+            for item in statement.items:
+                label = getattr(item, "label", None)
+                if label:
+                    labels.setdefault(int(item.concept_id.value), label)
+    return labels
+
+
+def report_html(answer, compiled, *, answered_by: str, lang: str = "en",
+                enrol_fraction: float = DEFAULT_ENROL_FRACTION, target: int | None = None,
+                stamp: dict | None = None) -> str:
+    """`answer` is a `pipeline.ReportAnswer`: one protected release and what the report says of its data."""
+    from cohortql.report.html import render_html
+
+    definition = explain_plan(compiled.plan, concept_labels(compiled.definition))
+    report = build_report(
+        answer.result, answer.layout, metadata=dict(compiled.plan.metadata), definition=definition,
+        cdm_source=answer.cdm_source, answered_by=answered_by, lang=lang, enrol_fraction=enrol_fraction,
+        target=target, stamp=stamp)
+    return render_html(report)
+
+
+def write_report(html: str, output: Path) -> None:
+    """Writes the page, or prints it to PDF; raises `pdf.PdfError` or `OSError`."""
+    if output.suffix.lower() == ".pdf":
+        from cohortql.report.pdf import html_to_pdf
+
+        html_to_pdf(html, output)
+    else:
+        output.write_text(html, encoding="utf-8")

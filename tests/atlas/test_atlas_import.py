@@ -1,0 +1,173 @@
+"""The importer and exporter: round trips, what each Circe part becomes, and bad input (a clear
+error with the JSON path, exit 1, no traceback)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cohortql import pipeline
+from cohortql.atlas import AtlasError, import_circe
+from cohortql.atlas.export import export_circe
+from cohortql.cli import app
+from cohortql.fixtures import tiny
+from cohortql.format import format_definition
+from cohortql.parse import parse
+from tests.conftest import EXAMPLES, REPO
+
+PHENOTYPE = REPO / "tests" / "atlas" / "phenotypes" / "20.json"
+runner = CliRunner()
+
+
+def _export(path: Path) -> dict:
+    compiled = pipeline.compile_source(pipeline.read_source(path))
+    return export_circe(compiled.definition, compiled.plan, str(path))
+
+
+def _without_comments(text: str) -> str:
+    definition = parse(text)
+    return format_definition(type(definition)(definition.statements))
+
+
+@pytest.mark.parametrize("path", [p for p in EXAMPLES if not p.name.startswith("q7")], ids=lambda p: p.stem)
+def test_import_of_export_is_the_formatted_example(path):
+    text = import_circe(json.dumps(_export(path)), "exported.json").text
+    assert text == _without_comments(path.read_text(encoding="utf-8"))  # Circe JSON has no comments
+
+
+@pytest.mark.parametrize("case", tiny.case_paths(), ids=lambda p: p.stem)
+def test_import_of_export_means_the_same(case):
+    """Every tiny case that has a Circe form comes back with the same plan (the same fingerprint)."""
+    compiled = pipeline.compile_source(pipeline.read_source(case))
+    try:
+        expression = export_circe(compiled.definition, compiled.plan, case.name)
+    except AtlasError as error:
+        assert {p.code for p in error.problems} == {"E307"}
+        return
+    again = pipeline.compile_source(pipeline.Source("again", import_circe(json.dumps(expression), "x.json").text))
+    assert again.plan.rules == compiled.plan.rules and again.plan.entry == compiled.plan.entry
+
+
+def test_source_codes_have_no_circe_form():
+    with pytest.raises(AtlasError) as raised:
+        _export(next(p for p in EXAMPLES if p.name.startswith("q7")))
+    assert "source codes (ICD10CM 'E11%')" in str(raised.value)
+
+
+def test_imported_text_is_fmt_clean_and_checks(tmp_path):
+    out = tmp_path / "20.cohort"
+    result = runner.invoke(app, ["import", str(PHENOTYPE), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["fmt", "--check", str(out)]).exit_code == 0
+    assert runner.invoke(app, ["check", str(out)]).exit_code == 0
+
+
+@pytest.mark.parametrize("command", [["check"], ["explain"], ["sql"]])
+def test_commands_read_circe_json_directly(command):
+    result = runner.invoke(app, [*command, str(PHENOTYPE)])
+    assert result.exit_code == 0, result.output
+
+
+def test_webapi_expression_nested_or_as_a_string(tmp_path):
+    expression = json.loads(PHENOTYPE.read_text(encoding="utf-8"))
+    plain = import_circe(json.dumps(expression), "plain.json").text
+    for wrapped in ({"name": "My cohort", "expression": expression},
+                    {"name": "My cohort", "expression": json.dumps(expression)}):  # fmt: skip
+        text = import_circe(json.dumps(wrapped), "webapi.json").text
+        assert not plain.startswith("title") and text == 'title "My cohort"\n\n' + plain
+
+
+def _problems(document) -> list:
+    with pytest.raises(AtlasError) as raised:
+        import_circe(document if isinstance(document, str) else json.dumps(document), "bad.json")
+    return [(p.code, p.path) for p in raised.value.problems]
+
+
+def _cohort(**changes) -> dict:
+    expression = json.loads(PHENOTYPE.read_text(encoding="utf-8"))
+    expression.update(changes)
+    return expression
+
+
+def test_unsupported_feature_names_its_json_path():
+    expression = _cohort()
+    rule = {"name": "by a cardiologist", "expression": {"Type": "ALL", "CriteriaList": [{
+        "Criteria": {"ConditionOccurrence": {"CodesetId": expression["ConceptSets"][0]["id"],
+                                             "ProviderSpecialty": [{"CONCEPT_ID": 38004451}]}},
+        "StartWindow": {"Start": {"Coeff": -1}, "End": {"Days": 0, "Coeff": 1}}}]}}  # fmt: skip
+    expression["InclusionRules"] = [rule]
+    assert _problems(expression) == [
+        ("E303", "$.InclusionRules[0].expression.CriteriaList[0].Criteria.ConditionOccurrence.ProviderSpecialty")
+    ]
+
+
+def test_report_lists_every_unsupported_feature(tmp_path):
+    expression = _cohort(CensorWindow={"StartDate": "2010-01-01"})
+    expression["PrimaryCriteria"]["CriteriaList"] *= 2
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(expression), encoding="utf-8")
+    first = runner.invoke(app, ["import", str(path)])
+    every = runner.invoke(app, ["import", str(path), "--report"])
+    assert first.exit_code == every.exit_code == 1
+    assert first.output.count("error[E303]") == 1 and "--report lists every" in first.output
+    assert every.output.count("error[E303]") == 2
+    assert "$.CensorWindow" in every.output and "$.PrimaryCriteria.CriteriaList" in every.output
+
+
+def test_report_lists_what_is_ignored_for_counting(tmp_path):
+    path = tmp_path / "ended.json"
+    path.write_text(json.dumps(_cohort(EndStrategy={"DateOffset": {"DateField": "StartDate", "Offset": 7}})))
+    result = runner.invoke(app, ["import", str(path), "--report"])
+    assert result.exit_code == 0
+    assert "ignored for counting: EndStrategy at $.EndStrategy" in result.output
+
+
+@pytest.mark.parametrize(
+    ("document", "code", "path"),
+    [
+        ("{not json", "E301", "$"),
+        ("[1, 2]", "E302", "$"),
+        ({"items": [{"concept": {"CONCEPT_ID": 1}}]}, "E302", "$"),
+        ({"name": "x", "expression": "{oops"}, "E301", "$.expression"),
+        ({"ConceptSets": []}, "E302", "$"),
+        (_cohort(NewCirceThing=1), "E304", "$.NewCirceThing"),
+    ],
+)
+def test_bad_files(document, code, path):
+    assert _problems(document) == [(code, path)]
+
+
+def test_unknown_domain_and_attribute_names():
+    expression = _cohort()
+    codeset_id = expression["ConceptSets"][0]["id"]
+    expression["PrimaryCriteria"]["CriteriaList"] = [{"Genome": {"CodesetId": codeset_id}}]
+    assert _problems(expression) == [("E304", "$.PrimaryCriteria.CriteriaList[0].Genome")]
+    criterion = {"ConditionOccurrence": {"CodesetId": codeset_id, "Severity": 3}}
+    expression["PrimaryCriteria"]["CriteriaList"] = [criterion]
+    assert _problems(expression) == [("E304", "$.PrimaryCriteria.CriteriaList[0].ConditionOccurrence.Severity")]
+
+
+def test_missing_concept_set():
+    expression = _cohort()
+    expression["PrimaryCriteria"]["CriteriaList"] = [{"ConditionOccurrence": {"CodesetId": 99}}]
+    assert _problems(expression) == [("E305", "$.PrimaryCriteria.CriteriaList[0].ConditionOccurrence.CodesetId")]
+
+
+def test_huge_file(tmp_path):
+    path = tmp_path / "huge.json"
+    path.write_text('{"PrimaryCriteria": {}, "pad": "' + "x" * 21_000_000 + '"}', encoding="utf-8")
+    result = runner.invoke(app, ["count", str(path)])
+    assert result.exit_code == 1 and "error[E306]" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["check", "count", "explain", "sql", "import"])
+def test_bad_json_through_every_command(command, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{not json", encoding="utf-8")
+    result = runner.invoke(app, [command, str(path)])
+    assert result.exit_code == 1
+    assert "error[E301]: not JSON" in result.output and f"{path}: $" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
