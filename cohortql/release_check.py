@@ -65,8 +65,8 @@ class QueryMemberships:
 
     def person_rows(self, compiled: Compiled, target: Target, dimensions: tuple[str, ...]) -> PersonRows:
         from cohortql.execute.runner import run_person_rows
-        from cohortql.protect.strata import strata_for
         from cohortql.render import render
+        from cohortql.render.strata import strata_for
 
         rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions),
                           per_person=True)
@@ -180,8 +180,8 @@ def _check_recomputes(release: LedgerRelease, earlier: EarlierRelease) -> None:
 
 def _catalogue(compiled: Compiled, target: Target, dimensions: tuple[str, ...]) -> list[tuple]:
     from cohortql.execute.runner import run_site_catalogue
-    from cohortql.protect.strata import strata_for
     from cohortql.render import render
+    from cohortql.render.strata import strata_for
 
     rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
     return run_site_catalogue(rendered, target) if "site" in rendered.strata else []

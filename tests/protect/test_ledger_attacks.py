@@ -140,8 +140,10 @@ class JointIntruder:
 
     def successes(self, *, beyond_earlier: bool = False) -> list[str]:
         """Every small group narrowed below the protection level; with `beyond_earlier`, only those the
-        last release narrows further than the earlier releases alone did (what the ledger promises: the
-        first release is held to the single-release guarantee of test_intruder.py)."""
+        last release narrows further than the earlier releases alone did (what the ledger promises).
+        This intruder knows which groups are empty (it has a variable only for groups holding
+        persons), more than one release's protection assumes: the first release is held to the
+        single-release guarantee of test_intruder.py instead."""
         k, lowest = self.policy.threshold, self.policy.lowest_small
         sensitive = [(f"group of {len(g)}", frozenset(g)) for g in self.groups if 0 < len(g) < k]
         sensitive += [(f"cell shown {d}", m) for d, m in self.shown if d == f"<{k}" and m]
@@ -205,9 +207,8 @@ def test_two_definitions_one_rule_apart(eunomia_target):
 @pytest.fixture(scope="module")
 def synthetic_20k(tmp_path_factory):
     """The 20,000-person synthetic CDM the issue's attacks used (seed 42)."""
-    from omop_fixtures.synthetic import generate
-
     from cohortql.execute.target import resolve_target
+    from cohortql.fixtures.synthetic import generate
 
     return resolve_target(f"duckdb:///{generate(tmp_path_factory.mktemp('ledger') / 'cdm.duckdb', 20_000, seed=42)}")
 
@@ -322,4 +323,5 @@ def test_no_small_group_can_be_narrowed_across_random_releases(population, serie
             continue
         earlier.append(after)
         released.append(Released(checked.result.to_dict(), rows))
-        assert JointIntruder(released, policy).successes(beyond_earlier=True) == []
+        if len(released) > 1:  # the first is held to the single-release guarantee (test_intruder.py)
+            assert JointIntruder(released, policy).successes(beyond_earlier=True) == []
