@@ -106,6 +106,14 @@ def compare(question: str, db: Path, writable: Path, repeats: int) -> dict:
     return row
 
 
+def eunomia_file() -> Path:
+    """The Eunomia demo CDM `cohortql count` reads without --db (built on first use)."""
+    sys.path.insert(0, str(ROOT))
+    from cohortql.execute.eunomia import eunomia_cdm_path
+
+    return eunomia_cdm_path()
+
+
 def writable_copy(db: Path) -> Path:
     copy = db.with_name(db.stem + ".duckcdm.duckdb")
     if not copy.exists() or copy.stat().st_mtime < db.stat().st_mtime:
@@ -138,11 +146,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, help="append the table (Markdown) to this file")
     args = parser.parse_args()
-    if args.db is None:
-        sys.path.insert(0, str(ROOT))
-        from cohortql.execute.eunomia import eunomia_cdm_path
-
-        args.db = eunomia_cdm_path()
+    args.db = args.db or eunomia_file()
     copy = writable_copy(args.db)
     rows = [compare(q, args.db, copy, args.repeats) for q in args.questions]
     text = table(rows)
