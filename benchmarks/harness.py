@@ -142,7 +142,7 @@ def floor_sql(compiled: pipeline.Compiled, target) -> str:
     concepts = {
         codeset.id: [int(row[0]) for row in rows] for codeset, rows in pipeline.concept_report(compiled, target)
     }
-    events = [plan.entry.event, *(e for rule in plan.rules for e in _events(rule.test))]
+    events = [*plan.entry.events, *(e for rule in plan.rules for e in _events(rule.test))]
     prefix = f'"{target.cdm_schema}".' if target.cdm_schema else ""
     by_table: dict[str, set[int]] = {}
     visit_types: set[int] = set()

@@ -98,7 +98,8 @@ def compare(question: str, db: Path, writable: Path, repeats: int) -> dict:
             seconds, out = _timed(command)
             if repeat:
                 walls[name].append(seconds)
-            finals[name] = (json.loads(out)["final"]["value"] if name == "ours"
+            # Ours is the released count: a small one shows only as `<k`.
+            finals[name] = (_released_final(json.loads(out)["final"]) if name == "ours"
                             else json.loads(out.strip().splitlines()[-1])["final"])
     row = {"question": question, "db": db.name, "by": " x ".join(by), "walls": walls,
            "final_ours": finals["ours"], "final_duckcdm": finals["duckcdm"]}
@@ -112,6 +113,14 @@ def eunomia_file() -> Path:
     from cohortql.execute.eunomia import eunomia_cdm_path
 
     return eunomia_cdm_path()
+
+
+def _released_final(final: dict) -> int | str:
+    return final["value"] if final["value"] is not None else final["display"]
+
+
+def _count(value: int | str) -> str:
+    return f"{value:,}" if isinstance(value, int) else value
 
 
 def writable_copy(db: Path) -> Path:
@@ -128,8 +137,8 @@ def table(rows: list[dict]) -> str:
     ]
     for r in rows:
         ours, theirs = statistics.median(r["walls"]["ours"]), statistics.median(r["walls"]["duckcdm"])
-        finals = f"{r['final_ours']:,} / {r['final_duckcdm']:,}"
-        if r["final_ours"] != r["final_duckcdm"]:
+        finals = f"{_count(r['final_ours'])} / {_count(r['final_duckcdm'])}"
+        if isinstance(r["final_ours"], int) and r["final_ours"] != r["final_duckcdm"]:
             finals += " (differ)"
         lines.append(f"| {r['db']} | {r['question']} | {r['by']} | {finals} | {ours:.2f} | {theirs:.2f} |"
                      f" {theirs / ours:.2f} |")

@@ -50,6 +50,7 @@ KINDS = {
 # Fields whose order carries no meaning: the canonical form sorts them.
 UNORDERED = {
     ("definition", "metadata"),
+    ("entry", "events"),
     ("events", "value"),
     ("events", "unit_concept_ids"),
     ("events", "visit_concept_ids"),

@@ -110,7 +110,7 @@ class _Usage:
 def _usages(plan: p.Plan, criteria: list[p.Occurs]) -> list[_Usage]:
     """(concept set, domain table) pairs the definition reads, for the concept report."""
     usages = []
-    for event in [plan.entry.event, *(criterion.event for criterion in criteria)]:
+    for event in [*plan.entry.events, *(criterion.event for criterion in criteria)]:
         usage = _Usage(event.codeset_id, event.domain)
         if event.codeset_id is not None and usage not in usages:
             usages.append(usage)

@@ -46,7 +46,8 @@ def _event_tables(event: p.EventQuery) -> tuple[str, ...]:
 
 
 def entry_tables(plan: p.Plan) -> tuple[str, ...]:
-    return tuple(dict.fromkeys((*VOCABULARY_TABLES, *_event_tables(plan.entry.event), *BASE_TABLES)))
+    events = (table for event in plan.entry.events for table in _event_tables(event))
+    return tuple(dict.fromkeys((*VOCABULARY_TABLES, *events, *BASE_TABLES)))
 
 
 def test_tables(plan: p.Plan, test: p.Test) -> tuple[str, ...]:
