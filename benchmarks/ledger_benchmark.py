@@ -6,7 +6,7 @@
 The earlier releases are what a busy deployment's sponsors ask for: variations of the example
 questions q7-q9 (a rule dropped, a time slice of the index year, a breakdown by sex, age5, age10
 or year), each protected on its own. Their person memberships come once per base question from
-the cohort query (one row per person, as `cohortql/release_check.py` reads them); the variations
+the cohort query (one row per person, as `cohortql/governance/release_check.py` reads them); the variations
 are derived in this process, as a per-rule truth-vector cache would serve them. Measured: the
 seconds to check one more variation against all of them (`check_release`: atoms, the intruder's
 programs, complementary suppression against the ledger), and what the check found. Writes JSON
@@ -31,9 +31,9 @@ from run_benchmarks import SYNTHETIC, synthetic_dataset  # noqa: E402
 
 from cohortql import pipeline  # noqa: E402
 from cohortql.execute.target import resolve_target  # noqa: E402
+from cohortql.governance.release_check import PersonRows, QueryMemberships, protect_rows  # noqa: E402
 from cohortql.protect import DisclosurePolicy  # noqa: E402
 from cohortql.protect.ledger import check_release  # noqa: E402
-from cohortql.release_check import PersonRows, QueryMemberships, protect_rows  # noqa: E402
 
 STRATA = ("sex", "age5", "age10", "year")
 BREAKDOWNS = ((), ("sex",), ("age5",), ("age10",), ("year",))

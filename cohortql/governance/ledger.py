@@ -2,19 +2,31 @@
 
 An entry is written with the reviewed result (in the transaction of its `ran` audit record, which
 carries the entry's hash); it counts against later releases once its request is approved or
-released, on the same CDM. Person sets are never stored (cohortql/release_check.py recomputes them).
+released, on the same CDM. Person sets are never stored (cohortql/governance/release_check.py recomputes them).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cohortql.governance import chain
 from cohortql.governance.models import LedgerEntry, Request
-from cohortql.release_check import CheckedRelease, EarlierRelease, protect_against_ledger
+from cohortql.governance.release_check import CheckedRelease, EarlierRelease, protect_against_ledger
 
 COUNTING_STATES = ("approved", "released")  # a steward approved these numbers for a sponsor
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """What the release ledger keeps with a reviewed result (cohortql/governance/release_check.py made it)."""
+
+    breakdown: tuple[str, ...]
+    hidden: frozenset[str]  # counts hidden against earlier releases
+    cells: list[dict]
+    interacting: tuple[str, ...]  # earlier releases on the same CDM sharing persons with this one
 
 
 def entry_content(entry: LedgerEntry) -> dict:
@@ -68,9 +80,7 @@ def check(store, request: Request, compiled, target, policy) -> CheckedRelease:
     return protect_against_ledger(compiled, target, policy, against, label=f"request {request.id}")
 
 
-def record_of(checked: CheckedRelease):
-    from cohortql.governance.workflow import LedgerRecord
-
+def record_of(checked: CheckedRelease) -> LedgerRecord:
     return LedgerRecord(checked.breakdown, checked.verdict.hide, checked.cells, checked.verdict.interacting)
 
 

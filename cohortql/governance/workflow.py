@@ -127,18 +127,8 @@ def submit(store: Store, actor: str, submission: Submission, *, now: datetime | 
         return request
 
 
-@dataclass(frozen=True)
-class LedgerRecord:
-    """What the release ledger keeps with a reviewed result (cohortql/release_check.py made it)."""
-
-    breakdown: tuple[str, ...]
-    hidden: frozenset[str]  # counts hidden against earlier releases
-    cells: list[dict]
-    interacting: tuple[str, ...]  # earlier releases on the same CDM sharing persons with this one
-
-
-def record_result(store: Store, actor: str, request_id: int, result: dict, *, ledger_record: LedgerRecord | None = None,
-                  now: datetime | None = None) -> Request:
+def record_result(store: Store, actor: str, request_id: int, result: dict, *,
+                  ledger_record: ledger.LedgerRecord | None = None, now: datetime | None = None) -> Request:
     """Keep the protected result a reviewer saw (and its ledger entry); the first one recorded stays."""
     at = chain.timestamp(now)
     with store.transaction() as session:

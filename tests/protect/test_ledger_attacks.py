@@ -28,8 +28,14 @@ from scipy.optimize import linprog
 
 from cohortql import pipeline
 from cohortql.diagnostics import Source
+from cohortql.governance.release_check import (
+    EarlierRelease,
+    PersonRows,
+    QueryMemberships,
+    protect_against_ledger,
+    protect_rows,
+)
 from cohortql.protect import DisclosurePolicy
-from cohortql.release_check import EarlierRelease, PersonRows, QueryMemberships, protect_against_ledger, protect_rows
 from tests.conftest import REPO
 
 _BAND = {"age5": 5, "age10": 10}
