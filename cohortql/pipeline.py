@@ -192,7 +192,7 @@ def concept_report(compiled: Compiled, target: Target, policy: DisclosurePolicy 
     rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema)
     rows = run_concept_report(rendered, target)
     shown = protect_records([int(r[6]) for r in rows], [r[0] for r in rows], policy,
-                            entry_codeset=compiled.plan.entry.event.codeset_id,
+                            entry_codesets=frozenset(e.codeset_id for e in compiled.plan.entry.events),
                             entries=shown_with["entries"] if shown_with else None)
     report = []
     for codeset in compiled.plan.codesets:

@@ -1,7 +1,7 @@
 """The concept report's record counts, protected together with the count they are shown next to.
 
 Each row counts the records of one concept of a concept set. Small counts are marked `<k`
-(primary). Shown next to a count (`review show`), the rows of the entry concept set are also
+(primary). Shown next to a count (`review show`), the rows of the entry concept sets are also
 linked to it: their records total T includes every entry event E, and T - E, the records that
 did not become entries (outside observation, a later one where only the first counts), is a
 count about people too. Knowing E and every row would give it exactly (807 - 802 = 5). So T - E
@@ -60,12 +60,12 @@ def _unprotected(records: Sequence[int], statuses: list[Status], linked: list[in
 
 
 def protect_records(records: Sequence[int], codesets: Sequence[int], policy: DisclosurePolicy, *,
-                    entry_codeset: int | None = None, entries: dict | None = None) -> list[str]:
+                    entry_codesets: frozenset[int] = frozenset(), entries: dict | None = None) -> list[str]:
     """How each row's record count is shown; `entries` is the count's entry-events cell (`to_dict()`)
-    when the report is shown next to it, `entry_codeset` the concept set entry events come from."""
+    when the report is shown next to it, `entry_codesets` the concept sets entry events come from."""
     statuses = [Status.PRIMARY if policy.is_small(int(r)) else Status.RELEASED for r in records]
     shown_entries = _entries_status(entries, policy)
-    linked = [i for i, c in enumerate(codesets) if c == entry_codeset]
+    linked = [i for i, c in enumerate(codesets) if c in entry_codesets]
     if shown_entries is not None and linked:
         by_size = sorted((i for i in linked), key=lambda i: -records[i])
         while _unprotected(records, statuses, linked, shown_entries, policy):
