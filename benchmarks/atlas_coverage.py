@@ -49,18 +49,19 @@ def census(paths: list[Path]) -> dict:
                 sole.update(features)
             continue
         imported[path] = (text, cohortql_masks(result.text, path.name, target))
-    agree, differ = 0, []
+    agree, differ, agreeing = 0, [], []
     with tempfile.TemporaryDirectory() as tmp:
         circe = CirceDatabase(eunomia_cdm_path(), Path(tmp))
         finding = {path: v for path, v in imported.items() if sum(v[1].values())}
         for path, (text, ours) in finding.items():
             if circe.masks(text) == ours:
                 agree += 1
+                agreeing.append(path.name)
             else:
                 differ.append(path.name)
         circe.close()
     return {"total": len(paths), "imported": len(imported), "rejected": rejected, "finding": len(finding),
-            "agree": agree, "differ": differ, "blockers": blockers, "sole": sole}  # fmt: skip
+            "agree": agree, "differ": differ, "agreeing": agreeing, "blockers": blockers, "sole": sole}  # fmt: skip
 
 
 def table(result: dict) -> str:
@@ -89,9 +90,13 @@ def table(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("library", type=Path, help="directory of PhenotypeLibrary cohort JSON files")
+    parser.add_argument("--agreeing", type=Path, help="also write the names of the files counted like Circe here")
     args = parser.parse_args()
     paths = sorted(args.library.glob("*.json"), key=lambda p: (len(p.stem), p.stem))
-    text = table(census(paths))
+    result = census(paths)
+    if args.agreeing:
+        args.agreeing.write_text("\n".join(result["agreeing"]) + "\n", encoding="utf-8")
+    text = table(result)
     print(text)
     doc = REPO / "docs" / "atlas.md"
     old = doc.read_text(encoding="utf-8")

@@ -142,7 +142,7 @@ def floor_sql(compiled: pipeline.Compiled, target) -> str:
     concepts = {
         codeset.id: [int(row[0]) for row in rows] for codeset, rows in pipeline.concept_report(compiled, target)
     }
-    events = [plan.entry.event, *(e for rule in plan.rules for e in _events(rule.test))]
+    events = [*plan.entry.events, *(e for rule in plan.rules for e in _events(rule.test))]
     prefix = f'"{target.cdm_schema}".' if target.cdm_schema else ""
     by_table: dict[str, set[int]] = {}
     visit_types: set[int] = set()
@@ -175,12 +175,10 @@ def floor_sql(compiled: pipeline.Compiled, target) -> str:
 
 def run_floor(compiled, target, repeats):
     """A new connection per run, as for the other methods (DuckDB then starts with a cold buffer pool)."""
-    import sqlalchemy as sa
+    from cohortql.execute.runner import engine_for
 
     sql = floor_sql(compiled, target)
-    engine = sa.create_engine(
-        target.url, connect_args={"read_only": True} if target.dialect == "duckdb" else {}, poolclass=sa.pool.NullPool
-    )
+    engine = engine_for(target).create_engine(target)  # connected as cohortql connects (DuckDB: read-only)
 
     def run():
         with engine.connect() as connection:

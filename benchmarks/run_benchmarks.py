@@ -8,6 +8,7 @@ Datasets (built on first use, kept in --data):
   that need lab values and sites; its generation is timed by `generate_speed.py`;
 - Eunomia replicated round(scale / 2,694) times (`cohortql.fixtures.scale_eunomia`), for q1-q6,
   real-shaped data whose answers are exactly the copies times Eunomia's;
+- the Eunomia demo CDM itself (2,694 persons), for the whole-process runs against DuckCDM;
 - with PostgreSQL reachable (`--postgres URL`, default the local server): the 100k synthetic
   CDM loaded by `cohortql load` into database `cohortql_bench`, for q7-q9.
 
@@ -32,6 +33,8 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+import whole_process
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -151,6 +154,13 @@ def measure(dataset: dict, question: str, cohort: str, repeats: int, circe_repea
     return row
 
 
+def save(started, args, postgres_note, generations, rows, whole) -> None:
+    (HERE / "results.json").write_text(json.dumps({
+        "started": started, "repeats": args.repeats, "circe_repeats": args.circe_repeats,
+        "postgres_note": postgres_note, "generations": generations, "rows": rows, "whole_process": whole,
+    }, indent=1, default=str) + "\n")
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -243,7 +253,19 @@ def generation_lines(generations: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def measured_section(rows: list[dict], generations: list[dict], args, started: str, postgres_note: str) -> str:
+def whole_process_lines(rows: list[dict]) -> str:
+    if not rows:
+        return "Whole process against DuckCDM: not measured in this run (`--no-duckcdm`)."
+    return "\n".join([
+        f"`cohortql count` and DuckCDM {_version('duckcdm')}'s cohort generation with inclusion statistics, each run"
+        " a new process (imports included), paired and alternating, medians (`benchmarks/whole_process.py`):",
+        "",
+        whole_process.table(rows),
+    ])
+
+
+def measured_section(rows: list[dict], generations: list[dict], args, started: str, postgres_note: str,
+                     whole: list[dict] | None = None) -> str:
     loads = [row[m]["load_average"] for row in rows for m in ("ours", "circe", "floor") if "load_average" in row[m]]
     load = f"1-minute load average during the runs {min(loads):.1f} to {max(loads):.1f}" if loads else ""
     return "\n".join([
@@ -264,6 +286,10 @@ def measured_section(rows: list[dict], generations: list[dict], args, started: s
         targets(rows),
         "",
         postgres_note,
+        "",
+        "### Whole process, against DuckCDM",
+        "",
+        whole_process_lines(whole or []),
         "",
         END,
     ])
@@ -297,6 +323,7 @@ def main() -> None:
                         help="admin URL of a PostgreSQL server for the 100k row")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-eunomia", action="store_true", help="skip q1-q6 on replicated Eunomia")
+    parser.add_argument("--no-duckcdm", action="store_true", help="skip the whole-process runs against DuckCDM")
     parser.add_argument("--questions", nargs="+", help="only these (q1 .. q9)")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md")
     parser.add_argument("--from-results", action="store_true",
@@ -312,7 +339,7 @@ def main() -> None:
             setattr(args, key, saved.get(key, getattr(args, key)))
         note = saved.get("postgres_note") or postgres_row_note(saved["rows"])
         write_doc(args.doc, measured_section(saved["rows"], generations or saved["generations"], args,
-                                             saved["started"], note))
+                                             saved["started"], note, saved.get("whole_process")))
         return
 
     wanted = set(args.questions or [*SYNTHETIC, *EUNOMIA])
@@ -342,7 +369,7 @@ def main() -> None:
         else:
             postgres_note = "PostgreSQL: no server reachable in this run, so no PostgreSQL row."
 
-    rows = []
+    rows, whole = [], []
     for dataset in datasets:
         questions = {q: c for q, c in dataset["questions"].items() if q in wanted}
         if not questions:
@@ -353,11 +380,16 @@ def main() -> None:
             prepare_circe(dataset["url"], dataset["circe_db"], dataset["schema"])
         for question, cohort in questions.items():
             rows.append(measure(dataset, question, cohort, args.repeats, args.circe_repeats))
-            (HERE / "results.json").write_text(json.dumps({
-                "started": started, "repeats": args.repeats, "circe_repeats": args.circe_repeats,
-                "postgres_note": postgres_note, "generations": generations, "rows": rows,
-            }, indent=1, default=str) + "\n")
-    write_doc(args.doc, measured_section(rows, generations, args, started, postgres_note))
+            save(started, args, postgres_note, generations, rows, whole)
+    if not args.no_duckcdm:  # Eunomia itself, then every DuckDB dataset of this run
+        eunomia = {"file": whole_process.eunomia_file(), "questions": {**EUNOMIA, **SYNTHETIC}}
+        for dataset in [eunomia, *(d for d in datasets if d["engine"] == "duckdb")]:
+            copy = whole_process.writable_copy(dataset["file"])
+            for question in (q for q in dataset["questions"] if q in wanted):
+                log(f"{dataset['file'].name} {question} whole process: ours and DuckCDM")
+                whole.append(whole_process.compare(question, dataset["file"], copy, args.repeats))
+                save(started, args, postgres_note, generations, rows, whole)
+    write_doc(args.doc, measured_section(rows, generations, args, started, postgres_note, whole))
     log(f"wrote {args.doc} and {HERE / 'results.json'}")
 
 

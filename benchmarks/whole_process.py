@@ -98,12 +98,29 @@ def compare(question: str, db: Path, writable: Path, repeats: int) -> dict:
             seconds, out = _timed(command)
             if repeat:
                 walls[name].append(seconds)
-            finals[name] = (json.loads(out)["final"]["value"] if name == "ours"
+            # Ours is the released count: a small one shows only as `<k`.
+            finals[name] = (_released_final(json.loads(out)["final"]) if name == "ours"
                             else json.loads(out.strip().splitlines()[-1])["final"])
     row = {"question": question, "db": db.name, "by": " x ".join(by), "walls": walls,
            "final_ours": finals["ours"], "final_duckcdm": finals["duckcdm"]}
     print(json.dumps(row), file=sys.stderr, flush=True)
     return row
+
+
+def eunomia_file() -> Path:
+    """The Eunomia demo CDM `cohortql count` reads without --db (built on first use)."""
+    sys.path.insert(0, str(ROOT))
+    from cohortql.execute.eunomia import eunomia_cdm_path
+
+    return eunomia_cdm_path()
+
+
+def _released_final(final: dict) -> int | str:
+    return final["value"] if final["value"] is not None else final["display"]
+
+
+def _count(value: int | str) -> str:
+    return f"{value:,}" if isinstance(value, int) else value
 
 
 def writable_copy(db: Path) -> Path:
@@ -120,8 +137,8 @@ def table(rows: list[dict]) -> str:
     ]
     for r in rows:
         ours, theirs = statistics.median(r["walls"]["ours"]), statistics.median(r["walls"]["duckcdm"])
-        finals = f"{r['final_ours']:,} / {r['final_duckcdm']:,}"
-        if r["final_ours"] != r["final_duckcdm"]:
+        finals = f"{_count(r['final_ours'])} / {_count(r['final_duckcdm'])}"
+        if isinstance(r["final_ours"], int) and r["final_ours"] != r["final_duckcdm"]:
             finals += " (differ)"
         lines.append(f"| {r['db']} | {r['question']} | {r['by']} | {finals} | {ours:.2f} | {theirs:.2f} |"
                      f" {theirs / ours:.2f} |")
@@ -138,11 +155,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, help="append the table (Markdown) to this file")
     args = parser.parse_args()
-    if args.db is None:
-        sys.path.insert(0, str(ROOT))
-        from cohortql.execute.eunomia import eunomia_cdm_path
-
-        args.db = eunomia_cdm_path()
+    args.db = args.db or eunomia_file()
     copy = writable_copy(args.db)
     rows = [compare(q, args.db, copy, args.repeats) for q in args.questions]
     text = table(rows)

@@ -255,6 +255,9 @@ def count(
     by: list[str] | None = typer.Option(
         None, "--by", help="Break the final cohort down by site, site_group, sex, age5, age10 or year "
         "(comma-separated or repeated; at most two). Default: the definition's `breakdown by`."),
+    cache: Path | None = typer.Option(
+        None, "--cache", help="What-if cache directory (default: under $COHORTQL_CACHE_DIR or ~/.cache/cohortql)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Count in one pass on the database; use no cache."),
 ) -> None:
     """Count the cohort: attrition per rule, gains, final persons, breakdowns; small counts suppressed."""
     from cohortql.execute.errors import DatabaseError
@@ -267,8 +270,12 @@ def count(
     note = _against_floor(active)
     target = _target(db, cdm_schema, vocab_schema, timeout)
     try:
-        with err.status(f"counting on {target.description} ...", spinner="dots"):
-            result = pipeline.run(compiled, target, active.policy, by=dimensions, policy_note=note)
+        from cohortql.cli_whatif import cache_warnings
+        from cohortql.whatif.app import target_counter
+
+        counter = None if no_cache else target_counter(target, cache)
+        with err.status(f"counting on {target.description} ...", spinner="dots"), cache_warnings():
+            result = pipeline.run(compiled, target, active.policy, by=dimensions, policy_note=note, cache=counter)
     except DatabaseError as error:
         raise _fail(error.cause, error.hint) from None
     except TranspileError as error:
@@ -559,6 +566,11 @@ def fixtures_scale_eunomia(
     except OSError as error:
         raise _fail(f"cannot write {out}: {error.strerror or error}") from None
     err.print(f"wrote {path}: {copies} copies of Eunomia", markup=False)
+
+
+from cohortql import cli_whatif  # noqa: E402  (its commands use the helpers above)
+
+cli_whatif.register(app)
 
 
 def main() -> None:

@@ -50,6 +50,7 @@ KINDS = {
 # Fields whose order carries no meaning: the canonical form sorts them.
 UNORDERED = {
     ("definition", "metadata"),
+    ("entry", "events"),
     ("events", "value"),
     ("events", "unit_concept_ids"),
     ("events", "visit_concept_ids"),
@@ -76,6 +77,12 @@ def canonical(definition: plan.Plan) -> dict:
     """The plan as plain JSON values, with everything that is not meaning taken out (see the module)."""
     codesets = [_codeset(codeset) for codeset in definition.codesets]
     return _node(definition, codesets)
+
+
+def canonical_part(value, definition: plan.Plan):
+    """One node of a plan (an entry, a test) in the same canonical form, its concept sets written
+    out by content: what the what-if cache keys a vector by."""
+    return _node(value, [_codeset(codeset) for codeset in definition.codesets])
 
 
 def _codeset(codeset: plan.Codeset) -> dict:

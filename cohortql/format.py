@@ -158,7 +158,7 @@ def _(node: ast.ConceptSet) -> str:
 
 @_statement.register
 def _(node: ast.Entry) -> str:
-    return f"entry {node.mode} {_inline(node.event)}"
+    return f"entry {node.mode} " + " or ".join(_inline(event) for event in node.events)
 
 
 @_statement.register

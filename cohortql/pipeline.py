@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from cohortql.protect import DisclosurePolicy, ProtectedResult
     from cohortql.protect.series import Layout
     from cohortql.resolve.plan import Plan
+    from cohortql.whatif.engine import CachedCounter
 
 # Each stage is imported by the function that runs it: a command pays only for the stages it
 # uses (`check` never loads the SQL, database and protection libraries).
@@ -55,27 +56,44 @@ def parse_source(source: Source) -> Definition:
 
 
 def run(
-    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, by: tuple[str, ...] | None = None,
+    compiled: Compiled,
+    target: Target,
+    policy: DisclosurePolicy | None = None,
+    by: tuple[str, ...] | None = None,
     policy_note: str | None = None,
+    cache: CachedCounter | None = None,
 ) -> ProtectedResult:
     """render -> transpile -> execute -> protect: the released answer for one definition.
 
     Without a policy, the active one (the profile's `[disclosure]` table, else the default).
     `by` lists breakdown dimensions; None means the definition's own `breakdown by`.
+    With a `cache` (cohortql.whatif), the same RawCounts come from cached vectors where it can.
     """
     from cohortql.execute.runner import run_cohort, run_site_catalogue
-    from cohortql.fingerprint import fingerprint
-    from cohortql.protect import protect
     from cohortql.protect.profile import active_policy
-    from cohortql.protect.strata import breakdown_inputs
     from cohortql.render import render
     from cohortql.render.strata import strata_for
 
     policy = policy or active_policy().policy
     dimensions = compiled.plan.breakdown if by is None else tuple(by)
-    rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
-    raw = run_cohort(rendered, target)
-    catalogue = run_site_catalogue(rendered, target) if "site" in raw.strata else []
+    if cache is not None:
+        raw, catalogue = cache.counts(compiled.plan, strata_for(dimensions))
+    else:
+        rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, strata_for(dimensions))
+        raw = run_cohort(rendered, target)
+        catalogue = run_site_catalogue(rendered, target) if "site" in raw.strata else []
+    return protect_counts(compiled, target, raw, catalogue, dimensions, policy, policy_note)
+
+
+def protect_counts(
+    compiled: Compiled, target: Target, raw, catalogue: list[tuple], dimensions: tuple[str, ...],
+    policy: DisclosurePolicy, policy_note: str | None = None,
+) -> ProtectedResult:
+    """protect: one definition's RawCounts (however computed) as its released answer."""
+    from cohortql.fingerprint import fingerprint
+    from cohortql.protect import protect
+    from cohortql.protect.strata import breakdown_inputs
+
     breakdowns, hierarchies, values = breakdown_inputs(dimensions, raw, catalogue)
     return protect(
         raw,

@@ -1,4 +1,4 @@
-"""Finds the data directories (grammar/, sql_templates/) in a wheel or a source checkout, and the user's cache."""
+"""Finds the data folders (grammar/, sql_templates/) in a wheel or a checkout, the user's cache and profile."""
 
 from __future__ import annotations
 
@@ -26,3 +26,12 @@ def cache_dir() -> Path:
     if os.environ.get("XDG_CACHE_HOME"):
         return Path(os.environ["XDG_CACHE_HOME"]) / "cohortql"
     return Path.home() / ".cache" / "cohortql"
+
+
+def profile_path() -> Path:
+    """The user's profile file (database and disclosure settings): COHORTQL_PROFILE, else XDG's."""
+    configured = os.environ.get("COHORTQL_PROFILE")
+    if configured:
+        return Path(configured)
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "cohortql" / "profile.toml"

@@ -82,7 +82,9 @@ events = st.builds(
     ast.Event, st.sampled_from(DOMAINS), st.none() | names, st.lists(attributes, max_size=3).map(tuple)
 )
 
-entries = st.builds(ast.Entry, st.sampled_from(("first", "earliest", "all")), events)
+entries = st.builds(
+    ast.Entry, st.sampled_from(("first", "earliest", "all")), st.lists(events, min_size=1, max_size=2).map(tuple)
+)
 observation_spans = st.builds(ast.ObservationSpan, ints, st.sampled_from(DIRECTIONS))
 observations = st.builds(ast.Observation, st.lists(observation_spans, min_size=1, max_size=2).map(tuple))
 dimensions = st.sampled_from(("site", "sex", "age10", "year", "region")).map(ast.Name)
@@ -304,7 +306,9 @@ def resolvable_definitions(draw) -> ast.Definition:
     keys = draw(st.lists(st.sampled_from(("title", "protocol", "sponsor")), unique=True))
     statements: list[ast.Statement] = [ast.Meta(key, draw(strings)) for key in keys]
     statements += [ast.ConceptSet(ast.Name(name), tuple(draw(items))) for name in set_names]
-    statements.append(ast.Entry(draw(st.sampled_from(("first", "earliest", "all"))), draw(valid_events(set_names))))
+    modes = st.sampled_from(("first", "earliest", "all"))
+    alternatives = st.lists(valid_events(set_names), min_size=1, max_size=2).map(tuple)
+    statements.append(ast.Entry(draw(modes), draw(alternatives)))
     directions = draw(st.lists(st.sampled_from(DIRECTIONS), unique=True, max_size=2))
     if directions:
         statements.append(ast.Observation(tuple(ast.ObservationSpan(draw(non_negative_ints), d) for d in directions)))

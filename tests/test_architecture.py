@@ -21,6 +21,7 @@ BESIDE = {
     "format": "parse",  # ast.Definition -> canonical text
     "fingerprint": "resolve",  # plan.Plan -> a hash of its meaning
     "fixtures": "execute",  # writes CDMs (DuckDB, Parquet) for the engines to read
+    "atlas": "resolve",  # Circe JSON -> ast.Definition, and ast + plan.Plan -> Circe JSON
 }
 DRIVERS = ("pipeline", "app", "application", "api", "cli", "governance")
 # Packages outside cohortql that cohortql must never import (they are built on cohortql).

@@ -60,7 +60,10 @@ class _Exporter:
         entry = self.plan.entry
         limit = "All" if entry.mode == "all" else "First"
         expression["PrimaryCriteria"] = {
-            "CriteriaList": [self.event(ast_entry.event, entry.event, "entry", first=entry.mode == "first")],
+            "CriteriaList": [
+                self.event(node, query, "entry", first=entry.mode == "first")
+                for node, query in zip(ast_entry.events, entry.events, strict=True)
+            ],
             "ObservationWindow": {"PriorDays": entry.prior_days, "PostDays": entry.post_days},
             "PrimaryCriteriaLimit": {"Type": limit},
         }

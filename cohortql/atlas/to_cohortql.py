@@ -189,11 +189,8 @@ class _Importer:
     def entry(self, primary: dict, additional, qualified) -> list[ast.Statement]:
         path = f"{self.root}.PrimaryCriteria"
         criteria = self.field(primary, "CriteriaList", path, list, []) or []
-        if len(criteria) != 1:
-            if len(criteria) > 1:
-                self.unsupported("several alternative entry events", f"{path}.CriteriaList")
-            else:
-                self.problem("E302", "the entry has no criteria", f"{path}.CriteriaList")
+        if not criteria:
+            self.problem("E302", "the entry has no criteria", f"{path}.CriteriaList")
             return []
         limit = (primary.get("PrimaryCriteriaLimit") or {}).get("Type") or "First"
         if str(limit).upper() == "LAST":
@@ -207,10 +204,19 @@ class _Importer:
             else:
                 self.unsupported("AdditionalCriteria (criteria the entry event must meet before the rules)",
                                  f"{self.root}.AdditionalCriteria")  # fmt: skip
-        event, first = self.event(criteria[0], f"{path}.CriteriaList[0]", entry=True)
+        found = [self.event(c, f"{path}.CriteriaList[{i}]", entry=True) for i, c in enumerate(criteria)]
+        firsts = {first for _, first in found}
+        if len(firsts) > 1:
+            self.unsupported("alternative entry events of which only some are first-ever (First)",
+                             f"{path}.CriteriaList")  # fmt: skip
+        elif firsts == {True}:
+            if mode == "all" and len(found) > 1:
+                self.unsupported("every first-ever record of several entry events (First with limit All)",
+                                 f"{path}.PrimaryCriteriaLimit")  # fmt: skip
+            mode = "first"
         statements: list[ast.Statement] = []
-        if event is not None:
-            statements.append(ast.Entry("first" if first else mode, event))
+        if all(event is not None for event, _ in found):
+            statements.append(ast.Entry(mode, tuple(event for event, _ in found)))
         window = primary.get("ObservationWindow") or {}
         spans = []
         for key, direction in (("PriorDays", "before"), ("PostDays", "after")):

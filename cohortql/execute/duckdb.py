@@ -16,6 +16,7 @@ SETTINGS = EngineSettings(
     dialect="duckdb",
     schema_exists="SELECT count(*) FROM information_schema.schemata WHERE schema_name = :name",
     explain_prefix="EXPLAIN ANALYZE ",
+    local_file=True,
 )
 
 

@@ -36,6 +36,13 @@ class EngineSettings:
     # Prefix giving the executed plan of a query; None: no plan from this engine (see the hint).
     explain_prefix: str | None = None
     no_explain_hint: str | None = None
+    # The what-if cache (cohortql/whatif/) rebuilds the cohort query's rows: where ORDER BY puts NULL,
+    nulls_first: bool = False
+    # how a table's data version is read cheaply ("counts": row count and largest id; "catalog":
+    # PostgreSQL's catalog, never a scan), and whether the database is one local file, whose size
+    # and time then version every table at once.
+    data_version: str = "counts"
+    local_file: bool = False
 
     def no_executed_plan(self) -> DatabaseError:
         return DatabaseError(f"no executed plan from {self.dialect}", self.no_explain_hint)

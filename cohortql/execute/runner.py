@@ -53,6 +53,13 @@ def _fetch(rendered: RenderedCohort, target: Target, statement: SqlStatement) ->
     return _run(rendered, target, statement, lambda session: session.fetch(statement))
 
 
+def run_statement(rendered: RenderedCohort, target: Target, statement: SqlStatement) -> list[tuple]:
+    """One statement on the target (after the concept sets, if it reads them): its rows.
+
+    The seam the what-if cache is built on, the same for DuckDB, PostgreSQL and Spark."""
+    return _fetch(rendered, target, statement)
+
+
 def run_cohort(rendered: RenderedCohort, target: Target) -> RawCounts:
     result = _fetch(rendered, target, rendered.cohort)
     n_strata = len(rendered.strata)

@@ -35,7 +35,9 @@ _TABLE_NAME = re.compile(r"CREATE TABLE (\w+)", re.IGNORECASE)
 _QUIET_LOG = (Path(__file__).parent / "spark_log4j2.properties").as_uri()
 
 
-SETTINGS = EngineSettings(dialect="spark", no_explain_hint="Spark shows each query's plan in its web UI")
+SETTINGS = EngineSettings(
+    dialect="spark", no_explain_hint="Spark shows each query's plan in its web UI", nulls_first=True  # ASC NULLS FIRST
+)
 
 
 class SparkEngine:
@@ -60,9 +62,6 @@ class SparkEngine:
                 raise _explain(error, target.cdm_schema) from None
             finally:
                 run.release()
-
-
-ENGINE = SparkEngine()
 
 
 class SparkRun:
@@ -127,6 +126,9 @@ class SparkRun:
             )
 
 
+ENGINE = SparkEngine()
+
+
 def _query(session, statement: SqlStatement, cached: list):
     """The statement as a DataFrame; each of its WITH queries first becomes a temporary view,
     cached when it is read more than once.
@@ -161,10 +163,10 @@ def _cache_view(session, name: str, frame, cached: list) -> None:
     frame.createOrReplaceTempView(name)
 
 
-def _tables_read(*statements: SqlStatement) -> set[str]:
-    """The unqualified tables the statements read (a Parquet CDM's tables are unqualified views)."""
-    trees = [sqlglot.parse_one(statement.sql, read=CANONICAL) for statement in statements]
-    return {table.name for tree in trees for table in tree.find_all(exp.Table) if not table.db}
+def _tables_read(statement: SqlStatement) -> set[str]:
+    """The unqualified tables the statement reads (a Parquet CDM's tables are unqualified views)."""
+    tree = sqlglot.parse_one(statement.sql, read=CANONICAL)
+    return {table.name for table in tree.find_all(exp.Table) if not table.db}
 
 
 def _new_session(location: SparkLocation):

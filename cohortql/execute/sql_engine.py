@@ -100,6 +100,7 @@ class SqlEngine:
     settings: EngineSettings
 
     def create_engine(self, target: Target) -> sa.Engine:
+        """A SQLAlchemy engine on the target, without a pool (each run opens its own connection)."""
         raise NotImplementedError
 
     def start(self, connection: sa.Connection, target: Target) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError
 from cohortql.credentials import redact_text, secrets_of, strip_url
 from cohortql.execute.errors import DatabaseError, ErrorContext
 from cohortql.execute.spark_url import URL_HINT, parse_spark_url
+from cohortql.resources import profile_path
 
 DEFAULT_TIMEOUT_SECONDS = 600
 CONNECT_TIMEOUT_SECONDS = 10
@@ -46,14 +47,6 @@ class Target:
             "cdm_schema": self.cdm_schema,
             "vocab_schema": self.vocab_schema or self.cdm_schema,
         }
-
-
-def profile_path() -> Path:
-    configured = os.environ.get("COHORTQL_PROFILE")
-    if configured:
-        return Path(configured)
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "cohortql" / "profile.toml"
 
 
 def load_profile() -> dict:

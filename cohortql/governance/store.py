@@ -19,8 +19,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session
 
 from cohortql.execute.errors import explain_driver_error
-from cohortql.execute.target import profile_path, safe_url_text
+from cohortql.execute.target import safe_url_text
 from cohortql.governance.errors import StoreError
+from cohortql.resources import profile_path
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30

@@ -185,7 +185,7 @@ class Event:
 @dataclass(frozen=True)
 class Entry:
     mode: str  # first | earliest | all
-    event: Event
+    events: tuple[Event, ...]  # alternatives: a record of any of them is an entry
     span: Span = _span()
 
 

@@ -94,8 +94,8 @@ class ToAst(Transformer):
         return ast.SourceCodes(ast.Name(str(vocabulary), _token_span(vocabulary)), _unquote(pattern), _meta_span(meta))
 
     def entry_stmt(self, meta, children):
-        mode, event = children
-        return ast.Entry(str(mode), event, _meta_span(meta))
+        mode, *events = children
+        return ast.Entry(str(mode), tuple(events), _meta_span(meta))
 
     def observation_stmt(self, meta, children):
         return ast.Observation(tuple(c for c in children if c is not None), _meta_span(meta))

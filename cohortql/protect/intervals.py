@@ -25,11 +25,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import Enum
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from cohortql.protect.artifact import Artifact, Status
 from cohortql.protect.policy import DisclosurePolicy
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and HiGHS are imported where a range is solved: a release with nothing small needs neither.
 
 _TOLERANCE = 1e-7
 
@@ -99,6 +103,7 @@ class _Model:
 
     def __init__(self, artifact: Artifact):
         import highspy  # imported on first use: most commands never protect anything
+        import numpy as np
 
         self.owners = tuple(i for i, q in enumerate(artifact.quantities) if q.shown)  # row -> shown count
         self.columns = len(artifact.block_values)
@@ -123,6 +128,8 @@ class _Model:
 
     def optimum(self, objective: np.ndarray, bounds: _Bounds) -> tuple[float, frozenset[int]]:
         """min objective . blocks under `bounds`: (value, owners of the equalities that hold it)."""
+        import numpy as np
+
         highs = self._highs
         if bounds is not self._bounds:
             rows = len(self.owners)
@@ -218,6 +225,8 @@ class Intruder:
         key = ("bounds", knowledge, None if knowledge is Knowledge.CLASSES else statuses)
         if key in self._cache:
             return self._cache[key]
+        import numpy as np
+
         lower = np.full(len(self._row_of), -math.inf)
         upper = np.full(len(self._row_of), math.inf)
         equalities, above = [], set()
@@ -238,6 +247,8 @@ class Intruder:
         quantity = self.artifact.quantities[index]
         if not quantity.blocks:
             return Range(0.0, 0.0, frozenset())
+        import numpy as np
+
         objective = np.zeros(len(self.artifact.block_values))
         objective[sorted(quantity.blocks)] = 1.0
         if self._model is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, fields
 
-from cohortql.execute.target import profile_path
 from cohortql.protect.policy import DisclosurePolicy, PolicyError
+from cohortql.resources import profile_path
 
 
 @dataclass(frozen=True)

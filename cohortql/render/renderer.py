@@ -76,11 +76,11 @@ class _Parameters:
         return ", ".join(self(v) for v in values)
 
 
-def _criteria(plan: p.Plan) -> list[p.Occurs]:
-    """Every distinct criterion of the rules, in first-use order (identical criteria share one scan)."""
+def _criteria(tests) -> list[p.Occurs]:
+    """Every distinct criterion of the tests, in first-use order (identical criteria share one scan)."""
     found: list[p.Occurs] = []
-    for rule in plan.rules:
-        _collect_criteria(rule.test, found)
+    for test in tests:
+        _collect_criteria(test, found)
     return found
 
 
@@ -110,7 +110,7 @@ class _Usage:
 def _usages(plan: p.Plan, criteria: list[p.Occurs]) -> list[_Usage]:
     """(concept set, domain table) pairs the definition reads, for the concept report."""
     usages = []
-    for event in [plan.entry.event, *(criterion.event for criterion in criteria)]:
+    for event in [*plan.entry.events, *(criterion.event for criterion in criteria)]:
         usage = _Usage(event.codeset_id, event.domain)
         if event.codeset_id is not None and usage not in usages:
             usages.append(usage)
@@ -176,7 +176,7 @@ def render(
     codeset_params = _Parameters()
     codesets_sql = _render("codesets.sql.j2", codeset_params, vocab_table=vocab_table)
 
-    found = _criteria(plan)
+    found = _criteria(rule.test for rule in plan.rules)
     criteria = [_Criterion(i, node) for i, node in enumerate(found)]
 
     cohort_params = _Parameters()
@@ -210,3 +210,28 @@ def render(
         rule_names=tuple(rule.name for rule in plan.rules),
         strata=tuple(strata),
     )
+
+
+def render_split(
+    plan: p.Plan, tests: tuple[p.Test, ...], cdm_schema: str | None = None, strata: tuple[str, ...] = ()
+) -> SqlStatement:
+    """Per entry event: entry_id, person_id, each stratum, then 0/1 per test (what-if cache).
+
+    Entries are numbered exactly as in the one-pass query (same CTEs), so vectors computed by
+    separate statements line up. It reads cq_codeset, which `render(plan)` prepares.
+    """
+    found = _criteria(tests)
+    parameters = _Parameters()
+    sql = _render(
+        "split.sql.j2",
+        parameters,
+        plan=plan,
+        tests=tests,
+        cdm_table=_table_namer(cdm_schema),
+        criteria=[_Criterion(i, node) for i, node in enumerate(found)],
+        criterion_id=found.index,
+        strata=strata,
+        female=GENDER_CONCEPTS["female"],
+        male=GENDER_CONCEPTS["male"],
+    )
+    return SqlStatement(sql, parameters.values)

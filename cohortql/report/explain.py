@@ -94,7 +94,9 @@ def _observation(entry: plan.Entry, anchor: str) -> str:
 
 
 def _entry(entry: plan.Entry, p: plan.Plan) -> str:
-    event = entry.event
+    if len(entry.events) > 1:
+        return _alternative_entries(entry, p)
+    (event,) = entry.events
     what = f"{_NOUNS[event.domain]}{_codeset_ref(event, p, summary=True)}"
     attributes = _attributes(event, p)
     if entry.mode == "first":
@@ -112,6 +114,24 @@ def _entry(entry: plan.Entry, p: plan.Plan) -> str:
                 "The index date is that record's start date.")
     return (f"Entry: every {what} {qualifiers}; a person may enter more than once. "
             "The index date is each record's start date; counts are of persons, using each person's best entry.")
+
+
+def _alternative_entries(entry: plan.Entry, p: plan.Plan) -> str:
+    kinds = []
+    for event in entry.events:
+        attributes = _attributes(event, p)
+        kinds.append(f"  - a {_NOUNS[event.domain]}{_codeset_ref(event, p, summary=True)}"
+                     + (f" {_join(attributes, 'and')}" if attributes else ""))  # fmt: skip
+    observed = f"Each must lie in {_observation(entry, 'its start date')}."
+    heads = {
+        "first": "Entry: for each kind of record below, each person's first-ever one (later ones are not "
+        f"tried); of those, the earliest that qualifies. {observed} The index date is its start date.",
+        "earliest": f"Entry: each person's earliest record of any kind below. {observed} "
+        "The index date is its start date.",
+        "all": f"Entry: every record of any kind below; a person may enter more than once. {observed} "
+        "The index date is each record's start date; counts are of persons, using each person's best entry.",
+    }
+    return "\n".join([heads[entry.mode], *kinds])
 
 
 def _rule(number: int, rule: plan.Rule, p: plan.Plan) -> str:

@@ -191,12 +191,15 @@ class Rule:
 
 @dataclass(frozen=True)
 class Entry:
+    """Records of any of `events` (each first-ever one, in mode first) are the candidate entries."""
+
     mode: str  # first | earliest | all
-    event: EventQuery
+    events: tuple[EventQuery, ...]
     prior_days: int
     post_days: int
 
     def __post_init__(self):
+        _require(len(self.events) >= 1, "an entry needs an event")
         _require(self.mode in ("first", "earliest", "all"), "bad entry mode")
         _require(self.prior_days >= 0 and self.post_days >= 0, "negative observation requirement")
 

@@ -173,10 +173,10 @@ class _Resolver:
         for extra in entries[1:]:
             self.error(
                 "E105",
-                "only one entry event is allowed",
+                "only one `entry` statement is allowed",
                 extra.span,
-                f"the entry is already given on line {entries[0].span.line}; "
-                "require this event with an `include` rule and a window instead",
+                f"the entry is already given on line {entries[0].span.line}; for alternative entry events "
+                "write them in one: `entry earliest condition A or drug B`",
             )
         for extra in observations[1:]:
             self.error(
@@ -203,10 +203,10 @@ class _Resolver:
                     prior = days
                 else:
                     post = days
-        event = self.event(entries[0].event)
-        if event is None:
+        events = [self.event(event) for event in entries[0].events]
+        if any(event is None for event in events):
             return None
-        return plan.Entry(entries[0].mode, event, prior, post)
+        return plan.Entry(entries[0].mode, tuple(events), prior, post)
 
     def rules(self, rules: list[ast.Rule]) -> tuple[plan.Rule, ...]:
         seen: dict[str, ast.Rule] = {}

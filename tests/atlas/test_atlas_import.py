@@ -106,7 +106,7 @@ def test_unsupported_feature_names_its_json_path():
 
 def test_report_lists_every_unsupported_feature(tmp_path):
     expression = _cohort(CensorWindow={"StartDate": "2010-01-01"})
-    expression["PrimaryCriteria"]["CriteriaList"] *= 2
+    expression["ConceptSets"][0]["expression"]["items"][0]["includeMapped"] = True
     path = tmp_path / "two.json"
     path.write_text(json.dumps(expression), encoding="utf-8")
     first = runner.invoke(app, ["import", str(path)])
@@ -114,7 +114,7 @@ def test_report_lists_every_unsupported_feature(tmp_path):
     assert first.exit_code == every.exit_code == 1
     assert first.output.count("error[E303]") == 1 and "--report lists every" in first.output
     assert every.output.count("error[E303]") == 2
-    assert "$.CensorWindow" in every.output and "$.PrimaryCriteria.CriteriaList" in every.output
+    assert "$.CensorWindow" in every.output and "$.ConceptSets[0].expression.items[0].includeMapped" in every.output
 
 
 def test_report_lists_what_is_ignored_for_counting(tmp_path):

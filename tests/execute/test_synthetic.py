@@ -260,7 +260,7 @@ def test_vocabulary_holds_every_concept_of_the_example_with_its_domain(con, name
     compiled = pipeline.compile_source(pipeline.read_source(REPO / "examples" / f"{name}.cohort"))
     plan = compiled.plan
     codesets = {c.id: c for c in plan.codesets}
-    events = [plan.entry.event, *(e for rule in plan.rules for e in _events(rule.test))]
+    events = [*plan.entry.events, *(e for rule in plan.rules for e in _events(rule.test))]
     expected: dict[int, str] = {}
     for event in events:
         domain = DOMAINS[event.domain].table.split("_")[0].capitalize()

@@ -107,7 +107,7 @@ def test_open_windows_the_grammar_cannot_write_yet(window, expected):
     event = plan.EventQuery("condition", 0)
     codesets = (plan.Codeset(0, "X", (plan.ConceptItem(1, False, False),), ()),)
     rule = plan.Rule("r", "include", plan.Occurs(event, ">=", 1, False, window))
-    assert expected in explain_plan(plan.Plan((), codesets, plan.Entry("first", event, 0, 0), (rule,)))
+    assert expected in explain_plan(plan.Plan((), codesets, plan.Entry("first", (event,), 0, 0), (rule,)))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,286 @@
+"""The trial designer's commands: compare, whatif, sweep, impact, watch, cache (docs/whatif.md).
+
+Registered on the main app by cohortql/cli.py; options and exit codes as for `count`
+(0 success, 1 a definition or database error, 2 a usage error such as an unknown rule).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from cohortql import cli as base
+
+CACHE_OPTION = typer.Option(
+    None, "--cache", help="What-if cache directory (default: $COHORTQL_CACHE_DIR/whatif or ~/.cache/cohortql/whatif)."
+)
+NO_CACHE_OPTION = typer.Option(False, "--no-cache", help="Compute everything from the database; keep nothing.")
+
+
+class VariantFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+FORMAT_OPTION = typer.Option(VariantFormat.table, "--format", help="table, json or csv.")
+
+
+@contextmanager
+def cache_warnings():
+    """A cache that cannot be used is a warning on stderr, never a traceback."""
+    from cohortql.whatif.store import CacheWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CacheWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, CacheWarning):
+                    base.err.print(f"warning: {warning.message}", markup=False)
+                else:
+                    warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def counter(db, cdm_schema, vocab_schema, timeout, cache: Path | None, no_cache: bool):
+    from cohortql.whatif.app import target_counter
+
+    return target_counter(base._target(db, cdm_schema, vocab_schema, timeout), cache, not no_cache)
+
+
+@contextmanager
+def command_errors():
+    """Definition, variant and database errors as the CLI shows them, with their exit codes."""
+    from cohortql.diagnostics import CohortQLError
+    from cohortql.execute.errors import DatabaseError
+    from cohortql.transpile import TranspileError
+    from cohortql.whatif.variants import VariantError
+
+    try:
+        with cache_warnings():
+            yield
+    except CohortQLError as error:
+        base._report_definition_errors([error], base.ErrorFormat.text)
+        raise typer.Exit(1) from None
+    except VariantError as error:
+        raise base._fail(error.cause, error.hint, code=2) from None
+    except DatabaseError as error:
+        raise base._fail(error.cause, error.hint) from None
+    except TranspileError as error:
+        raise base._fail(str(error)) from None
+
+
+def _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences):
+    """(policy, note): as for `count`, held against the deployment's floor (looser is exit 2)."""
+    active = base._policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    return active.policy, base._against_floor(active)
+
+
+def compare(
+    files: list[Path] = typer.Argument(..., help="Two or more definition files."),
+    db: str | None = base.DB_OPTION,
+    cdm_schema: str | None = base.CDM_OPTION,
+    vocab_schema: str | None = base.VOCAB_OPTION,
+    timeout: int | None = base.TIMEOUT_OPTION,
+    format: VariantFormat = FORMAT_OPTION,
+    threshold: int | None = base.THRESHOLD_OPTION,
+    suppress_zero: bool = base.SUPPRESS_ZERO_OPTION,
+    rounding_base: int | None = base.ROUNDING_OPTION,
+    complementary: bool = base.COMPLEMENTARY_OPTION,
+    attrition_differences: bool = base.DIFFERENCES_OPTION,
+    cache: Path | None = CACHE_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
+) -> None:
+    """Attrition of several definitions side by side, rules matched by name, with the differences."""
+    from cohortql.report.whatif import render_variants
+    from cohortql.whatif import app
+
+    if len(files) < 2:
+        raise base._fail("compare needs at least two definition files", code=2)
+    sources = [base._read(file) for file in files]
+    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
+    with command_errors():
+        released = app.compare(sources, counting, policy, note)
+    sys.stdout.write(render_variants(released, format.value))
+
+
+def whatif(
+    file: Path = typer.Argument(..., help="Definition file (not changed)."),
+    drop: list[str] | None = typer.Option(None, "--drop", help="Drop the rule of this name (repeatable)."),
+    set_: list[str] | None = typer.Option(
+        None, "--set", help='Replace a rule\'s criterion: "rule name: criterion" (repeatable).'),
+    each: bool = typer.Option(False, "--each", help="One variant per --drop/--set instead of all together."),
+    db: str | None = base.DB_OPTION,
+    cdm_schema: str | None = base.CDM_OPTION,
+    vocab_schema: str | None = base.VOCAB_OPTION,
+    timeout: int | None = base.TIMEOUT_OPTION,
+    format: VariantFormat = FORMAT_OPTION,
+    threshold: int | None = base.THRESHOLD_OPTION,
+    suppress_zero: bool = base.SUPPRESS_ZERO_OPTION,
+    rounding_base: int | None = base.ROUNDING_OPTION,
+    complementary: bool = base.COMPLEMENTARY_OPTION,
+    attrition_differences: bool = base.DIFFERENCES_OPTION,
+    cache: Path | None = CACHE_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
+) -> None:
+    """Variants of a definition without editing it: drop rules, set a rule's criterion."""
+    from cohortql.report.whatif import render_variants
+    from cohortql.whatif import app
+
+    source = base._read(file)
+    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    with command_errors():
+        variants = app.whatif_sources(source, drop or [], set_ or [], each)  # bad input stops before the database
+        counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
+        released = app.release_sources(variants, counting, policy, note)
+    sys.stdout.write(render_variants(released, format.value))
+
+
+def sweep(
+    file: Path = typer.Argument(..., help="Definition file (not changed)."),
+    rule: str = typer.Option(..., "--rule", help="The rule whose number varies."),
+    vary: str = typer.Option(..., "--vary", help="Values: from..to/step (e.g. 65..85/5) or a list (7,8,9)."),
+    number: int | None = typer.Option(
+        None, "--number", min=1, help="Which number of the rule (1 = first), when it has several."),
+    db: str | None = base.DB_OPTION,
+    cdm_schema: str | None = base.CDM_OPTION,
+    vocab_schema: str | None = base.VOCAB_OPTION,
+    timeout: int | None = base.TIMEOUT_OPTION,
+    format: VariantFormat = FORMAT_OPTION,
+    threshold: int | None = base.THRESHOLD_OPTION,
+    suppress_zero: bool = base.SUPPRESS_ZERO_OPTION,
+    rounding_base: int | None = base.ROUNDING_OPTION,
+    complementary: bool = base.COMPLEMENTARY_OPTION,
+    attrition_differences: bool = base.DIFFERENCES_OPTION,
+    cache: Path | None = CACHE_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
+) -> None:
+    """The final count as one number of a rule takes each value (age bounds, values, windows, counts)."""
+    from cohortql.report.whatif import render_sweep
+    from cohortql.whatif import app
+    from cohortql.whatif import variants as edit
+
+    source = base._read(file)
+    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    with command_errors():
+        edit.choose_number(source, rule, edit.parse_range(vary), number)  # bad input stops before the database
+        counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
+        result = app.sweep(source, rule, vary, counting, policy, number, note)
+    sys.stdout.write(render_sweep(result, format.value))
+
+
+def impact(
+    file: Path = typer.Argument(..., help="Definition file."),
+    db: str | None = base.DB_OPTION,
+    cdm_schema: str | None = base.CDM_OPTION,
+    vocab_schema: str | None = base.VOCAB_OPTION,
+    timeout: int | None = base.TIMEOUT_OPTION,
+    format: VariantFormat = FORMAT_OPTION,
+    threshold: int | None = base.THRESHOLD_OPTION,
+    suppress_zero: bool = base.SUPPRESS_ZERO_OPTION,
+    rounding_base: int | None = base.ROUNDING_OPTION,
+    complementary: bool = base.COMPLEMENTARY_OPTION,
+    attrition_differences: bool = base.DIFFERENCES_OPTION,
+    cache: Path | None = CACHE_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
+) -> None:
+    """Each rule's impact on the final count: Shapley value, persons it alone excludes, gain if dropped."""
+    from cohortql.report.whatif import render_impact
+    from cohortql.whatif import app
+
+    source = base._read(file)
+    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
+    with command_errors():
+        result = app.impact(source, counting, policy, note)
+    sys.stdout.write(render_impact(result, format.value))
+
+
+def watch(
+    file: Path = typer.Argument(..., help="Definition file to watch."),
+    interval: float = typer.Option(0.5, "--interval", min=0.01, help="Seconds between looks at the file."),
+    iterations: int | None = typer.Option(
+        None, "--iterations", min=1, help="Stop after this many looks (default: until Ctrl-C)."),
+    db: str | None = base.DB_OPTION,
+    cdm_schema: str | None = base.CDM_OPTION,
+    vocab_schema: str | None = base.VOCAB_OPTION,
+    timeout: int | None = base.TIMEOUT_OPTION,
+    threshold: int | None = base.THRESHOLD_OPTION,
+    suppress_zero: bool = base.SUPPRESS_ZERO_OPTION,
+    rounding_base: int | None = base.ROUNDING_OPTION,
+    complementary: bool = base.COMPLEMENTARY_OPTION,
+    attrition_differences: bool = base.DIFFERENCES_OPTION,
+    cache: Path | None = CACHE_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
+) -> None:
+    """Re-count on every save, showing what changed since the last count; errors shown, watching goes on."""
+    from cohortql.diagnostics import CohortQLError
+    from cohortql.execute.errors import DatabaseError
+    from cohortql.report.whatif import render_variants_table
+    from cohortql.whatif import app
+    from cohortql.whatif.watch import watch as watch_loop
+
+    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
+
+    def recount(previous, current) -> str:
+        pairs = [("now", current)] if previous is None else [("before", previous), ("now", current)]
+        with cache_warnings():
+            released = app.release_sources(pairs, counting, policy, note)
+        return render_variants_table(released, title=f"{file}: count on save")
+
+    def describe(error: Exception, source) -> str:
+        if isinstance(error, CohortQLError):
+            return f"{error}\n(watching {file}: fix and save)\n"
+        if isinstance(error, DatabaseError):
+            return f"error: {error.cause}\n" + (f"  hint: {error.hint}\n" if error.hint else "")
+        return f"error: cannot read {file}: {error}\n"
+
+    def show(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    base.err.print(f"watching {file} on {counting.target.description} (Ctrl-C to stop)", markup=False)
+    watch_loop(file, recount, show, describe, interval, iterations)
+
+
+cache_app = typer.Typer(help="The what-if cache on this machine.", no_args_is_help=True)
+
+
+@cache_app.command("info")
+def cache_info(cache: Path | None = CACHE_OPTION) -> None:
+    """Where the cache is, how many files and bytes it holds, and its size bound."""
+    from cohortql.whatif.store import VectorCache
+
+    info = VectorCache(cache).info()
+    sys.stdout.write(
+        f"directory: {info.directory}\nfiles: {info.files}\nsize: {info.bytes / 1e6:.1f} MB "
+        f"of at most {info.max_bytes / 1e6:.0f} MB (COHORTQL_CACHE_MAX_MB), least recently used evicted first\n"
+    )
+
+
+@cache_app.command("clear")
+def cache_clear(cache: Path | None = CACHE_OPTION) -> None:
+    """Delete every file of the cache (the next count recomputes from the database)."""
+    from cohortql.whatif.store import VectorCache
+
+    store = VectorCache(cache)
+    try:
+        removed = store.clear()
+    except OSError as error:
+        raise base._fail(f"cannot clear {store.directory}: {error.strerror or error}") from None
+    sys.stdout.write(f"removed {removed} file(s) from {store.directory}\n")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (compare, whatif, sweep, impact, watch):
+        name = command.__name__
+        app.command(name)(command)
+    app.add_typer(cache_app, name="cache")
