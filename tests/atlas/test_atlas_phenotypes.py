@@ -1,7 +1,8 @@
 """cohortql counts what OHDSI Circe counts: real PhenotypeLibrary definitions, the examples and the
 tiny fixture's cases, each counted by Circe's own SQL (ohdsi-circepy) and by cohortql (import ->
-CohortQL -> our SQL) on the same DuckDB database, compared as persons per inclusion-rule mask in
-Circe's person mode (which gives the final count, the attrition and every rule's persons).
+CohortQL -> our SQL) on the same database (DuckDB; PostgreSQL too for the phenotypes, marked
+slow), compared as persons per inclusion-rule mask in Circe's person mode (which gives the final
+count, the attrition and every rule's persons).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from cohortql.fixtures import tiny
 from tests.conftest import EXAMPLES
 
 pytest.importorskip("circe")
-from tests.reference.circe_agreement import CirceDatabase, cohortql_masks  # noqa: E402
+from tests.reference.circe_agreement import CirceDatabase, PostgresCirceDatabase, cohortql_masks  # noqa: E402
 
 PHENOTYPES = sorted((Path(__file__).parent / "phenotypes").glob("*.json"), key=lambda p: int(p.stem))
 # Examples whose data is Eunomia (q7-q9 are written for the synthetic CDM; q7 has source codes).
@@ -42,6 +43,13 @@ def tiny_circe(tiny_duckdb_target, tmp_path_factory):
     database.close()
 
 
+@pytest.fixture(scope="module")
+def postgres_circe(postgres_eunomia, postgres_database):
+    database = PostgresCirceDatabase(postgres_database, "eunomia")
+    yield database
+    database.close()
+
+
 def test_the_corpus_is_large_enough():
     assert len(PHENOTYPES) >= 60
 
@@ -52,6 +60,16 @@ def test_phenotype_counts_like_circe(path, eunomia_target, eunomia_circe):
     ours = cohortql_masks(import_circe(text, str(path)).text, path.name, eunomia_target)
     assert sum(ours.values()) > 0, "the corpus holds definitions that find persons on Eunomia"
     assert ours == eunomia_circe.masks(text)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", PHENOTYPES, ids=lambda p: p.stem)
+def test_phenotype_counts_like_circe_on_postgres(path, postgres_eunomia, postgres_circe):
+    """The same comparison on PostgreSQL: Circe's SQL translated by its SqlRender, ours by sqlglot."""
+    text = path.read_text(encoding="utf-8")
+    ours = cohortql_masks(import_circe(text, str(path)).text, path.name, postgres_eunomia)
+    assert sum(ours.values()) > 0
+    assert ours == postgres_circe.masks(text)
 
 
 def _exported(path: Path) -> tuple[str, str]:

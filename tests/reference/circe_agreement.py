@@ -45,7 +45,7 @@ class CirceDatabase:
     def masks(self, expression_json: str) -> dict[int, int]:
         """{rule mask: persons} in Circe's person mode, for the cohort expression."""
         cohort_id, self.next_id = self.next_id, self.next_id + 1
-        run_cohort(self.con, circe_sql(expression_json, cohort_id))
+        run_cohort(self.con, self.sql(expression_json, cohort_id))
         rules = _expression(expression_json).get("InclusionRules") or []
         if not rules:  # Circe writes no inclusion statistics without rules: every entry person is in
             (persons,) = self.con.execute(
@@ -55,8 +55,49 @@ class CirceDatabase:
         numbers = circe_numbers(self.con, cohort_id, [str(i) for i in range(len(rules))])
         return {int(mask): n for mask, n in numbers["inclusion_masks"].items() if n}
 
+    def sql(self, expression_json: str, cohort_id: int) -> str:
+        return circe_sql(expression_json, cohort_id)
+
     def close(self) -> None:
         self.con.close()
+
+
+class _PostgresConnection:
+    """The part of DuckDB's connection API that run_circe uses (execute with ? parameters), on psycopg2."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def execute(self, sql: str, parameters=()):
+        cursor = self.connection.cursor()
+        cursor.execute(sql.replace("?", "%s") if parameters else sql, tuple(parameters))
+        return cursor
+
+
+class PostgresCirceDatabase(CirceDatabase):
+    """Circe's SQL translated to PostgreSQL, run on a CDM schema of a PostgreSQL database; Circe's
+    cohort table goes to schema `main`, its statistics to `results` (both created here)."""
+
+    def __init__(self, url: str, cdm_schema: str):
+        import psycopg2
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        raw = psycopg2.connect(host=parsed.host, port=parsed.port, user=parsed.username,
+                               password=parsed.password, dbname=parsed.database)  # fmt: skip
+        raw.autocommit = True
+        self.con = _PostgresConnection(raw)
+        self.cdm_schema = cdm_schema
+        for statement in ["CREATE SCHEMA IF NOT EXISTS main", *RESULT_TABLES]:
+            self.con.execute(statement.replace("CREATE SCHEMA results", "CREATE SCHEMA IF NOT EXISTS results"))
+        self.con.execute("SET search_path TO main, public")
+        self.next_id = 1
+
+    def sql(self, expression_json: str, cohort_id: int) -> str:
+        return circe_sql(expression_json, cohort_id, self.cdm_schema, "postgresql")
+
+    def close(self) -> None:
+        self.con.connection.close()
 
 
 def _expression(expression_json: str) -> dict:

@@ -51,17 +51,17 @@ RESULT_TABLES = [
 ]
 
 
-def circe_sql(expression_json: str, cohort_id: int) -> str:
-    """Circe's OHDSI SQL for one cohort, rendered and translated to DuckDB."""
+def circe_sql(expression_json: str, cohort_id: int, cdm_schema: str = "main", dialect: str = "duckdb") -> str:
+    """Circe's OHDSI SQL for one cohort, rendered and translated to DuckDB (or another SqlRender dialect)."""
     options = BuildExpressionQueryOptions()
-    options.cdm_schema = "main"
-    options.vocabulary_schema = "main"
+    options.cdm_schema = cdm_schema
+    options.vocabulary_schema = cdm_schema
     options.result_schema = "results"
     options.target_table = "cohort"
     options.cohort_id = cohort_id
     options.generate_stats = True
     sql = build_cohort_query(cohort_expression_from_json(expression_json), options)
-    return translate(render(sql), "duckdb")
+    return translate(render(sql), dialect)
 
 
 def run_cohort(con: duckdb.DuckDBPyConnection, sql: str) -> None:
