@@ -178,32 +178,26 @@ def rendered_sql(
     return "\n".join(parts) + "\n"
 
 
-def concept_report(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None):
-    """Per concept set: (codeset, rows of display strings); record counts below k are suppressed."""
+def concept_report(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None,
+                   shown_with: dict | None = None):
+    """Per concept set: (codeset, rows of display strings), record counts protected by the protect
+    stage (cohortql/protect/concepts.py); `shown_with` is the protected count (`to_dict()`) shown
+    next to the report, whose entry events the entry concept set's records are protected with."""
     from cohortql.execute.runner import run_concept_report
+    from cohortql.protect.concepts import protect_records
     from cohortql.protect.profile import active_policy
     from cohortql.render import render
 
     policy = policy or active_policy().policy
     rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema)
     rows = run_concept_report(rendered, target)
+    shown = protect_records([int(r[6]) for r in rows], [r[0] for r in rows], policy,
+                            entry_codesets=frozenset(e.codeset_id for e in compiled.plan.entry.events),
+                            entries=shown_with["entries"] if shown_with else None)
     report = []
     for codeset in compiled.plan.codesets:
-        mine = [r for r in rows if r[0] == codeset.id]
-        report.append(
-            (
-                codeset,
-                [
-                    (
-                        str(r[1]),
-                        r[2] or "(not in vocabulary)",
-                        r[3] or "",
-                        r[4] or "",
-                        r[5] or "",
-                        policy.suppressed_text if policy.is_small(int(r[6])) else f"{int(r[6]):,}",
-                    )
-                    for r in mine
-                ],
-            )
-        )
+        mine = [(r, display) for r, display in zip(rows, shown, strict=True) if r[0] == codeset.id]
+        described = [(str(r[1]), r[2] or "(not in vocabulary)", r[3] or "", r[4] or "", r[5] or "", display)
+                     for r, display in mine]
+        report.append((codeset, described))
     return report

@@ -69,6 +69,12 @@ def run_cohort(rendered: RenderedCohort, target: Target) -> RawCounts:
     return RawCounts(rendered.rule_names, rendered.strata, rows)
 
 
+def run_person_rows(rendered: RenderedCohort, target: Target) -> list[tuple]:
+    """(person_id, mask, strata..., entries) per person, from a cohort rendered `per_person`: true
+    memberships for the release ledger, which never lets them leave the process."""
+    return _fetch(rendered, target, rendered.cohort)
+
+
 def run_concept_report(rendered: RenderedCohort, target: Target) -> list[tuple]:
     """(codeset_id, concept_id, name, domain, vocabulary, standard, records) per resolved concept."""
     return _fetch(rendered, target, rendered.concept_report)

@@ -174,7 +174,7 @@ def release(
     """Release an approved request's protected result for the sponsor, stamped with its approval."""
     from sqlalchemy.exc import DBAPIError
 
-    from cohortql.governance import binding, identity, workflow
+    from cohortql.governance import binding, identity, ledger, workflow
     from cohortql.governance.release_doc import stamp
     from cohortql.report.pdf import PdfError
     from cohortql.report.release import REPORT_FORMATS, render_release
@@ -193,10 +193,18 @@ def release(
         current = binding.current_binding(compiled, target)
         with opened.reading() as session:
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
-        with err.status(f"counting on {target.description} ...", spinner="dots"):
-            result = pipeline.run(compiled, target, binding.active_policy())
+        with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
+            checked = ledger.check(opened, request, compiled, target, binding.active_policy())
             # The report's own release: the same definition, engine and policy as approved.
             answer = pipeline.run_report(compiled, target, binding.active_policy()) if report_format else None
+        with opened.reading() as session:
+            reviewed_hidden = ledger.hidden_of(session, request_id) or frozenset()
+        if not checked.verdict.ok or checked.verdict.hide != reviewed_hidden:
+            reasons = "; ".join(checked.verdict.problems) or (
+                "releases approved since the review interact with it: it now needs "
+                + ", ".join(sorted(checked.verdict.hide - reviewed_hidden) or ["fewer"]) + " hidden")
+            raise Refused(f"cannot release request {request_id}: {reasons}", "submit it again for a new review")
+        result = checked.result
 
         def deliver(request, approval, record) -> None:
             if answer is not None:
@@ -307,24 +315,39 @@ def review_list(
 
 def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled, target: Target,
                  concepts: bool) -> bool:
-    """Resolved concept sets and the protected result; False when they cannot be shown on this engine."""
-    from cohortql.governance import binding, workflow
+    """Resolved concept sets, earlier releases it interacts with, and the protected result; False when
+    they cannot be shown on this engine."""
+    from cohortql.governance import binding, chain, ledger, workflow
     from cohortql.report import records
 
     if binding.engine_of(target) != request.engine:
         print(f"\n== Protected result ==\nnot run here: the request is for {records.engine_text(request.engine)}, "
               f"this is {records.engine_text(binding.engine_of(target))}")
         return False
+    if request.result is None and request.state == "submitted":
+        with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
+            checked = ledger.check(opened, request, compiled, target, binding.active_policy())
+        if not checked.verdict.ok:
+            print("\n== Earlier releases on this CDM ==")
+            print("interacts with: " + ", ".join(checked.verdict.interacting))
+            for problem in checked.verdict.problems:
+                print(f"refused: {problem}")
+            raise Refused(f"request {request.id} cannot be released safely next to the earlier releases",
+                          "the requester asks for a coarser question (fewer rules apart, no breakdown), or an "
+                          "earlier approval is revoked before it is released")
+        request = workflow.record_result(opened, actor, request.id, checked.result.to_dict(),
+                                         ledger_record=ledger.record_of(checked))
     if concepts:
         print("\n== Resolved concept sets ==")
-        for codeset, rows in pipeline.concept_report(compiled, target, binding.active_policy()):
+        for codeset, rows in pipeline.concept_report(compiled, target, binding.active_policy(),
+                                                     shown_with=request.result):
             print(f"{codeset.name}: {len(rows)} concepts")
             for row in rows:
                 print("  " + " | ".join(row))
-    if request.result is None and request.state == "submitted":
-        with err.status(f"counting on {target.description} ...", spinner="dots"):
-            result = pipeline.run(compiled, target, binding.active_policy())
-        request = workflow.record_result(opened, actor, request.id, result.to_dict())
+    print("\n== Earlier releases on this CDM ==")
+    with opened.reading() as session:
+        ran = [r for r in chain.records(session, request.id) if r.action == "ran"]
+    sys.stdout.write(ledger.summary(json.loads(ran[0].detail).get("ledger") if ran else None))
     print("\n== Protected result ==")
     print(records.result_table(request.result) if request.result else "not run (the request was not reviewed)")
     return True

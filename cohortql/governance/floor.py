@@ -49,11 +49,6 @@ class Floor:
 DEFAULT = Floor(DisclosurePolicy(), False, "the built-in default: no admin has set one")
 
 
-def policy_from_dict(values: dict) -> DisclosurePolicy:
-    """A policy from its `to_dict()` (fields it lacks take their defaults)."""
-    return DisclosurePolicy(**{name: values[name] for name in _POLICY_FIELDS if name in values})
-
-
 def _policy_text(policy: DisclosurePolicy) -> str:
     return f"threshold {policy.threshold}, " + ", ".join(
         f"{name} {getattr(policy, name) if getattr(policy, name) is not None else 'off'}"
@@ -64,7 +59,8 @@ def current(session: Session) -> Floor:
     row = session.get(PolicyFloor, FLOOR_ID)
     if row is None:
         return DEFAULT
-    return Floor(policy_from_dict(row.policy), row.allow_looser_profiles, f"set by {row.set_by} at {row.set_at}")
+    source = f"set by {row.set_by} at {row.set_at}"
+    return Floor(DisclosurePolicy.from_dict(row.policy), row.allow_looser_profiles, source)
 
 
 def set_floor(store: Store, actor: str, policy: DisclosurePolicy, allow_looser_profiles: bool, *,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cohortql.governance import chain, floor
+from cohortql.governance import chain, floor, ledger
 from cohortql.governance.models import AuditRecord, Request, RoleGrant
 from cohortql.governance.states import TRANSITIONS
 
@@ -33,10 +33,11 @@ class Verification:
         return self.chain.problem or (self.problems[0] if self.problems else None)
 
 
-def _replay(records: list[AuditRecord]) -> tuple[dict[int, dict], set[tuple[str, str]], list[str]]:
+def _replay(records: list[AuditRecord]) -> tuple[dict[int, dict], set[tuple[str, str]], dict[int, str], list[str]]:
     requests: dict[int, dict] = {}
     grants: set[tuple[str, str]] = set()
     problems = []
+    ledger_entries: dict[int, str] = {}
     for record in records:
         detail = json.loads(record.detail)
         if record.action == "role_granted":
@@ -64,10 +65,12 @@ def _replay(records: list[AuditRecord]) -> tuple[dict[int, dict], set[tuple[str,
                             result_sha256=None, decided_by=None)
         elif record.action == "ran":
             expected["result_sha256"] = detail["result_sha256"]
+            if "ledger" in detail:
+                ledger_entries[record.request_id] = detail["ledger"]["entry_sha256"]
         elif record.action not in ("released", "release_failed"):
             expected["decided_by"] = record.actor
         expected["state"] = after or expected["state"]
-    return requests, grants, problems
+    return requests, grants, ledger_entries, problems
 
 
 def _compare(row: Request, expected: dict) -> list[str]:
@@ -85,7 +88,7 @@ def verify(session: Session, anchor: str | None = None) -> Verification:
     checked = chain.check_chain(session, anchor)
     if not checked.ok:
         return Verification(checked)
-    expected_requests, expected_grants, problems = _replay(chain.records(session))
+    expected_requests, expected_grants, ledger_entries, problems = _replay(chain.records(session))
     rows = {row.id: row for row in session.execute(select(Request)).scalars()}
     for request_id in sorted(expected_requests.keys() - rows.keys()):
         problems.append(f"request {request_id} is in the audit record but missing from the table")
@@ -99,4 +102,5 @@ def verify(session: Session, anchor: str | None = None) -> Verification:
     for user, role in sorted(expected_grants - actual_grants):
         problems.append(f"role grant {user}={role} is in the audit record but missing from the table")
     problems += floor.check_table(session, chain.records(session))
+    problems += ledger.check_table(session, ledger_entries)
     return Verification(checked, problems)

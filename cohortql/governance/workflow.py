@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from cohortql.governance import chain, floor
+from cohortql.governance import chain, floor, ledger
 from cohortql.governance.binding import Binding
 from cohortql.governance.errors import NotFound, PermissionDenied, Refused
 from cohortql.governance.identity import require_role, roles_of
@@ -22,7 +22,7 @@ from cohortql.governance.models import AuditRecord, Request
 from cohortql.governance.states import TRANSITIONS
 from cohortql.governance.store import Store
 from cohortql.governance.verify import verify
-from cohortql.protect.policy import PolicyError
+from cohortql.protect.policy import DisclosurePolicy, PolicyError
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def _not_own(request: Request, actor: str, verb: str) -> None:
 def _require_floor(session: Session, policy: dict, what: str) -> None:
     """Refuse a policy looser than the deployment's floor, naming the floor."""
     try:
-        candidate = floor.policy_from_dict(policy)
+        candidate = DisclosurePolicy.from_dict(policy)
     except (KeyError, TypeError, PolicyError):
         raise Refused(f"{what} cannot be read as a disclosure policy") from None
     refusal = floor.current(session).refusal(candidate, what)
@@ -128,8 +128,8 @@ def submit(store: Store, actor: str, submission: Submission, *, now: datetime | 
 
 
 def record_result(store: Store, actor: str, request_id: int, result: dict, *,
-                  now: datetime | None = None) -> Request:
-    """Keep the protected result a reviewer saw; the first one recorded stays."""
+                  ledger_record: ledger.LedgerRecord | None = None, now: datetime | None = None) -> Request:
+    """Keep the protected result a reviewer saw (and its ledger entry); the first one recorded stays."""
     at = chain.timestamp(now)
     with store.transaction() as session:
         chain.lock_head(session)
@@ -144,8 +144,13 @@ def record_result(store: Store, actor: str, request_id: int, result: dict, *,
             raise Refused(f"this result does not answer request {request_id}: " + "; ".join(reasons))
         sha = chain.sha256_of(result)
         _transition(session, request, "ran", "review", result=result, result_sha256=sha)
-        chain.append(session, action="ran", actor=actor, request_id=request_id, at=at,
-                     detail={"result_sha256": sha})
+        detail = {"result_sha256": sha}
+        if ledger_record is not None:
+            entry_sha = ledger.add(session, request, breakdown=ledger_record.breakdown, hidden=ledger_record.hidden,
+                                   cells=ledger_record.cells, at=at)
+            detail["ledger"] = {"entry_sha256": entry_sha, "hidden": sorted(ledger_record.hidden),
+                                "interacting": list(ledger_record.interacting)}
+        chain.append(session, action="ran", actor=actor, request_id=request_id, at=at, detail=detail)
         return request
 
 

@@ -33,6 +33,7 @@ class Artifact:
     # Pairs of block sets known to hold the same people (the final cohort cut two ways): public
     # structure, an equality the intruder always knows.
     links: tuple[tuple[frozenset[int], frozenset[int]], ...] = ()
+    block_keys: tuple[Hashable, ...] = ()  # what each block is (the release ledger maps persons to them)
 
     def __post_init__(self):
         if any(value < 0 for value in self.block_values):
@@ -100,7 +101,7 @@ class ArtifactBuilder:
             Quantity(tuple(e["keys"]), form, sum(self._values[b] for b in form), e["shown"], e["cost"])
             for form, e in self._by_form.items()
         )
-        return Artifact(tuple(self._values), quantities, tuple(self._links))
+        return Artifact(tuple(self._values), quantities, tuple(self._links), tuple(self._blocks))
 
 
 class Status(Enum):

@@ -43,7 +43,7 @@ def gain_counts(raw: RawCounts) -> list[int]:
     return gains
 
 
-def _block_of(mask: int, n_rules: int) -> tuple | None:
+def block_of_mask(mask: int, n_rules: int) -> tuple | None:
     """The attrition block of a mask (None for the final cohort); rules are numbered from 1."""
     full = (1 << n_rules) - 1
     if mask & full == full:
@@ -58,7 +58,7 @@ def add_attrition(builder: ArtifactBuilder, raw: RawCounts, final_blocks: list[H
     sizes: dict[tuple, int] = {("gain", i): 0 for i in range(1, n + 1)}
     sizes.update({("rest", i): 0 for i in range(1, n)})  # failing the last rule first means failing only it
     for mask, _strata, persons, _entries in raw.rows:
-        block = _block_of(mask, n)
+        block = block_of_mask(mask, n)
         if block is not None:
             sizes[block] += persons
     for key, size in sizes.items():

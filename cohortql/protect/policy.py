@@ -104,6 +104,11 @@ class DisclosurePolicy:
             parts.append(f"released counts are rounded to a multiple of {self.rounding_base}")
         return "; ".join(parts)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> DisclosurePolicy:
+        """The policy `to_dict()` describes (fields it lacks take their defaults)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
     def to_dict(self) -> dict:
         return {
             "name": "small-cell suppression",

@@ -18,7 +18,7 @@ from cohortql.protect.result import AttritionStep, Cell, ProtectedResult, Protec
 from cohortql.protect.suppression import decide
 from cohortql.protect.tables import Breakdown, FinalCohortCube, Hierarchy, add_breakdowns, cell_key
 
-__all__ = ["attrition_counts", "build_artifact", "gain_counts", "hidden_further", "protect"]
+__all__ = ["attrition_counts", "build_artifact", "decided", "gain_counts", "hidden_further", "protect"]
 
 
 def build_artifact(
@@ -85,7 +85,7 @@ def protect(
     what an intruder can infer, so this release stays protected on its own.
     """
     artifact, cube = build_artifact(raw, breakdowns, hierarchies, strata_values)
-    statuses = hidden_further(artifact, decide(artifact, policy, TableNetwork.of(artifact, cube, policy)), hide)
+    statuses = hidden_further(artifact, decided(artifact, cube, policy), hide)
     cells = {
         key: _cell(quantity.value, status, policy)
         for quantity, status in zip(artifact.quantities, statuses, strict=True)
@@ -107,6 +107,11 @@ def protect(
             breakdowns=tuple(_table(b, cube, cells) for b in breakdowns),
             policy_note=policy_note,
         )
+
+
+def decided(artifact: Artifact, cube: FinalCohortCube, policy: DisclosurePolicy) -> tuple[Status, ...]:
+    """The status of every count of one release on its own (the release ledger starts from these)."""
+    return decide(artifact, policy, TableNetwork.of(artifact, cube, policy))
 
 
 def hidden_further(artifact: Artifact, statuses: tuple[Status, ...], hide: frozenset[str]) -> tuple[Status, ...]:

@@ -146,9 +146,14 @@ def _table_namer(schema: str | None):
 
 
 def render(
-    plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None = None, strata: tuple[str, ...] = ()
+    plan: p.Plan, cdm_schema: str | None = None, vocab_schema: str | None = None, strata: tuple[str, ...] = (),
+    per_person: bool = False,
 ) -> RenderedCohort:
-    """`strata` are breakdown dimensions (cohortql.omop.BREAKDOWNS), aggregated in the same pass."""
+    """`strata` are breakdown dimensions (cohortql.omop.BREAKDOWNS), aggregated in the same pass.
+
+    `per_person`: the cohort query returns one row per person (person_id, mask, strata..., entries)
+    instead of counts, for the release ledger, which reads it inside the process only.
+    """
     cdm_table = _table_namer(cdm_schema)
     vocab_table = _table_namer(vocab_schema or cdm_schema)
 
@@ -188,6 +193,7 @@ def render(
         criteria=criteria,
         criterion_id=found.index,
         strata=strata,
+        per_person=per_person,
         female=GENDER_CONCEPTS["female"],
         male=GENDER_CONCEPTS["male"],
     )

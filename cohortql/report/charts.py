@@ -34,9 +34,17 @@ def _pyplot():
     return plt
 
 
+def _margins(figure, labels: list[str], bottom: float = 0.3, top: float = 0.1) -> None:
+    """Room for the longest label at the left and `bottom`/`top` inches, without a tight-bbox pass
+    (which draws every chart twice): a character of the 8 pt font is about 0.075 inch wide."""
+    width, height = figure.get_size_inches()
+    left = 0.15 + 0.075 * max((len(label) for label in labels), default=0)
+    figure.subplots_adjust(left=min(0.5, left / width), right=0.97, bottom=bottom / height, top=1 - top / height)
+
+
 def _svg(figure, plt) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(figure)
     text = buffer.getvalue()
     text = text[text.index("<svg"):]  # drop the XML prologue and DOCTYPE: the SVG sits inside HTML
@@ -66,6 +74,7 @@ def _hbars(labels: list[str], counts: list[Count], colors: list[str], threshold:
             ax.barh(y, length, color=color)
         _label(ax, length, y, count, True)
     ax.set_yticks(positions, labels)
+    _margins(figure, labels, bottom=0.1)
     ax.set_xticks([])
     ax.spines["bottom"].set_visible(False)
     ax.set_xlim(0, max(lengths + [threshold]) * 1.18)
@@ -112,6 +121,7 @@ def sex_age_chart(report: Report) -> str:
     ax.spines["left"].set_visible(False)
     ax.set_ylim(0, top * 1.2)
     ax.set_xlabel(report.lang("age"))
+    _margins(figure, [], bottom=0.45)
     legend = [Patch(color=colors.get(sex, ACCENT), label=table["headers"][j]) for j, sex in enumerate(sexes)]
     ax.legend(handles=legend, frameon=False, loc="upper left")
     return _svg(figure, plt)
@@ -145,6 +155,7 @@ def series_chart(report: Report) -> str:
     step = 1 if len(periods) <= 16 else 3
     ax.set_xticks([p + 0.5 for p in range(0, len(periods), step)], periods[::step], rotation=60, ha="right")
     ax.set_yticks([len(rows) - 1 - r + 0.5 for r in range(len(rows))], [row["label"] for row in rows])
+    _margins(figure, [row["label"] for row in rows], bottom=0.75, top=0.05)
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
@@ -169,6 +180,7 @@ def forecast_chart(report: Report) -> str | None:
     ax.set_ylim(0, None)
     ax.set_xlabel(lang("months_from_start"))
     ax.set_ylabel(lang("enrolled"))
+    _margins(figure, ["    0000"], bottom=0.45)
     ax.yaxis.set_major_formatter(lambda value, _pos: lang.number(value))
     ax.legend(frameon=False, loc="upper left")
     return _svg(figure, plt)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -21,6 +22,8 @@ def test_wheel_installs_and_checks_outside_the_source_tree(tmp_path):
                  cwd=tmp_path)
     assert build.returncode == 0, build.stderr
     (wheel,) = (tmp_path / "dist").glob("cohortql-*.whl")
+    with zipfile.ZipFile(wheel) as archive:  # the feasibility report's page template rides in the package
+        assert "cohortql/report/templates/feasibility.html.j2" in archive.namelist()
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

@@ -89,7 +89,7 @@ def test_tiny_case_same_counts_as_duckdb(case, tiny_targets):
 def test_tiny_every_stratum_same_as_duckdb(tiny_targets):
     """Every breakdown at once: two sites, an unknown site group (NULL, sorted last on both engines)."""
     duck, spark, _ = tiny_targets
-    strata = ("site", "site_group", "sex", "age5", "age10", "year")
+    strata = ("site", "site_group", "sex", "age5", "age10", "year", "quarter", "month")
     rendered = render(_plan(tiny.CASES_DIR / "21_exclude_rule.cohort"), strata=strata)
     raw = run_cohort(rendered, spark)
     assert raw == run_cohort(rendered, duck)

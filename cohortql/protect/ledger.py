@@ -1,0 +1,363 @@
+"""Releases checked together: the atoms that earlier releases and a new one define, the intruder's
+bounds on them, and the cells of the new release to hide (complementary suppression against the ledger).
+
+Each release is protected on its own by `decide()`; together, releases leak (two definitions one
+rule apart, the same cohort by age5 and by age10). Every released cell is a set of persons; the
+*atoms* are the persons grouped by which block of every release they belong to (the block of a
+release is the finest group its artifact describes; "not in the release" is a block too). Every
+cell of every release is then a union of atoms, so the public structure across releases (nested
+age bands, a site inside its group, one definition's cohort inside another's) is carried by the
+atoms themselves, as `artifact.py` does for one release.
+
+The intruder holds every release on the same CDM and solves, for every sensitive quantity (an
+atom, or a cell of any release, whose true size is small), the linear programs of
+docs/disclosure.md over the atom sizes: (1) from the released numbers alone its range is at
+least k wide; (2) with the marks read too, its range covers every small value the marks alone
+allow. Only atoms that hold persons are variables (the intruder is told that every other
+combination is empty), which makes the intruder stronger, never weaker: a conservative check.
+
+A quantity the earlier releases already narrowed is not the new release's doing; the new release
+must not narrow anything further. When it would, cells of the new release are hidden (cheapest
+first, as complementary suppression does), and when hiding cannot help, the release is refused
+with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cohortql.protect.artifact import Status
+from cohortql.protect.intervals import IntruderModelError, _stdout_silenced
+from cohortql.protect.policy import DisclosurePolicy
+
+_TOLERANCE = 1e-6
+_MAX_TRIALS = 12  # cells of the new release tried per step, cheapest first
+_CERTIFY_ROUNDS = 3  # joint solves that clear many quantities at once before one-by-one solves
+
+
+@dataclass(frozen=True)
+class LedgerCell:
+    """One count of a release: the blocks it adds up, how it was released, and what hiding it costs."""
+
+    keys: tuple[str, ...]
+    blocks: frozenset[int]  # indices into the release's blocks
+    status: Status
+    shown: int | None  # the number released (rounded when the policy rounds); None for marks and derived
+    cost: int
+
+
+@dataclass(frozen=True)
+class LedgerRelease:
+    """A release as the ledger sees it: its cells and, for every person in it, the block they are in.
+
+    `persons` (sorted ids) and `block_of` stay in the process that checks; they are never stored.
+    """
+
+    label: str
+    policy: DisclosurePolicy
+    cells: tuple[LedgerCell, ...]
+    block_names: tuple[str, ...]  # for messages: what each block is
+    persons: np.ndarray
+    block_of: np.ndarray  # int64, parallel to `persons`
+
+
+@dataclass(frozen=True)
+class LedgerVerdict:
+    hide: frozenset[str]  # keys of the new release's counts to hide further (shown as >=k)
+    interacting: tuple[str, ...]  # earlier releases sharing persons with the new one
+    problems: tuple[str, ...] = ()  # what hiding could not protect: the release must be refused
+    narrowed_before: tuple[str, ...] = field(default=())  # already narrowed by earlier releases alone
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Atoms:
+    """Persons grouped by their block in every release; each cell as the atoms it covers."""
+
+    def __init__(self, releases: Sequence[LedgerRelease]):
+        universe = np.unique(np.concatenate([r.persons for r in releases])) if releases else np.zeros(0, np.int64)
+        code = np.zeros(len(universe), dtype=np.int64)
+        for release in releases:
+            where = np.searchsorted(universe, release.persons)
+            width = len(release.block_names) + 1
+            _, split = np.unique(code[where] * width + release.block_of, return_inverse=True)
+            code[where] = split.reshape(-1) + code.max(initial=0) + 1  # a fresh id per (old atom, block)
+        _, code = np.unique(code, return_inverse=True)
+        code = code.reshape(-1)
+        self.count = int(code.max(initial=-1)) + 1
+        self.sizes = np.bincount(code, minlength=self.count).astype(np.int64)
+        self.block: list[np.ndarray] = []  # per release: each atom's block there, -1 when not in it
+        self._grouped: list[tuple[np.ndarray, np.ndarray]] = []  # per release: atoms sorted by block, starts
+        for release in releases:
+            blocks = np.full(self.count, -1, dtype=np.int64)
+            blocks[code[np.searchsorted(universe, release.persons)]] = release.block_of
+            self.block.append(blocks)
+            order = np.argsort(blocks, kind="stable")
+            starts = np.searchsorted(blocks[order], np.arange(len(release.block_names) + 1))
+            self._grouped.append((order, starts))
+
+    def of(self, release_index: int, blocks: frozenset[int]) -> np.ndarray:
+        order, starts = self._grouped[release_index]
+        parts = [order[starts[b]:starts[b + 1]] for b in sorted(blocks)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class _Row:
+    release: int
+    cell: int
+    atoms: np.ndarray
+    value: int  # true size
+
+
+class _Program:
+    """The intruder's linear program: a column per atom (0..M), a row per shown cell of every release."""
+
+    def __init__(self, columns: int, rows: list[_Row], upper: float):
+        import highspy
+
+        with _stdout_silenced():
+            self._highs = highspy.Highs()
+            self._highs.setOptionValue("output_flag", False)
+        self._inf = highspy.kHighsInf
+        self._status = highspy.HighsModelStatus
+        self.columns = columns
+        self._highs.addVars(columns, np.zeros(columns), np.full(columns, upper))
+        if rows:
+            starts = np.cumsum([0] + [len(r.atoms) for r in rows[:-1]]).astype(np.int32)
+            indices = np.concatenate([r.atoms for r in rows]).astype(np.int32)
+            free = np.full(len(rows), self._inf)
+            self._highs.addRows(len(rows), -free, free, len(indices), starts, indices, np.ones(len(indices)))
+        self._rows = len(rows)
+        self._bounds = None
+
+    def solve(self, objective: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """An optimal point minimising `objective` under `bounds` (the atom sizes)."""
+        highs = self._highs
+        if self._bounds is not bounds and self._rows:
+            lower, upper = (np.clip(b, -self._inf, self._inf) for b in bounds)
+            highs.changeRowsBounds(self._rows, np.arange(self._rows, dtype=np.int32), lower, upper)
+            self._bounds = bounds
+        highs.changeColsCost(self.columns, np.arange(self.columns, dtype=np.int32), objective)
+        highs.run()
+        if highs.getModelStatus() != self._status.kOptimal:
+            highs.clearSolver()  # a warm start gone wrong: solve again from scratch
+            highs.run()
+        status = highs.getModelStatus()
+        if status != self._status.kOptimal:  # never infeasible: the true sizes are a solution
+            raise IntruderModelError(f"the ledger's linear program failed: {highs.modelStatusToString(status)}")
+        return np.asarray(highs.getSolution().col_value)
+
+
+class LedgerCheck:
+    """The new release (last) against every earlier one: which quantities it would narrow."""
+
+    def __init__(self, releases: Sequence[LedgerRelease], policy: DisclosurePolicy):
+        self.releases = list(releases)
+        self.policy = policy
+        self.atoms = _Atoms(self.releases)
+        self.rows: list[_Row] = []
+        self.quantities: list[tuple[str, np.ndarray, int]] = []  # (description, atoms, true value)
+        self._build()
+        upper = 10.0 * max(int(self.atoms.sizes.sum()), 100)  # an a-priori bound: keeps every program bounded
+        self.program = _Program(self.atoms.count, self.rows, upper)
+        self._bounds_cache: dict = {}
+
+    # ---- model ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        k = self.policy.threshold
+        seen: set[bytes] = set()
+        for r, release in enumerate(self.releases):
+            for c, cell in enumerate(release.cells):
+                atoms = self.atoms.of(r, cell.blocks)
+                value = int(self.atoms.sizes[atoms].sum())
+                if cell.status is not Status.DERIVED:
+                    self.rows.append(_Row(r, c, atoms, value))
+                derived_counts = cell.status is not Status.DERIVED or release.policy.attrition_differences
+                if derived_counts and self.policy.is_small(value) and len(atoms):
+                    self._sensitive(f"{release.label}: {cell.keys[0]}", atoms, value, seen)
+        for atom in np.flatnonzero((self.atoms.sizes > 0) & (self.atoms.sizes < k)):
+            self._sensitive(self._describe_atom(int(atom)), np.array([atom]), int(self.atoms.sizes[atom]), seen)
+
+    def _sensitive(self, description: str, atoms: np.ndarray, value: int, seen: set[bytes]) -> None:
+        signature = np.sort(atoms).tobytes()
+        if signature not in seen:
+            seen.add(signature)
+            self.quantities.append((description, atoms, value))
+
+    def _describe_atom(self, atom: int) -> str:
+        parts = [
+            f"{release.label} {release.block_names[int(self.atoms.block[r][atom])]}"
+            for r, release in enumerate(self.releases) if self.atoms.block[r][atom] >= 0
+        ]
+        return "the persons in " + " and in ".join(parts) + ", and in no other of these releases"
+
+    def _bounds(self, statuses: tuple[tuple[Status, ...], ...], knowledge: str, releases: int):
+        """Row bounds: what the first `releases` releases tell under `knowledge`; later rows are free."""
+        key = (statuses, knowledge, releases)
+        if key in self._bounds_cache:
+            return self._bounds_cache[key]
+        lower = np.full(len(self.rows), -np.inf)
+        upper = np.full(len(self.rows), np.inf)
+        for i, row in enumerate(self.rows):
+            if row.release >= releases:
+                continue
+            release = self.releases[row.release]
+            policy, cell = release.policy, release.cells[row.cell]
+            status = statuses[row.release][row.cell]
+            k, lowest = policy.threshold, policy.lowest_small
+            if knowledge == "classes":
+                if policy.is_small(row.value):
+                    lower[i], upper[i] = lowest, k - 1
+                elif row.value == 0:
+                    lower[i] = upper[i] = 0
+                else:
+                    lower[i] = k
+            elif status is Status.RELEASED:
+                half = (policy.rounding_base or 0) / 2 if cell.shown else 0
+                lower[i], upper[i] = cell.shown - half, cell.shown + half
+            elif knowledge == "marks" and status is Status.PRIMARY:
+                lower[i], upper[i] = lowest, k - 1
+            elif knowledge == "marks" and status is Status.COMPLEMENTARY:
+                lower[i] = k
+        self._bounds_cache[key] = (lower, upper)
+        return lower, upper
+
+    def _range(self, atoms: np.ndarray, bounds) -> tuple[float, float]:
+        objective = np.zeros(self.atoms.count)
+        objective[atoms] = 1.0
+        low = float(self.program.solve(objective, bounds)[atoms].sum())
+        high = float(self.program.solve(-objective, bounds)[atoms].sum())
+        return low, high
+
+    # ---- protection level ------------------------------------------------------------------
+
+    def shortfalls(self, indices: list[int], statuses, releases: int) -> dict[int, float]:
+        """How far each quantity is from its protection level (0: protected), knowing `releases` releases."""
+        k, lowest = self.policy.threshold, self.policy.lowest_small
+        numbers = self._bounds(statuses, "numbers", releases)
+        marks = self._bounds(statuses, "marks", releases)
+        result = {}
+        pending = self._certified(indices, numbers, marks)
+        for q in pending:
+            _description, atoms, _value = self.quantities[q]
+            low, high = self._range(atoms, numbers)
+            shortfall = max(0.0, k - (high - low))
+            m_low, m_high = self._range(atoms, marks)
+            target_low, target_high = lowest, k - 1
+            if m_low > target_low + _TOLERANCE or m_high < target_high - _TOLERANCE:
+                c_low, c_high = self._range(atoms, self._bounds(statuses, "classes", releases))
+                target_low, target_high = max(c_low, lowest), min(c_high, k - 1)
+            shortfall += max(0.0, m_low - target_low) + max(0.0, target_high - m_high)
+            result[q] = shortfall if shortfall > _TOLERANCE else 0.0
+        return {q: result.get(q, 0.0) for q in indices}
+
+    def _certified(self, indices: list[int], numbers, marks) -> list[int]:
+        """Quantities joint solves cannot clear: feasible points far enough apart prove the rest protected."""
+        k, lowest = self.policy.threshold, self.policy.lowest_small
+        pending = list(indices)
+        for _round in range(_CERTIFY_ROUNDS):
+            if not pending:
+                break
+            objective = np.zeros(self.atoms.count)
+            for q in pending:
+                objective[self.quantities[q][1]] += 1.0
+            points = {name: (self.program.solve(objective, b), self.program.solve(-objective, b))
+                      for name, b in (("numbers", numbers), ("marks", marks))}
+            still = []
+            for q in pending:
+                atoms, value = self.quantities[q][1], self.quantities[q][2]
+                n_low, n_high = (float(p[atoms].sum()) for p in points["numbers"])
+                m_low, m_high = (float(p[atoms].sum()) for p in points["marks"])
+                wide = max(n_high, value) - min(n_low, value) >= k - _TOLERANCE
+                covers = min(m_low, value) <= lowest + _TOLERANCE and max(m_high, value) >= k - 1 - _TOLERANCE
+                if not (wide and covers):
+                    still.append(q)
+            if len(still) == len(pending):
+                break
+            pending = still
+        return pending
+
+
+def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: DisclosurePolicy) -> LedgerVerdict:
+    """What of `new` to hide so that, with every earlier release, it narrows no small quantity further."""
+    overlapping = [r for r in earlier if len(np.intersect1d(r.persons, new.persons, assume_unique=True))]
+    interacting = tuple(r.label for r in overlapping)
+    if not overlapping:
+        return LedgerVerdict(frozenset(), interacting)
+    releases = [*overlapping, new]
+    check = LedgerCheck(releases, policy)
+    statuses = [tuple(c.status for c in r.cells) for r in releases]
+    everything = list(range(len(check.quantities)))
+    before = check.shortfalls(everything, tuple(statuses), len(overlapping))
+    narrowed_before = tuple(check.quantities[q][0] for q, s in before.items() if s)
+
+    def violations(current) -> dict[int, float]:
+        after = check.shortfalls(everything, tuple(current), len(releases))
+        return {q: s for q, s in after.items() if s > before[q] + _TOLERANCE}
+
+    found = violations(statuses)
+    hidden: set[int] = set()
+    while found:
+        q = next(iter(found))
+        choice = _complement(check, new, statuses, q, found[q] - before[q], before[q])
+        if choice is None:
+            return LedgerVerdict(frozenset(), interacting, _refusal(check, found, overlapping), narrowed_before)
+        hidden.add(choice)
+        cells = list(statuses[-1])
+        cells[choice] = Status.COMPLEMENTARY
+        statuses[-1] = tuple(cells)
+        found = violations(statuses)
+    for c in sorted(hidden, key=lambda c: (-new.cells[c].cost, -(new.cells[c].shown or 0))):  # release again
+        cells = list(statuses[-1])
+        cells[c] = Status.RELEASED
+        trial = [*statuses[:-1], tuple(cells)]
+        if not violations(trial):
+            statuses, hidden = trial, hidden - {c}
+    hide = frozenset(key for c in hidden for key in new.cells[c].keys)
+    return LedgerVerdict(hide, interacting, (), narrowed_before)
+
+
+def _complement(check: LedgerCheck, new: LedgerRelease, statuses, q: int, excess: float, baseline: float):
+    """The cell of the new release whose hiding removes most of quantity q's excess shortfall per cost."""
+    atoms = set(check.quantities[q][1].tolist())
+    last = len(check.releases) - 1
+    candidates = []
+    for c, cell in enumerate(new.cells):
+        if statuses[last][c] is not Status.RELEASED or not cell.shown:
+            continue
+        overlap = bool(atoms & set(check.atoms.of(last, cell.blocks).tolist()))
+        candidates.append((not overlap, cell.cost, cell.shown, c))
+    best, best_score = None, None
+    for _no_overlap, cost, shown, c in sorted(candidates)[:_MAX_TRIALS]:
+        trial = list(statuses)
+        cells = list(trial[last])
+        cells[c] = Status.COMPLEMENTARY
+        trial[last] = tuple(cells)
+        remaining = check.shortfalls([q], tuple(trial), len(check.releases))[q] - baseline
+        removed = excess - max(remaining, 0.0)
+        if removed <= _TOLERANCE:
+            continue
+        score = (cost * excess / removed, shown)
+        if best_score is None or score < best_score:
+            best, best_score = c, score
+        if remaining <= _TOLERANCE:
+            break
+    if best is None and candidates:  # no single cell helps alone (two must go): the cheapest related one first
+        best = min(candidates)[3]
+    return best
+
+
+def _refusal(check: LedgerCheck, found: dict[int, float], overlapping: Sequence[LedgerRelease]) -> tuple[str, ...]:
+    labels = ", ".join(r.label for r in overlapping)
+    return tuple(
+        f"{check.quantities[q][0]}: together with {labels}, this release would narrow it below the protection "
+        "level, and hiding more of its cells does not prevent it"
+        for q in found
+    )
