@@ -48,6 +48,14 @@ class DomainTable:
     # columns name theirs). Circe's VisitType on a visit is its visit_type_concept_id, not ours.
     circe_attributes: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self):
+        # Every domain with a type column has the `record type` filter (Circe's <Domain>Type).
+        if self.type_concept_id is not None:
+            circe = {"VisitOccurrence": "VisitType"}.get(self.circe, self.circe.removesuffix("Occurrence")
+                                                          .removesuffix("Exposure") + "Type")  # fmt: skip
+            typed = ConceptColumn("record_type", self.type_concept_id, circe)
+            object.__setattr__(self, "concept_columns", (*self.concept_columns, typed))
+
     @property
     def has_visit(self) -> bool:
         return self.visit_id is not None
