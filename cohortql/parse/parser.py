@@ -125,7 +125,7 @@ def parse(text: str, name: str = "<string>") -> Definition:
 # Criteria nest (`not`, `any of`, ...); later stages walk them recursively, so depth is bounded
 # here, far beyond what a protocol needs, instead of failing with a RecursionError.
 MAX_NESTING = 32
-_NESTING_RULES = frozenset({"negation", "any_group", "all_group", "at_least_group"})
+_NESTING_RULES = frozenset({"negation", "any_group", "all_group", "at_least_group", "nested_criterion"})
 
 
 def _check_nesting(tree: lark.Tree, source: Source) -> None:
@@ -187,6 +187,8 @@ def _diagnose(error: UnexpectedInput, source: Source) -> Diagnostic:
 def _expected_hint(expected: set[str], found: str | None) -> str | None:
     if "DECIMAL" in expected:
         expected = set(expected) - {"INTEGER"}  # "a number" already includes whole numbers
+    if "INDEX" in expected:
+        expected = set(expected) - {"IT"}  # `it` only in nested criteria; the resolver says where (E134)
     words = sorted({_terminal_text(t) for t in expected if not t.startswith("__")})
     keywords_expected = [word for terminal in expected for word in _terminal_words(terminal)]
     if found and found not in keywords() and keywords_expected:

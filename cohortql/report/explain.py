@@ -7,6 +7,7 @@ describe a meaning the engine does not implement.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import singledispatch
 
 from cohortql.omop import DOMAINS, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
@@ -30,7 +31,24 @@ _AMOUNTS = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than
 _AGES = {">=": "aged {} or older", ">": "older than {}", "<=": "aged {} or younger", "<": "younger than {}",
          "=": "aged exactly {}", "!=": "not aged {}"}
 _DATES = {">=": "on or after", ">": "after", "<=": "on or before", "<": "before", "=": "on", "!=": "not on"}
-_AGE_RULE = "at the index date (year of index minus year of birth)"
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """What windows, age and sex are relative to: the index, or inside a nested criterion the record."""
+
+    date: str
+    period: str
+    age: str
+
+
+_INDEX = _Anchor("the index date", "the index's observation period",
+                 "at the index date (year of index minus year of birth)")  # fmt: skip
+
+
+def _record_anchor(event: plan.EventQuery) -> _Anchor:
+    noun = f"the {_NOUNS[event.domain]}'s"
+    return _Anchor(f"{noun} date", f"{noun} observation period", f"at {noun} date (its year minus year of birth)")
 
 
 def explain_plan(p: plan.Plan, labels: Mapping[int, str] | None = None) -> str:
@@ -140,22 +158,22 @@ def _rule(number: int, rule: plan.Rule, p: plan.Plan) -> str:
     return text if "\n" in text else text + "."
 
 
-def _listed(heading: str, children: tuple[plan.Test, ...], p: plan.Plan, indent: str) -> str:
-    lines = [f"{indent}- {_predicate(child, p, indent + '  ')}" for child in children]
+def _listed(heading: str, children: tuple[plan.Test, ...], p: plan.Plan, indent: str, anchor: _Anchor) -> str:
+    lines = [f"{indent}- {_predicate(child, p, indent + '  ', anchor)}" for child in children]
     return "\n".join([heading, *lines])
 
 
 @singledispatch
-def _predicate(test, p: plan.Plan, indent: str) -> str:
+def _predicate(test, p: plan.Plan, indent: str, anchor: _Anchor = _INDEX) -> str:
     """What a person must satisfy, as a verb phrase ("has ...", "is ..."); groups nest as indented lists."""
     raise TypeError(f"no explanation for {type(test).__name__}")
 
 
 @_predicate.register
-def _occurs(test: plan.Occurs, p: plan.Plan, indent: str) -> str:
+def _occurs(test: plan.Occurs, p: plan.Plan, indent: str, anchor: _Anchor = _INDEX) -> str:
     event = test.event
-    attributes = _attributes(event, p)
-    qualifiers = ", ".join([*attributes, f"{_dated(event)} {_window(test.window)}"])
+    attributes = _attributes(event, p, indent)
+    qualifiers = ", ".join([*attributes, f"{_dated(event)} {_window(test.window, anchor)}"])
     joiner = ", " if attributes else " "
     if test.count == 0 and test.op in ("=", "<="):
         return f"has no {_records(event, p, 1)}{joiner}{qualifiers}"
@@ -166,21 +184,21 @@ def _occurs(test: plan.Occurs, p: plan.Plan, indent: str) -> str:
 
 
 @_predicate.register
-def _age(test: plan.AgeTest, p: plan.Plan, indent: str) -> str:
+def _age(test: plan.AgeTest, p: plan.Plan, indent: str, anchor: _Anchor = _INDEX) -> str:
     low_high = _between(test.bounds)
     if low_high:
-        return f"is aged {low_high[0]} to {low_high[1]} {_AGE_RULE}"
-    return "is " + " and ".join(_AGES[b.op].format(_number(b.value)) for b in test.bounds) + f" {_AGE_RULE}"
+        return f"is aged {low_high[0]} to {low_high[1]} {anchor.age}"
+    return "is " + " and ".join(_AGES[b.op].format(_number(b.value)) for b in test.bounds) + f" {anchor.age}"
 
 
 @_predicate.register
-def _sex(test: plan.SexTest, p: plan.Plan, indent: str) -> str:
+def _sex(test: plan.SexTest, p: plan.Plan, indent: str, anchor: _Anchor = _INDEX) -> str:
     name = _SEX_NAMES.get(test.concept_id)
     return f"is recorded as {name} (gender concept {test.concept_id})" if name else f"has gender {test.concept_id}"
 
 
 @_predicate.register
-def _index_date(test: plan.IndexDateTest, p: plan.Plan, indent: str) -> str:
+def _index_date(test: plan.IndexDateTest, p: plan.Plan, indent: str, anchor: _Anchor = _INDEX) -> str:
     low_high = _between(test.bounds, str)
     if low_high:
         return f"has an index date between {low_high[0]} and {low_high[1]} (both included)"
@@ -188,23 +206,23 @@ def _index_date(test: plan.IndexDateTest, p: plan.Plan, indent: str) -> str:
 
 
 @_predicate.register
-def _all_of(test: plan.AllOf, p: plan.Plan, indent: str) -> str:
-    return _listed("meets all of the following:", test.children, p, indent)
+def _all_of(test: plan.AllOf, p: plan.Plan, indent: str, anchor: _Anchor = _INDEX) -> str:
+    return _listed("meets all of the following:", test.children, p, indent, anchor)
 
 
 @_predicate.register
-def _any_of(test: plan.AnyOf, p: plan.Plan, indent: str) -> str:
-    return _listed("meets any of the following:", test.children, p, indent)
+def _any_of(test: plan.AnyOf, p: plan.Plan, indent: str, anchor: _Anchor = _INDEX) -> str:
+    return _listed("meets any of the following:", test.children, p, indent, anchor)
 
 
 @_predicate.register
-def _at_least_of(test: plan.AtLeastOf, p: plan.Plan, indent: str) -> str:
-    return _listed(f"meets at least {test.count} of the following:", test.children, p, indent)
+def _at_least_of(test: plan.AtLeastOf, p: plan.Plan, indent: str, anchor: _Anchor = _INDEX) -> str:
+    return _listed(f"meets at least {test.count} of the following:", test.children, p, indent, anchor)
 
 
 @_predicate.register
-def _not(test: plan.NotTest, p: plan.Plan, indent: str) -> str:
-    return _listed("does not meet the following:", (test.child,), p, indent)
+def _not(test: plan.NotTest, p: plan.Plan, indent: str, anchor: _Anchor = _INDEX) -> str:
+    return _listed("does not meet the following:", (test.child,), p, indent, anchor)
 
 
 # ---- events, attributes, windows --------------------------------------------------------
@@ -226,9 +244,13 @@ def _codeset_ref(event: plan.EventQuery, p: plan.Plan, summary: bool = False) ->
     return f" in concept set {codeset.name}" + (f" ({', '.join(_codeset_items(codeset))})" if summary else "")
 
 
-def _attributes(event: plan.EventQuery, p: plan.Plan) -> list[str]:
+def _attributes(event: plan.EventQuery, p: plan.Plan, indent: str = "  ") -> list[str]:
     """Each attribute filter as a phrase that can follow a record noun."""
     phrases = []
+    if event.nested is not None:
+        nested = _predicate(event.nested, p, indent + "  ", _record_anchor(event))
+        phrases.append(f"[each such record lies in an observation period and itself {nested}"
+                       + ("\n" + indent if "\n" in nested else "") + "]")  # fmt: skip
     if event.value:
         phrases.append(f"with a value {_of(_amount(event.value))} (a record with no value never matches)")
     if event.value_codeset_id is not None:
@@ -250,42 +272,42 @@ def _attributes(event: plan.EventQuery, p: plan.Plan) -> list[str]:
     return phrases
 
 
-def _offset(day: int) -> str:
+def _offset(day: int, anchor: _Anchor) -> str:
     if day == 0:
-        return "the index date"
-    return f"{_days(abs(day))} {'before' if day < 0 else 'after'} the index date"
+        return anchor.date
+    return f"{_days(abs(day))} {'before' if day < 0 else 'after'} {anchor.date}"
 
 
-def _range(start: int, end: int) -> str:
-    """A closed window [start, end] in days from the index date."""
+def _range(start: int, end: int, anchor: _Anchor) -> str:
+    """A closed window [start, end] in days from the anchor's date."""
     if start == end:
-        return "on the index date" if start == 0 else f"exactly {_offset(start)}"
+        return f"on {anchor.date}" if start == 0 else f"exactly {_offset(start, anchor)}"
     if start == 0:
-        return f"from the index date to {_days(end)} after"
+        return f"from {anchor.date} to {_days(end)} after"
     if end == 0:
-        return f"from {_days(-start)} before to the index date"
-    return f"from {_days(abs(start))} {'before' if start < 0 else 'after'} to {_offset(end)}"
+        return f"from {_days(-start)} before to {anchor.date}"
+    return f"from {_days(abs(start))} {'before' if start < 0 else 'after'} to {_offset(end, anchor)}"
 
 
-def _window(window: plan.Window) -> str:
+def _window(window: plan.Window, anchor: _Anchor = _INDEX) -> str:
     start, end, inside = window.start, window.end, window.within_observation
     ignoring = ", ignoring observation periods"
     if start is not None and end is not None:
-        return _range(start, end) + (", inside the index's observation period" if inside else ignoring)
+        return _range(start, end, anchor) + (f", inside {anchor.period}" if inside else ignoring)
     if start is None and end is None:
-        return "at any time in the index's observation period" if inside else "at any time" + ignoring
+        return f"at any time in {anchor.period}" if inside else "at any time" + ignoring
     if inside:
         if start is None and end == -1:
-            return "any time before the index date (from the start of the observation period to 1 day before)"
+            return f"any time before {anchor.date} (from the start of the observation period to 1 day before)"
         if start is None:
-            return f"from the start of the observation period to {_offset(end)}"
+            return f"from the start of the observation period to {_offset(end, anchor)}"
         if start == 1:
-            return "any time after the index date (from 1 day after to the end of the observation period)"
-        return f"from {_offset(start)} to the end of the observation period"
+            return f"any time after {anchor.date} (from 1 day after to the end of the observation period)"
+        return f"from {_offset(start, anchor)} to the end of the observation period"
     if start is None:
-        text = "any time before the index date" if end == -1 else f"any time up to {_offset(end)}"
+        text = f"any time before {anchor.date}" if end == -1 else f"any time up to {_offset(end, anchor)}"
     else:
-        text = "any time after the index date" if start == 1 else f"any time from {_offset(start)} on"
+        text = f"any time after {anchor.date}" if start == 1 else f"any time from {_offset(start, anchor)} on"
     return text + ignoring
 
 

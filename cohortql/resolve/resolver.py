@@ -85,6 +85,7 @@ class _Resolver:
         self.codesets: dict[str, plan.Codeset] = {}
         self.codeset_spans: dict[str, ast.Span] = {}
         self.invalid_codesets: set[str] = set()  # defined but already reported; not "unknown" too
+        self.nesting = 0  # how many nested criteria (`with (...)`) enclose what is being resolved
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.errors.append(Diagnostic(code, message, span, hint))
@@ -306,6 +307,8 @@ class _Resolver:
         return plan.EventQuery(node.domain, codeset_id, **fields)
 
     def attribute(self, attribute, domain: str, table, fields: dict) -> bool:
+        if isinstance(attribute, ast.NestedCriterion):
+            return self.nested(attribute, fields)
         key = _attribute_key(attribute)
         if key not in table.attributes:
             self.not_applicable(key, domain, attribute.span)
@@ -359,6 +362,33 @@ class _Resolver:
                 fields, "days_supply", self.bounds(attribute.comparison, "days supply"), attribute.span
             )
         raise AssertionError(f"unhandled attribute {attribute!r}")
+
+    def nested(self, attribute: ast.NestedCriterion, fields: dict) -> bool:
+        self.nesting += 1
+        test = self.test(attribute.criterion)
+        self.nesting -= 1
+        if "nested" in fields:
+            self.error("E133", "the `with (...)` criterion is given twice", attribute.span,
+                       "combine them into one: `with (all of (..., ...))`")  # fmt: skip
+            return False
+        fields["nested"] = test
+        return test is not None
+
+    def anchors(self, node: ast.WindowSpan) -> None:
+        """`it` only inside a nested criterion, and `index` only outside one (E134)."""
+        parts = [node.start, node.end] if isinstance(node, ast.FromTo) else [node]
+        expected = "it" if self.nesting else "index"
+        for part in parts:
+            if isinstance(part, ast.AnyTime) and part.direction is None or part.anchor == expected:
+                continue
+            if self.nesting:
+                message = "inside `with (...)` a window is relative to the record, not the index"
+                hint = "write `it` for the record instead of `index`, e.g. `within 30 days after it`"
+            else:
+                message = "`it` is the record of a nested criterion; here there is none"
+                hint = "a rule's windows are relative to the index: write `index`"
+            self.error("E134", message, part.span, hint)
+            return
 
     def not_applicable(self, key: str, domain: str, span: Span) -> None:
         applies = [d for d, t in DOMAINS.items() if key in t.attributes]
@@ -446,6 +476,10 @@ class _Resolver:
                 return None
             return plan.SexTest(GENDER_CONCEPTS[node.value.text])
         if isinstance(node, ast.IndexDate):
+            if self.nesting:
+                self.error("E134", "`index date` inside `with (...)`: there the anchor is the record", node.span,
+                           "a nested criterion has no index date; filter the dates of the outer rule")  # fmt: skip
+                return None
             return self.index_date(node)
         raise AssertionError(f"unhandled criterion {node!r}")
 
@@ -503,6 +537,7 @@ class _Resolver:
 
     def window(self, node: ast.Window) -> plan.Window | None:
         shape = node.span_
+        self.anchors(shape)
         within = not node.ignore_observation
         if isinstance(shape, ast.Within):
             if shape.days.value < 0:
