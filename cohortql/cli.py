@@ -314,10 +314,13 @@ def report(
     rounding_base: int | None = ROUNDING_OPTION,
     complementary: bool = COMPLEMENTARY_OPTION,
     attrition_differences: bool = DIFFERENCES_OPTION,
+    cache: Path | None = typer.Option(
+        None, "--cache", help="What-if cache directory (default: under $COHORTQL_CACHE_DIR or ~/.cache/cohortql)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Count in one pass on the database; use no cache."),
 ) -> None:
     """Write the sponsor's feasibility report (HTML or PDF): counts, charts, newly eligible over time, forecast."""
     from cohortql.execute.errors import DatabaseError
-    from cohortql.report.document import SUFFIXES, report_html, write_report
+    from cohortql.report.document import SUFFIXES, prepare_report, report_html, write_report
     from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
     from cohortql.report.pdf import PdfError
     from cohortql.transpile import TranspileError
@@ -329,10 +332,16 @@ def report(
     compiled = _compile_or_exit(file)
     policy = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences).policy
     target_db = _target(db, cdm_schema, vocab_schema, timeout)
+    ready = prepare_report()
     try:
-        with err.status(f"counting on {target_db.description} ...", spinner="dots"):
-            answer = pipeline.run_report(compiled, target_db, policy, place=by.value)
+        from cohortql.cli_whatif import cache_warnings
+        from cohortql.whatif.app import target_counter
+
+        counter = None if no_cache else target_counter(target_db, cache)
+        with err.status(f"counting on {target_db.description} ...", spinner="dots"), cache_warnings():
+            answer = pipeline.run_report(compiled, target_db, policy, place=by.value, cache=counter)
         with err.status(f"writing {output} ...", spinner="dots"):
+            ready()
             html = report_html(answer, compiled, answered_by=target_db.description, lang=lang.value, target=target,
                                enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
             write_report(html, output)

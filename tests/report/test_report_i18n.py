@@ -19,7 +19,8 @@ from tests.conftest import REPO
 EXAMPLES = sorted((REPO / "examples").glob("q*.cohort"))
 # English words of the definition text; none may remain in the French one (user text taken out).
 ENGLISH = ("record", " the ", "index date", "Rule ", "Entry", "Concept sets", "observation period", "at least",
-           " days", " with ", " before ", " after ", "Breakdown", "concept set", "its descendants", "without", " and ", " or ")
+           " days", " with ", " before ", " after ", "Breakdown", "concept set", "its descendants", "without",
+           " and ", " or ")
 
 # Words French and English happen to share.
 SAME_IN_BOTH = {"attrition", "persons", "site", "total", "age_band", "place_site", "provenance"}
