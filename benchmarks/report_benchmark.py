@@ -38,7 +38,8 @@ Q7 = ROOT / "examples" / "q7_type2_diabetes_trial.cohort"
 
 
 def _cli(*args: str) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COHORTQL_PROFILE": str(CACHE / "no-profile.toml")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(CACHE / "no-config")}  # no profile
+    env.pop("COHORTQL_PROFILE", None)
     env.pop("COHORTQL_DB", None)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "from cohortql.cli import main; main()", *args], check=True, env=env,

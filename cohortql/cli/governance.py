@@ -23,6 +23,7 @@ from cohortql.diagnostics import CohortQLError
 from cohortql.execute.errors import DatabaseError, explain_driver_error
 from cohortql.governance.errors import GovernanceError, Refused
 from cohortql.governance.states import STATES
+from cohortql.profile import ProfileError
 
 if TYPE_CHECKING:
     from cohortql.execute.target import Target
@@ -72,6 +73,8 @@ def governed(store_option: str | None, *, read_only: bool = False) -> Iterator[S
             yield store
     except GovernanceError as error:
         raise fail(error.message, error.hint, error.exit_code) from None
+    except ProfileError as error:
+        raise fail(error.message, error.hint, code=2) from None
     except CohortQLError as error:
         err.print(str(error), markup=False)
         raise typer.Exit(1) from None

@@ -25,6 +25,7 @@ def store(request, tmp_path, monkeypatch, eunomia_target):
     """SQLite unless a test asks for PostgreSQL (`parametrize("store", [...], indirect=True)`)."""
     monkeypatch.delenv("COHORTQL_DB", raising=False)
     monkeypatch.delenv("COHORTQL_USER", raising=False)
+    (tmp_path / "no-profile.toml").write_text("")  # a profile of no settings: the defaults (tests may fill it)
     monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "no-profile.toml"))
     if getattr(request, "param", "sqlite") == "sqlite":
         monkeypatch.setenv("COHORTQL_STORE", str(tmp_path / "governance.sqlite"))
