@@ -17,6 +17,7 @@ from rich.console import Console
 
 from cohortql import pipeline
 from cohortql.diagnostics import CohortQLError
+from cohortql.profile import ProfileError
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -77,6 +78,8 @@ def target_from_options(db, cdm_schema, vocab_schema, timeout):
         return resolve_target(db, cdm_schema, vocab_schema, timeout)
     except IdentifierError as error:
         raise fail(str(error), code=2) from None
+    except ProfileError as error:
+        raise fail(error.message, error.hint, code=2) from None
     except DatabaseError as error:
         raise fail(error.cause, error.hint) from None
 
@@ -97,6 +100,8 @@ def policy_from_options(threshold, suppress_zero, rounding_base, complementary, 
 
     try:
         active = active_policy()
+    except ProfileError as error:
+        raise fail(error.message, error.hint, code=2) from None
     except PolicyError as error:
         raise fail(str(error), "fix the [disclosure] table of the profile (see docs/disclosure.md)", code=2) from None
     try:
@@ -158,6 +163,8 @@ def expected_errors():
     except CohortQLError as error:
         report_definition_errors([error], ErrorFormat.text)
         raise typer.Exit(1) from None
+    except ProfileError as error:
+        raise fail(error.message, error.hint, code=2) from None
     except DatabaseError as error:
         raise fail(error.cause, error.hint) from None
     except TranspileError as error:

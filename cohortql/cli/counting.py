@@ -32,6 +32,10 @@ from cohortql.cli.common import (
     target_from_options,
 )
 
+CACHE_OPTION = typer.Option(
+    None, "--cache", help="What-if cache directory (default: under $COHORTQL_CACHE_DIR or ~/.cache/cohortql).")
+NO_CACHE_OPTION = typer.Option(False, "--no-cache", help="Count in one pass on the database; use no cache.")
+
 
 class OutputFormat(StrEnum):
     table = "table"
@@ -55,9 +59,8 @@ def count(
     by: list[str] | None = typer.Option(
         None, "--by", help="Break the final cohort down by site, site_group, sex, age5, age10 or year "
         "(comma-separated or repeated; at most two). Default: the definition's `breakdown by`."),
-    cache: Path | None = typer.Option(
-        None, "--cache", help="What-if cache directory (default: under $COHORTQL_CACHE_DIR or ~/.cache/cohortql)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Count in one pass on the database; use no cache."),
+    cache: Path | None = CACHE_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
 ) -> None:
     """Count the cohort: attrition per rule, gains, final persons, breakdowns; small counts suppressed."""
     from cohortql.report.counts import render
@@ -104,11 +107,14 @@ def report(
     rounding_base: int | None = ROUNDING_OPTION,
     complementary: bool = COMPLEMENTARY_OPTION,
     attrition_differences: bool = DIFFERENCES_OPTION,
+    cache: Path | None = CACHE_OPTION,
+    no_cache: bool = NO_CACHE_OPTION,
 ) -> None:
     """Write the sponsor's feasibility report (HTML or PDF): counts, charts, newly eligible over time, forecast."""
-    from cohortql.report.document import SUFFIXES, report_html, write_report
+    from cohortql.report.document import SUFFIXES, prepare_report, report_html, write_report
     from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
     from cohortql.report.pdf import PdfError
+    from cohortql.whatif.app import target_counter
 
     if output.suffix.lower() not in SUFFIXES:
         raise fail(f"cannot tell the format of {output}", "name the output FILE.html or FILE.pdf", code=2)
@@ -117,10 +123,13 @@ def report(
     compiled = compile_or_exit(file)
     policy = policy_from_options(threshold, suppress_zero, rounding_base, complementary, attrition_differences).policy
     target_db = target_from_options(db, cdm_schema, vocab_schema, timeout)
-    with expected_errors(), err.status(f"counting on {target_db.description} ...", spinner="dots"):
-        answer = pipeline.run_report(compiled, target_db, policy, place=by.value)
+    counter = None if no_cache else target_counter(target_db, cache)
+    ready = prepare_report()  # the page's libraries load while the database counts
+    with expected_errors(), err.status(f"counting on {target_db.description} ...", spinner="dots"), cache_warnings():
+        answer = pipeline.run_report(compiled, target_db, policy, place=by.value, cache=counter)
     try:
         with err.status(f"writing {output} ...", spinner="dots"):
+            ready()
             html = report_html(answer, compiled, answered_by=target_db.description, lang=lang.value, target=target,
                                enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
             write_report(html, output)

@@ -23,6 +23,7 @@ from cohortql.diagnostics import CohortQLError
 from cohortql.execute.errors import DatabaseError, explain_driver_error
 from cohortql.governance.errors import GovernanceError, Refused
 from cohortql.governance.states import STATES
+from cohortql.profile import ProfileError
 
 if TYPE_CHECKING:
     from cohortql.execute.target import Target
@@ -72,6 +73,8 @@ def governed(store_option: str | None, *, read_only: bool = False) -> Iterator[S
             yield store
     except GovernanceError as error:
         raise fail(error.message, error.hint, error.exit_code) from None
+    except ProfileError as error:
+        raise fail(error.message, error.hint, code=2) from None
     except CohortQLError as error:
         err.print(str(error), markup=False)
         raise typer.Exit(1) from None
@@ -187,8 +190,9 @@ def release(
             else:
                 _write_whole(output, document)
 
+        released = result.to_dict() if answer is None else {**result.to_dict(), workflow.REPORT_KEY: answer.to_dict()}
         try:
-            _, _, record = workflow.release(opened, actor, request_id, current, result.to_dict(),
+            _, _, record = workflow.release(opened, actor, request_id, current, released,
                                             fmt=format.value, output=str(output) if output else None,
                                             deliver=deliver)
         except DBAPIError:
@@ -303,7 +307,11 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
             raise Refused(f"request {request.id} cannot be released safely next to the earlier releases",
                           "the requester asks for a coarser question (fewer rules apart, no breakdown), or an "
                           "earlier approval is revoked before it is released")
-        request = workflow.record_result(opened, actor, request.id, checked.result.to_dict(),
+        with err.status(f"running the feasibility report's release on {target.description} ...", spinner="dots"):
+            report = pipeline.run_report(compiled, target, binding.active_policy())
+        # The report's tables are reviewed with the count: `release --format html|pdf` checks them too.
+        request = workflow.record_result(opened, actor, request.id,
+                                         {**checked.result.to_dict(), workflow.REPORT_KEY: report.to_dict()},
                                          ledger_record=ledger.record_of(checked))
     if concepts:
         print("\n== Resolved concept sets ==")
@@ -318,6 +326,9 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
     sys.stdout.write(ledger.summary(json.loads(ran[0].detail).get("ledger") if ran else None))
     print("\n== Protected result ==")
     print(records.result_table(request.result) if request.result else "not run (the request was not reviewed)")
+    if request.result:
+        print("\n== Feasibility report (cohortql release --format html|pdf) ==")
+        print(records.report_tables(request.result.get(workflow.REPORT_KEY)))
     return True
 
 
