@@ -65,10 +65,10 @@ UNORDERED = {
     ("at least", "children"),
 }
 # Fields that refer to a concept set by its position in the plan: replaced by the set's content.
-CODESET_REFERENCES = {("events", "codeset_id"), ("events", "value_codeset_id")}
+CODESET_REFERENCES = {("events", "codeset_id"), ("events", "value_codeset_id"), ("events", "source_codeset_id")}
 # Fields added after fingerprints were first taken: left out when not used, so that a definition
 # that does not use them keeps its fingerprint.
-OMITTED_WHEN_EMPTY = {("events", "nested")}
+OMITTED_WHEN_EMPTY = {("events", "nested"), ("events", "source_codeset_id")}
 
 
 def fingerprint(definition: plan.Plan) -> str:

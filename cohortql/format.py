@@ -235,6 +235,11 @@ def _(node: ast.ValueConceptFilter) -> str:
 
 
 @_inline.register
+def _(node: ast.SourceConceptFilter) -> str:
+    return f"with source concept {node.concept_set.text}"
+
+
+@_inline.register
 def _(node: ast.UnitFilter) -> str:
     return "with unit " + ", ".join(_quote(u.value) if isinstance(u.value, str) else str(u.value) for u in node.units)
 

@@ -49,6 +49,11 @@ class DomainTable:
     circe_attributes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
+        # Every domain with a source concept column has the `source concept` filter (Circe's
+        # <Domain>SourceConcept, a concept set's id).
+        if self.source_concept_id is not None:
+            circe = self.circe.removesuffix("Occurrence").removesuffix("Exposure") + "SourceConcept"
+            object.__setattr__(self, "circe_attributes", (*self.circe_attributes, (circe, "source_concept")))
         # Every domain with a type column has the `record type` filter (Circe's <Domain>Type).
         if self.type_concept_id is not None:
             circe = {"VisitOccurrence": "VisitType"}.get(self.circe, self.circe.removesuffix("Occurrence")
@@ -72,6 +77,8 @@ class DomainTable:
             keys.add("duration")
         if self.has_days_supply:
             keys.add("days_supply")
+        if self.source_concept_id is not None:
+            keys.add("source_concept")
         return frozenset(keys)
 
     def concept_column(self, attribute: str) -> ConceptColumn:
@@ -153,9 +160,6 @@ RECORD_IDS = {
     "observation_period": "observation_period_id",
     **{d.table: d.record_id for d in DOMAINS.values() if d.record_id != "person_id"},
 }
-
-# Domains whose rows are meaningful without a concept set ("any visit", "death").
-CONCEPT_SET_OPTIONAL = frozenset({"death", "visit"})
 
 GENDER_CONCEPTS = {"female": 8532, "male": 8507}
 

@@ -13,7 +13,7 @@ from functools import cache
 
 from hypothesis import strategies as st
 
-from cohortql.omop import BREAKDOWNS, CONCEPT_SET_OPTIONAL, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
+from cohortql.omop import BREAKDOWNS, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
 from cohortql.omop import DOMAINS as DOMAIN_TABLES
 from cohortql.parse import ast
 
@@ -213,8 +213,7 @@ def valid_comparisons(minimum: int | None = None) -> st.SearchStrategy[ast.Compa
 def valid_events(draw, concept_sets: tuple[str, ...]) -> ast.Event:
     table = draw(st.sampled_from(sorted(DOMAIN_TABLES)))
     flags = DOMAIN_TABLES[table]
-    optional = table in CONCEPT_SET_OPTIONAL and draw(st.booleans())
-    concept_set = None if optional else ast.Name(draw(st.sampled_from(concept_sets)))
+    concept_set = None if draw(st.booleans()) else ast.Name(draw(st.sampled_from(concept_sets)))
     kinds = sorted(flags.attributes)
     attributes = []
     for kind in draw(st.lists(st.sampled_from(kinds), unique=True, max_size=3)) if kinds else []:
@@ -222,6 +221,8 @@ def valid_events(draw, concept_sets: tuple[str, ...]) -> ast.Event:
             attributes.append(ast.ValueFilter(draw(valid_comparisons())))
         elif kind == "value_concept":
             attributes.append(ast.ValueConceptFilter(ast.Name(draw(st.sampled_from(concept_sets)))))
+        elif kind == "source_concept":
+            attributes.append(ast.SourceConceptFilter(ast.Name(draw(st.sampled_from(concept_sets)))))
         elif kind == "unit":
             unit = st.one_of(st.sampled_from(sorted(UNIT_CONCEPTS)), st.integers(1, 10**6)).map(ast.Unit)
             attributes.append(ast.UnitFilter(tuple(draw(st.lists(unit, min_size=1, max_size=3)))))

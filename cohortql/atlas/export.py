@@ -113,6 +113,7 @@ class _Exporter:
         values = {
             "value": query.value and _range(query.value),
             "value_concept": query.value_codeset_id is not None and self.value_concepts(query.value_codeset_id, where),
+            "source_concept": query.source_codeset_id,
             "unit": query.unit_concept_ids and _concepts(query.unit_concept_ids),
             "visit_type": query.visit_concept_ids and _concepts(query.visit_concept_ids),
             "duration": query.duration and _range(query.duration),

@@ -271,6 +271,11 @@ class _Importer:
                 if value is not None:
                     concept_set = self.codeset(value, where)
                     ok = ok and concept_set is not None
+            elif circe_attributes.get(key) == "source_concept":  # a codeset id, 0 included
+                if value is not None:
+                    source = self.codeset(value, where)
+                    ok = ok and source is not None
+                    attributes.append(ast.SourceConceptFilter(source))
             elif not _given(value):
                 continue
             elif key.endswith("Exclude") and not _given(body.get(key.removesuffix("Exclude"))):
@@ -295,9 +300,6 @@ class _Importer:
             else:
                 self.unsupported(f"{key} on {kind}", where)
                 ok = False
-        if concept_set is None and "CodesetId" not in body and domain not in ("visit", "death"):
-            self.unsupported(f"{kind} without a concept set (any record)", path)
-            ok = False
         return (ast.Event(domain, concept_set, tuple(attributes)) if ok else None), first
 
     def nested(self, group, path: str) -> ast.NestedCriterion | None:

@@ -114,6 +114,14 @@ class ValueConceptFilter:
 
 
 @dataclass(frozen=True)
+class SourceConceptFilter:
+    """`with source concept SET`: the record's source concept (its `*_source_concept_id`) is in SET."""
+
+    concept_set: Name
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Unit:
     value: str | int  # a unit symbol such as "mg/dL", or a unit concept id
     span: Span = _span()
@@ -172,6 +180,7 @@ class NestedCriterion:
 Attribute = (
     ValueFilter
     | ValueConceptFilter
+    | SourceConceptFilter
     | UnitFilter
     | VisitTypeFilter
     | DurationFilter

@@ -128,6 +128,10 @@ class ToAst(Transformer):
         (name,) = children
         return ast.ValueConceptFilter(ast.Name(str(name), _token_span(name)), _meta_span(meta))
 
+    def source_concept_filter(self, meta, children):
+        (name,) = children
+        return ast.SourceConceptFilter(ast.Name(str(name), _token_span(name)), _meta_span(meta))
+
     def unit_filter(self, meta, children):
         return ast.UnitFilter(tuple(children), _meta_span(meta))
 

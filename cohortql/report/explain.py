@@ -277,6 +277,8 @@ def _attributes(event: plan.EventQuery, p: plan.Plan, indent: str = "  ") -> lis
         phrases.append(_w("value", amount=_of(_amount(event.value))))
     if event.value_codeset_id is not None:
         phrases.append(_w("value_set", name=p.codeset(event.value_codeset_id).name))
+    if event.source_codeset_id is not None:
+        phrases.append(_w("source_set", name=p.codeset(event.source_codeset_id).name))
     if event.unit_concept_ids:
         units = [_w("unit_named", symbol=_UNIT_NAMES[u], id=u) if u in _UNIT_NAMES else _w("concept", id=u)
                  for u in event.unit_concept_ids]

@@ -82,6 +82,7 @@ class EventQuery:
     codeset_id: int | None
     value: tuple[Bound, ...] = ()
     value_codeset_id: int | None = None
+    source_codeset_id: int | None = None  # the record's source concept is in this concept set
     unit_concept_ids: tuple[int, ...] = ()
     visit_concept_ids: tuple[int, ...] = ()
     duration: tuple[Bound, ...] = ()
@@ -103,6 +104,7 @@ class EventQuery:
         present = {
             "value": bool(self.value),
             "value_concept": self.value_codeset_id is not None,
+            "source_concept": self.source_codeset_id is not None,
             "unit": bool(self.unit_concept_ids),
             "visit_type": bool(self.visit_concept_ids),
             "duration": bool(self.duration),

@@ -11,7 +11,6 @@ import difflib
 from cohortql.diagnostics import CohortQLError, Diagnostic, Source, Span
 from cohortql.omop import (
     BREAKDOWNS,
-    CONCEPT_SET_OPTIONAL,
     DOMAINS,
     GENDER_CONCEPTS,
     MAX_RULES,
@@ -29,6 +28,7 @@ FIRST_LINE = Span(1, 1, 1, 2)
 _FILTER_WORDS = {
     "value": ("with value", "combine them into one, e.g. `with value between 7 and 10`"),
     "value_codeset_id": ("with value concept", "put the value concepts in one concept set"),
+    "source_codeset_id": ("with source concept", "put the source concepts in one concept set"),
     "unit_concept_ids": ("with unit", 'list the units in one filter, e.g. `with unit "%", "mmol/mol"`'),
     "visit_concept_ids": ("with visit type", "use one visit type, or `inpatient_or_emergency`"),
     "duration": ("with duration", "combine them into one, e.g. `with duration between 30 and 90 days`"),
@@ -39,6 +39,7 @@ _FILTER_WORDS = {
 _ATTRIBUTE_KEYS = {
     ast.ValueFilter: "value",
     ast.ValueConceptFilter: "value_concept",
+    ast.SourceConceptFilter: "source_concept",
     ast.UnitFilter: "unit",
     ast.VisitTypeFilter: "visit_type",
     ast.DurationFilter: "duration",
@@ -53,6 +54,7 @@ _NOT_APPLICABLE = {
     "visit_type": ("E111", "are not linked to a visit", None),
     "duration": ("E111", "have no end date, so no duration", None),
     "days_supply": ("E111", "have no days supply", "days supply applies to drug exposures"),
+    "source_concept": ("E111", "have no source concept", None),
 }
 
 
@@ -269,19 +271,9 @@ class _Resolver:
 
     def event(self, node: ast.Event) -> plan.EventQuery | None:
         table = DOMAINS[node.domain]
-        domain_word = node.domain.replace("_", " ")
         ok = True
         codeset_id = None
-        if node.concept_set is None:
-            if node.domain not in CONCEPT_SET_OPTIONAL:
-                self.error(
-                    "E120",
-                    f"`{domain_word}` needs a concept set",
-                    node.span,
-                    f"write `{domain_word} NAME` with a set defined by `concepts NAME = {{...}}`",
-                )
-                ok = False
-        else:
+        if node.concept_set is not None:
             codeset_id = self.codeset_ref(node.concept_set)
             ok = ok and codeset_id is not None
         fields: dict = {}
@@ -302,9 +294,10 @@ class _Resolver:
             return self.concept_column_filter(attribute, fields)
         if isinstance(attribute, ast.ValueFilter):
             return self.set_once(fields, "value", self.bounds(attribute.comparison, "value"), attribute.span)
-        if isinstance(attribute, ast.ValueConceptFilter):
+        if isinstance(attribute, ast.ValueConceptFilter | ast.SourceConceptFilter):
             codeset_id = self.codeset_ref(attribute.concept_set)
-            return codeset_id is not None and self.set_once(fields, "value_codeset_id", codeset_id, attribute.span)
+            field = "value_codeset_id" if isinstance(attribute, ast.ValueConceptFilter) else "source_codeset_id"
+            return codeset_id is not None and self.set_once(fields, field, codeset_id, attribute.span)
         if isinstance(attribute, ast.UnitFilter):
             ids = []
             for unit in attribute.units:
