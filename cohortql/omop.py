@@ -12,7 +12,7 @@ from dataclasses import dataclass
 # A plan's rules are bits of one 64-bit mask (two bits are kept free for sums and signs).
 MAX_RULES = 62
 
-# The largest numbers a definition may hold (E134): what the engines store, or what a person can
+# The largest numbers a definition may hold (E135): what the engines store, or what a person can
 # mean. Concept ids are BIGINT columns; windows, observation spans, durations and days supply are
 # days, and no record lies more than 100 years of days from the index; an age is a human's; an
 # occurrence count is of one person's records (a record a minute for two years is ~10^6); values

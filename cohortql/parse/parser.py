@@ -136,7 +136,7 @@ def parse(text: str, name: str = "<string>") -> Definition:
 # Criteria nest (`not`, `any of`, ...); later stages walk them recursively, so depth is bounded
 # here, far beyond what a protocol needs, instead of failing with a RecursionError.
 MAX_NESTING = 32
-_NESTING_RULES = frozenset({"negation", "any_group", "all_group", "at_least_group"})
+_NESTING_RULES = frozenset({"negation", "any_group", "all_group", "at_least_group", "nested_criterion"})
 
 
 def _check_nesting(tree: lark.Tree, source: Source) -> None:
@@ -184,14 +184,14 @@ def _check_characters(source: Source) -> None:
 
 
 def _check_number_lengths(tree: lark.Tree, source: Source) -> None:
-    """No field holds a number this long (the resolver checks each field's range, E134); stopping
+    """No field holds a number this long (the resolver checks each field's range, E135); stopping
     here keeps Python from converting a megabyte of digits (it refuses past 4,300)."""
     for token in tree.scan_values(lambda v: isinstance(v, lark.Token) and v.type in ("INTEGER", "DECIMAL")):
         digits = sum(char.isdigit() for char in token)
         if digits > MAX_NUMBER_DIGITS:
             span = Span(token.line, token.column, token.end_line, token.end_column)
             raise CohortQLError(source, (Diagnostic(
-                "E134", f"a number of {digits} digits is too large for any field", span,
+                "E135", f"a number of {digits} digits is too large for any field", span,
                 "concept ids fit in 19 digits, days in 5; is this text pasted by mistake?",
             ),))
 
@@ -239,6 +239,8 @@ def _diagnose(error: UnexpectedInput, source: Source) -> Diagnostic:
 def _expected_hint(expected: set[str], found: str | None) -> str | None:
     if "DECIMAL" in expected:
         expected = set(expected) - {"INTEGER"}  # "a number" already includes whole numbers
+    if "INDEX" in expected:
+        expected = set(expected) - {"IT"}  # `it` only in nested criteria; the resolver says where (E134)
     words = sorted({_terminal_text(t) for t in expected if not t.startswith("__")})
     keywords_expected = [word for terminal in expected for word in _terminal_words(terminal)]
     if found and found not in keywords() and keywords_expected:

@@ -105,6 +105,7 @@ class _Resolver:
         self.codesets: dict[str, plan.Codeset] = {}
         self.codeset_spans: dict[str, ast.Span] = {}
         self.invalid_codesets: set[str] = set()  # defined but already reported; not "unknown" too
+        self.nesting = 0  # how many nested criteria (`with (...)`) enclose what is being resolved
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.errors.append(Diagnostic(code, message, span, hint))
@@ -311,6 +312,8 @@ class _Resolver:
         return plan.EventQuery(node.domain, codeset_id, **fields)
 
     def attribute(self, attribute, domain: str, table, fields: dict) -> bool:
+        if isinstance(attribute, ast.NestedCriterion):
+            return self.nested(attribute, fields)
         key = _attribute_key(attribute)
         if key not in table.attributes:
             self.not_applicable(key, domain, attribute.span)
@@ -368,6 +371,33 @@ class _Resolver:
             return self.set_once(fields, "days_supply", days_supply, attribute.span)
         raise AssertionError(f"unhandled attribute {attribute!r}")
 
+    def nested(self, attribute: ast.NestedCriterion, fields: dict) -> bool:
+        self.nesting += 1
+        test = self.test(attribute.criterion)
+        self.nesting -= 1
+        if "nested" in fields:
+            self.error("E133", "the `with (...)` criterion is given twice", attribute.span,
+                       "combine them into one: `with (all of (..., ...))`")  # fmt: skip
+            return False
+        fields["nested"] = test
+        return test is not None
+
+    def anchors(self, node: ast.WindowSpan) -> None:
+        """`it` only inside a nested criterion, and `index` only outside one (E134)."""
+        parts = [node.start, node.end] if isinstance(node, ast.FromTo) else [node]
+        expected = "it" if self.nesting else "index"
+        for part in parts:
+            if isinstance(part, ast.AnyTime) and part.direction is None or part.anchor == expected:
+                continue
+            if self.nesting:
+                message = "inside `with (...)` a window is relative to the record, not the index"
+                hint = "write `it` for the record instead of `index`, e.g. `within 30 days after it`"
+            else:
+                message = "`it` is the record of a nested criterion; here there is none"
+                hint = "a rule's windows are relative to the index: write `index`"
+            self.error("E134", message, part.span, hint)
+            return
+
     def not_applicable(self, key: str, domain: str, span: Span) -> None:
         applies = [d for d, t in DOMAINS.items() if key in t.attributes]
         what = key.replace("_", " ")
@@ -406,17 +436,17 @@ class _Resolver:
         if concept_id <= MAX_CONCEPT_ID:
             return True
         hint = f"concept ids are at most {MAX_CONCEPT_ID} (a BIGINT column); is a digit repeated?"
-        self.error("E134", f"{what} {_shown(concept_id)} is too large", span, hint)
+        self.error("E135", f"{what} {_shown(concept_id)} is too large", span, hint)
         return False
 
     def number_fits(self, number: ast.Number, what: str, limit: int, hint: str | None, beyond: str) -> None:
         """A number of a comparison: within `limit` in magnitude, and exact as the double it becomes."""
         value = number.value
         if abs(value) > limit:
-            self.error("E134", beyond.format(_shown(value)), number.span,
+            self.error("E135", beyond.format(_shown(value)), number.span,
                        hint or f"{what}s are at most {limit:,} in magnitude")
         elif len(value.normalize().as_tuple().digits) > MAX_VALUE_DIGITS:
-            self.error("E134", f"{what} {_shown(value)} has more digits than a double holds", number.span,
+            self.error("E135", f"{what} {_shown(value)} has more digits than a double holds", number.span,
                        f"round it to {MAX_VALUE_DIGITS} significant digits: the engines compare doubles")
 
     def bounds(
@@ -480,6 +510,10 @@ class _Resolver:
                 return None
             return plan.SexTest(GENDER_CONCEPTS[node.value.text])
         if isinstance(node, ast.IndexDate):
+            if self.nesting:
+                self.error("E134", "`index date` inside `with (...)`: there the anchor is the record", node.span,
+                           "a nested criterion has no index date; filter the dates of the outer rule")  # fmt: skip
+                return None
             return self.index_date(node)
         raise AssertionError(f"unhandled criterion {node!r}")
 
@@ -538,12 +572,13 @@ class _Resolver:
             )
             return 0
         if value.value > limit:
-            self.error("E134", beyond.format(_shown(value.value)), value.span, hint)
+            self.error("E135", beyond.format(_shown(value.value)), value.span, hint)
             return 0
         return value.value
 
     def window(self, node: ast.Window) -> plan.Window | None:
         shape = node.span_
+        self.anchors(shape)
         within = not node.ignore_observation
         if isinstance(shape, ast.Within):
             if not 0 <= shape.days.value <= MAX_DAYS:

@@ -170,7 +170,7 @@ def test_concept_id_beyond_bigint_is_a_positioned_resolve_error(tmp_path):
     path.write_text(_with_first_concept_id(str(2**63)), encoding="utf-8")
     result = runner.invoke(app, ["check", str(path)])
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert f"error[E134]: concept id {2**63} is too large" in result.output
+    assert f"error[E135]: concept id {2**63} is too large" in result.output
 
 
 def test_bidirectional_and_control_characters_name_their_json_path():
