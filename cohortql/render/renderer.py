@@ -102,6 +102,47 @@ class _Criterion:
 
 
 @dataclass(frozen=True)
+class _Nested:
+    """The records of an event with a nested test (`nested_N`), each with the test's criteria
+    counted per record: the same shape as the entries and their criteria, one level down."""
+
+    id: int
+    event: p.EventQuery
+    criteria: tuple[_Criterion, ...]
+
+    def criterion_id(self, node: p.Occurs) -> int:
+        return next(c.id for c in self.criteria if c.node == node)
+
+
+def _nested_scopes(plan: p.Plan, criteria: list[p.Occurs]) -> list[_Nested]:
+    """Every distinct event with a nested test, those it depends on first (identical events share one)."""
+    scopes: list[_Nested] = []
+
+    def visit(event: p.EventQuery) -> None:
+        if event.nested is None or any(scope.event == event for scope in scopes):
+            return
+        found = _criteria([event.nested])
+        for criterion in found:
+            visit(criterion.event)
+        scopes.append(_Nested(len(scopes), event, tuple(_Criterion(i, node) for i, node in enumerate(found))))
+
+    for event in [*plan.entry.events, *(criterion.event for criterion in criteria)]:
+        visit(event)
+    return scopes
+
+
+def _template_context(plan: p.Plan, found: list[p.Occurs]) -> dict:
+    """What index_events.sql.j2 needs: the criteria counted per entry and the nested scopes."""
+    scopes = _nested_scopes(plan, found)
+    return {
+        "criteria": [_Criterion(i, node) for i, node in enumerate(found)],
+        "criterion_id": found.index,
+        "nested_scopes": scopes,
+        "nested_id": lambda event: next(scope.id for scope in scopes if scope.event == event),
+    }
+
+
+@dataclass(frozen=True)
 class _Usage:
     codeset_id: int
     domain: str
@@ -110,7 +151,8 @@ class _Usage:
 def _usages(plan: p.Plan, criteria: list[p.Occurs]) -> list[_Usage]:
     """(concept set, domain table) pairs the definition reads, for the concept report."""
     usages = []
-    for event in [*plan.entry.events, *(criterion.event for criterion in criteria)]:
+    nested = [c.node.event for scope in _nested_scopes(plan, criteria) for c in scope.criteria]
+    for event in [*plan.entry.events, *(criterion.event for criterion in criteria), *nested]:
         usage = _Usage(event.codeset_id, event.domain)
         if event.codeset_id is not None and usage not in usages:
             usages.append(usage)
@@ -182,7 +224,6 @@ def render(
     codesets_sql = _render("codesets.sql.j2", codeset_params, vocab_table=vocab_table)
 
     found = _criteria(rule.test for rule in plan.rules)
-    criteria = [_Criterion(i, node) for i, node in enumerate(found)]
 
     cohort_params = _Parameters()
     cohort_sql = _render(
@@ -190,8 +231,7 @@ def render(
         cohort_params,
         plan=plan,
         cdm_table=cdm_table,
-        criteria=criteria,
-        criterion_id=found.index,
+        **_template_context(plan, found),
         strata=strata,
         per_person=per_person,
         female=GENDER_CONCEPTS["female"],
@@ -234,8 +274,7 @@ def render_split(
         plan=plan,
         tests=tests,
         cdm_table=_table_namer(cdm_schema),
-        criteria=[_Criterion(i, node) for i, node in enumerate(found)],
-        criterion_id=found.index,
+        **_template_context(plan, found),
         strata=strata,
         female=GENDER_CONCEPTS["female"],
         male=GENDER_CONCEPTS["male"],

@@ -9,7 +9,7 @@ With the final count released:
   the network or the linear program judges it, for random statuses;
 - the statuses decided with the networks leave no sensitive count short when the linear program
   alone judges them. (The greedy's choices need not be the same: the two name different binding
-  counts, so candidates are tried in another order; over 200 drawn releases, see docs/report.md.)
+  counts, so candidates are tried in another order: docs/disclosure.md gives how often.)
 tests/protect/test_intruder.py attacks such releases independently (tables by site and by sex).
 """
 
