@@ -30,6 +30,7 @@ from cohortql.resolve import plan
 KINDS = {
     plan.Plan: "definition",
     plan.Entry: "entry",
+    plan.Qualify: "qualify",
     plan.Rule: "rule",
     plan.EventQuery: "events",
     plan.ConceptItem: "concept",
@@ -64,6 +65,9 @@ UNORDERED = {
     ("any of", "children"),
     ("at least", "children"),
 }
+# Fields added with a later construct: left out while absent (at their default), so that the
+# fingerprints of definitions that do not use the construct stay what they were.
+OMITTED_AT_DEFAULT = {("entry", "qualify")}
 # Fields that refer to a concept set by its position in the plan: replaced by the set's content.
 CODESET_REFERENCES = {("events", "codeset_id"), ("events", "value_codeset_id")}
 
@@ -102,6 +106,8 @@ def _node(value, codesets: list[dict]):
     fields = {}
     for field in dataclasses.fields(value):
         item = getattr(value, field.name)
+        if (kind, field.name) in OMITTED_AT_DEFAULT and item == field.default:
+            continue
         if (kind, field.name) in CODESET_REFERENCES:
             fields[field.name] = None if item is None else codesets[item]
         elif kind == "definition" and field.name == "codesets":

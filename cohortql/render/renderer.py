@@ -107,6 +107,20 @@ class _Usage:
     domain: str
 
 
+def _criteria_context(plan: p.Plan, tests) -> dict:
+    """The template context for the criteria of `tests` (the rules') and of the entry's qualify
+    criterion, each numbered once: qualify's are counted over the entry events, the rules' over
+    the entries that qualify, so a criterion used by both is counted twice."""
+    found = _criteria(tests)
+    qualify = _criteria([plan.entry.qualify.test]) if plan.entry.qualify else []
+    return {
+        "criteria": [_Criterion(i, node) for i, node in enumerate(found)],
+        "criterion_id": found.index,
+        "qualify_criteria": [_Criterion(len(found) + i, node) for i, node in enumerate(qualify)],
+        "qualify_criterion_id": lambda node: len(found) + qualify.index(node),
+    }
+
+
 def _usages(plan: p.Plan, criteria: list[p.Occurs]) -> list[_Usage]:
     """(concept set, domain table) pairs the definition reads, for the concept report."""
     usages = []
@@ -181,24 +195,21 @@ def render(
     codeset_params = _Parameters()
     codesets_sql = _render("codesets.sql.j2", codeset_params, vocab_table=vocab_table)
 
-    found = _criteria(rule.test for rule in plan.rules)
-    criteria = [_Criterion(i, node) for i, node in enumerate(found)]
-
+    context = _criteria_context(plan, [rule.test for rule in plan.rules])
     cohort_params = _Parameters()
     cohort_sql = _render(
         "cohort.sql.j2",
         cohort_params,
         plan=plan,
         cdm_table=cdm_table,
-        criteria=criteria,
-        criterion_id=found.index,
+        **context,
         strata=strata,
         per_person=per_person,
         female=GENDER_CONCEPTS["female"],
         male=GENDER_CONCEPTS["male"],
     )
     report_params = _Parameters()
-    usages = _usages(plan, found)
+    usages = _usages(plan, [c.node for c in (*context["qualify_criteria"], *context["criteria"])])
     report_sql = _render(
         "concept_report.sql.j2", report_params, cdm_table=cdm_table, vocab_table=vocab_table, usages=usages
     )
@@ -226,7 +237,6 @@ def render_split(
     Entries are numbered exactly as in the one-pass query (same CTEs), so vectors computed by
     separate statements line up. It reads cq_codeset, which `render(plan)` prepares.
     """
-    found = _criteria(tests)
     parameters = _Parameters()
     sql = _render(
         "split.sql.j2",
@@ -234,8 +244,7 @@ def render_split(
         plan=plan,
         tests=tests,
         cdm_table=_table_namer(cdm_schema),
-        criteria=[_Criterion(i, node) for i, node in enumerate(found)],
-        criterion_id=found.index,
+        **_criteria_context(plan, tests),
         strata=strata,
         female=GENDER_CONCEPTS["female"],
         male=GENDER_CONCEPTS["male"],

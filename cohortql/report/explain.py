@@ -44,6 +44,8 @@ def explain_plan(p: plan.Plan, labels: Mapping[int, str] | None = None) -> str:
         sections.append("\n".join(f"{key.capitalize()}: {value}" for key, value in p.metadata))
     sections.append("\n".join(["Concept sets:", *(_codeset_lines(c, labels or {}) for c in p.codesets)]))
     sections.append(_entry(p.entry, p))
+    if p.entry.qualify:
+        sections.append(_qualify(p.entry.qualify, p))
     if p.rules:
         rules = [_rule(number, rule, p) for number, rule in enumerate(p.rules, start=1)]
         sections.append("\n".join(["Rules, applied in the order written:", *rules]))
@@ -132,6 +134,14 @@ def _alternative_entries(entry: plan.Entry, p: plan.Plan) -> str:
         "The index date is each record's start date; counts are of persons, using each person's best entry.",
     }
     return "\n".join([heads[entry.mode], *kinds])
+
+
+def _qualify(qualify: plan.Qualify, p: plan.Plan) -> str:
+    kept = "; each person's earliest qualifying event is kept (the lowest record id on a tie)"
+    kept = kept if qualify.earliest else ""
+    text = (f"Qualifying entries, tested before the rules (the attrition starts with them){kept}: "
+            f"an entry event qualifies when the person {_predicate(qualify.test, p, '  ')}")  # fmt: skip
+    return text if "\n" in text else text + "."
 
 
 def _rule(number: int, rule: plan.Rule, p: plan.Plan) -> str:
