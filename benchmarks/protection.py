@@ -37,7 +37,7 @@ from cohortql.execute.runner import run_cohort, run_site_catalogue  # noqa: E402
 from cohortql.execute.target import resolve_target  # noqa: E402
 from cohortql.protect import DisclosurePolicy  # noqa: E402
 from cohortql.protect.artifact import Status  # noqa: E402
-from cohortql.protect.network import TableNetwork  # noqa: E402
+from cohortql.protect.network import ReleaseNetworks  # noqa: E402
 from cohortql.protect.protector import build_artifact  # noqa: E402
 from cohortql.protect.strata import breakdown_inputs  # noqa: E402
 from cohortql.protect.suppression import decide  # noqa: E402
@@ -79,12 +79,12 @@ def compare(data: str, question: str, cohort: str, db: str | None, repeats: int)
     policy = DisclosurePolicy()
     before, before_s = timed(lambda: decide(artifact, policy), repeats)
     # As protect() decides: the network is built inside the timed part, as it is there.
-    after, after_s = timed(lambda: decide(artifact, policy, TableNetwork.of(artifact, cube, policy)), repeats)
+    after, after_s = timed(lambda: decide(artifact, policy, ReleaseNetworks.of(artifact, cube, policy)), repeats)
     row = {
         "data": data, "question": question, "by": " x ".join(dimensions),
         "shown": sum(q.shown for q in artifact.quantities),
         "before": hidden(artifact, before), "after": hidden(artifact, after), "identical": before == after,
-        "network": TableNetwork.of(artifact, cube, policy) is not None,
+        "network": ReleaseNetworks.of(artifact, cube, policy) is not None,
         "before_cpu_s": round(before_s, 4), "after_cpu_s": round(after_s, 4),
     }
     print(json.dumps(row), file=sys.stderr, flush=True)

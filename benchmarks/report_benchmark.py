@@ -4,7 +4,9 @@
     python benchmarks/report_benchmark.py --db duckdb:///cdm.duckdb
 
 Methods, on the same DuckDB CDM (a synthetic one of `--persons` persons, generated once into
-benchmarks/.cache/, seed 42, unless `--db` names one):
+benchmarks/.cache/, seed 42, unless `--db` names one), each through the what-if cache (a fresh one
+per benchmark run, filled by the warm-up run: as a user's second run) and with `--no-cache` (the
+one-pass query every time):
 - `count`: `cohortql count FILE --by site --by age10 --format json`: the one-pass query and its
   protected table by site (with site-group subtotals) and age band, the breakdown q7 asks for
   (`count --by site --by month` would release every month since the data begin, 20 years of
@@ -13,8 +15,9 @@ benchmarks/.cache/, seed 42, unless `--db` names one):
   one release of its four tables, the forecast, the charts and the page.
 - `report_pdf`: the same, printed to PDF by headless Chromium (when `--pdf` is given).
 
-Each method runs once to warm up, then `--repeats` timed runs; prints one JSON object with every
-wall time (seconds), the medians, and report / count.
+Each method runs once to warm up, then `--repeats` timed rounds (every method once per round);
+prints one JSON object with every wall time (seconds), the medians, report / count with and
+without the cache, and the machine's 1-minute load average before and after each round.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ Q7 = ROOT / "examples" / "q7_type2_diabetes_trial.cohort"
 
 
 def _cli(*args: str) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COHORTQL_PROFILE": str(CACHE / "no-profile.toml")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(CACHE / "no-config")}  # no profile
+    env.pop("COHORTQL_PROFILE", None)
     env.pop("COHORTQL_DB", None)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "from cohortql.cli import main; main()", *args], check=True, env=env,
@@ -62,20 +66,29 @@ def main() -> None:
     db = options.db or _database(options.persons)
     cohort = str(options.cohort)
     with tempfile.TemporaryDirectory(prefix="cohortql-report-bench-") as work:
+        count = ["count", cohort, "--db", db, "--by", "site", "--by", "age10", "--format", "json"]
+        report = ["report", cohort, "--db", db, "-o", str(Path(work) / "report.html"), "--target", "100"]
+        cache = ["--cache", str(Path(work) / "cache")]
         methods = {
-            "count": ["count", cohort, "--db", db, "--by", "site", "--by", "age10", "--format", "json"],
-            "report": ["report", cohort, "--db", db, "-o", str(Path(work) / "report.html"), "--target", "100"],
+            "count": [*count, *cache], "report": [*report, *cache],
+            "count_no_cache": [*count, "--no-cache"], "report_no_cache": [*report, "--no-cache"],
         }
         if options.pdf:
             methods["report_pdf"] = ["report", cohort, "--db", db, "-o", str(Path(work) / "report.pdf")]
-        times = {}
-        for name, args in methods.items():
-            _cli(*args)  # warm-up: file cache, DuckDB's first open
-            times[name] = [_cli(*args) for _ in range(options.repeats)]
+        for args in methods.values():
+            _cli(*args)  # warm-up: file cache, DuckDB's first open, the what-if cache filled
+        times: dict[str, list[float]] = {name: [] for name in methods}
+        loads = [os.getloadavg()[0]]
+        for _ in range(options.repeats):  # round robin: a busy spell of the machine hits every method alike
+            for name, args in methods.items():
+                times[name].append(_cli(*args))
+            loads.append(os.getloadavg()[0])
     medians = {name: statistics.median(runs) for name, runs in times.items()}
     print(json.dumps({
         "cohort": options.cohort.name, "db": db if options.db else f"synthetic, {options.persons} persons",
         "seconds": times, "median": medians, "report_over_count": medians["report"] / medians["count"],
+        "report_over_count_no_cache": medians["report_no_cache"] / medians["count_no_cache"],
+        "load_average_1min": [round(x, 1) for x in loads],
     }, indent=2))
 
 

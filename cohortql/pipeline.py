@@ -117,11 +117,21 @@ class ReportAnswer:
     layout: Layout  # the series' grain and window
     cdm_source: tuple | None  # (name, holder, source release date, CDM release date)
 
+    def to_dict(self) -> dict:
+        """Everything the page shows that comes from the data, as a steward reviews it and a release
+        checks it: the protected release of every table (attrition, by place, by sex x age band, the
+        series the forecast is estimated from), the series' grain and window, the data source."""
+        source = None if self.cdm_source is None else [None if v is None else str(v) for v in self.cdm_source]
+        return {"result": self.result.to_dict(), "layout": self.layout.to_dict(), "cdm_source": source}
+
 
 def run_report(
-    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, place: str | None = "site"
+    compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None, place: str | None = "site",
+    cache: CachedCounter | None = None,
 ) -> ReportAnswer:
-    """One query by place, sex, age band and index month; one release of every table the report shows."""
+    """One query by place, sex, age band and index month; one release of every table the report shows.
+
+    With a `cache` (cohortql.whatif), the same RawCounts come from cached vectors where it can."""
     from cohortql.execute.runner import run_cdm_source, run_cohort, run_site_catalogue
     from cohortql.fingerprint import fingerprint
     from cohortql.protect import protect
@@ -131,8 +141,11 @@ def run_report(
 
     policy = policy or active_policy().policy
     rendered = render(compiled.plan, target.cdm_schema, target.vocab_schema, report_strata(place))
-    raw = run_cohort(rendered, target)
-    catalogue = run_site_catalogue(rendered, target) if place else []
+    if cache is not None:
+        raw, catalogue = cache.counts(compiled.plan, report_strata(place))
+    else:
+        raw = run_cohort(rendered, target)
+        catalogue = run_site_catalogue(rendered, target) if place else []
     sources = run_cdm_source(rendered, target)
     source = sources[0] if sources else None
     end = last_month(source[3] or source[2] if source else None, raw)

@@ -23,7 +23,7 @@ BESIDE = {
     "fixtures": "execute",  # writes CDMs (DuckDB, Parquet) for the engines to read
     "atlas": "resolve",  # Circe JSON -> ast.Definition, and ast + plan.Plan -> Circe JSON
 }
-DRIVERS = ("pipeline", "app", "application", "api", "cli", "governance")
+DRIVERS = ("pipeline", "app", "application", "api", "cli", "governance", "whatif")
 # Packages outside cohortql that cohortql must never import (they are built on cohortql).
 OUTSIDE = ("tests", "benchmarks")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from cohortql.credentials import redact_text, secrets_of, strip_url
 from cohortql.execute.errors import DatabaseError, ErrorContext
 from cohortql.execute.spark_url import URL_HINT, parse_spark_url
-from cohortql.resources import profile_path
+from cohortql.profile import read_profile
 
 DEFAULT_TIMEOUT_SECONDS = 600
 CONNECT_TIMEOUT_SECONDS = 10
@@ -47,18 +46,6 @@ class Target:
             "cdm_schema": self.cdm_schema,
             "vocab_schema": self.vocab_schema or self.cdm_schema,
         }
-
-
-def load_profile() -> dict:
-    """The `[database]` table of the profile file, or {} when there is none."""
-    path = profile_path()
-    if not path.exists():
-        return {}
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle).get("database", {})
-    except (tomllib.TOMLDecodeError, OSError) as error:
-        raise DatabaseError(f"cannot read profile {path}: {error}", "fix the TOML syntax or remove the file") from None
 
 
 def safe_url_text(url: URL) -> str:
@@ -124,7 +111,7 @@ def resolve_target(
     timeout_seconds: int | None = None,
 ) -> Target:
     """Flags win over COHORTQL_DB, which wins over the profile; none of them means Eunomia."""
-    profile = load_profile()
+    profile = read_profile().table("database") or {}
     url_text = db or os.environ.get("COHORTQL_DB") or profile.get("url")
     cdm_schema = cdm_schema or profile.get("cdm_schema")
     vocab_schema = vocab_schema or profile.get("vocab_schema")

@@ -8,7 +8,6 @@ commits together with its audit record or not at all.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from cohortql.execute.errors import explain_driver_error
 from cohortql.execute.target import safe_url_text
 from cohortql.governance.errors import StoreError
-from cohortql.resources import profile_path
+from cohortql.profile import read_profile
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -34,14 +33,7 @@ def default_store_path() -> Path:
 
 
 def _profile_store() -> str | None:
-    path = profile_path()
-    if not path.exists():
-        return None
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle).get("governance", {}).get("store")
-    except (tomllib.TOMLDecodeError, OSError) as error:
-        raise StoreError(f"cannot read profile {path}: {error}", "fix the TOML syntax or remove the file") from None
+    return (read_profile().table("governance") or {}).get("store")
 
 
 def store_url(explicit: str | None = None, *, create: bool = True) -> URL:

@@ -24,6 +24,10 @@ from cohortql.governance.store import Store
 from cohortql.governance.verify import verify
 from cohortql.protect.policy import DisclosurePolicy, PolicyError
 
+# The feasibility report's release (pipeline.ReportAnswer.to_dict()), kept in the reviewed result
+# beside the count's numbers: reviewed with them, and checked by `release --format html|pdf`.
+REPORT_KEY = "feasibility_report"
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -251,7 +255,12 @@ def release(store: Store, actor: str, request_id: int, current: Binding, result:
         request = get(session, request_id)
         check_releasable(session, request, actor, current)
         _require_floor(session, request.policy, f"the disclosure policy of request {request_id}")
-        if chain.sha256_of(result) != request.result_sha256:
+        reviewed = request.result or {}
+        if REPORT_KEY in result and REPORT_KEY not in reviewed:
+            raise Refused(f"cannot release request {request_id} as the feasibility report: its tables were not "
+                          "reviewed (reviewed before cohortql showed them)", "submit it again for a new review")
+        approved = reviewed if REPORT_KEY in result else {k: v for k, v in reviewed.items() if k != REPORT_KEY}
+        if chain.sha256_of(result) != chain.sha256_of(approved):
             raise Refused(f"cannot release request {request_id}: the numbers differ from those the steward "
                           "approved (the warehouse data changed?)", "submit it again for a new review")
         _transition(session, request, "released", "release")

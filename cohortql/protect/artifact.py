@@ -46,12 +46,16 @@ class Artifact:
                 raise ValueError("linked blocks do not add up to the same persons")
 
 
-    def merged(self, blocks: frozenset[int]) -> tuple[Artifact, tuple[int, ...]]:
-        """These blocks as one block, the counts over only some of them left out; and the indices
-        (in this artifact) of the counts kept, in order. What the attrition sees of the final cohort
-        once its breakdown is decided apart: only its size."""
-        kept = tuple(i for i, q in enumerate(self.quantities) if not q.blocks & blocks or q.blocks >= blocks)
-        others = [b for b in range(len(self.block_values)) if b not in blocks]
+    def merged(self, blocks: frozenset[int], dropped: frozenset[int] = frozenset()) -> tuple[Artifact, tuple[int, ...]]:
+        """These blocks as one block, the counts over only some of them left out, and so are the
+        `dropped` blocks and every count over any of them; and the indices (in this artifact) of the
+        counts kept, in order. What the attrition sees of the final cohort once its breakdown tables
+        are decided apart: only its size."""
+        kept = tuple(
+            i for i, q in enumerate(self.quantities)
+            if not q.blocks & dropped and (not q.blocks & blocks or q.blocks >= blocks)
+        )
+        others = [b for b in range(len(self.block_values)) if b not in blocks and b not in dropped]
         new_index = {b: n for n, b in enumerate(others)}
         merged_block = len(others)
         values = (*(self.block_values[b] for b in others), sum(self.block_values[b] for b in blocks))

@@ -37,14 +37,15 @@ from cohortql.protect.policy import DisclosurePolicy
 from cohortql.protect.tables import FinalCohortCube
 
 _SOURCE, _SINK = ("source",), ("sink",)
+_FAR = 10**12  # a cap no count reaches: a move this far is unbounded
 
 
-def _edges(cube: FinalCohortCube) -> list[tuple[Hashable, Hashable, frozenset]] | None:
-    """(tail, head, cube cells) of every edge, or None when the cube's table is not a network."""
-    strata = list(cube.strata)
+def _edges(cube: FinalCohortCube, component: int) -> list[tuple[Hashable, Hashable, frozenset]] | None:
+    """(tail, head, cube blocks) of every edge of one component's table, or None when it is not a network."""
+    strata = list(cube.components[component])
     grouped = [name for name in strata if name in cube.hierarchies]
-    if len(strata) not in (1, 2) or len(grouped) > 1 or len(cube.components) > 1:
-        return None  # tables with no stratum in common: the linear program, with their link
+    if len(strata) not in (1, 2) or len(grouped) > 1:
+        return None  # a table of three strata: the linear program
     if grouped and strata[0] != grouped[0]:
         strata.reverse()  # the grouped stratum is the rows
     rows = cube.values[strata[0]]
@@ -54,7 +55,7 @@ def _edges(cube: FinalCohortCube) -> list[tuple[Hashable, Hashable, frozenset]] 
 
     def cell(row, column) -> tuple:
         combo = (row,) if len(strata) == 1 else (row, column)
-        return combo if list(cube.strata) == strata else combo[::-1]
+        return ("final", component, combo if list(cube.components[component]) == strata else combo[::-1])
 
     edges = [(_SINK, _SOURCE, frozenset(cell(r, c) for r in rows for c in columns))]
     for group in dict.fromkeys(group_of(r) for r in rows):
@@ -82,44 +83,118 @@ class Moves(NamedTuple):
     support: frozenset[int]  # counts on the edges the moves use: only their statuses can undo the moves
 
 
-class TableNetwork:
-    """The table's counts as edges of a flow network; ranges under any statuses, capped where enough."""
+class ReleaseNetworks:
+    """Every breakdown table of a release as flow networks: one per component of the cube.
+
+    Tables with no stratum in common (by site x month, by sex x age band) are cut into blocks
+    apart, tied only by adding up to the same final cohort (`FinalCohortCube.links`). Once the
+    final count is released, that tie is a known number: each component's grand total is fixed
+    at it, and the components are as independent of each other as the table is of the
+    attrition. Each is then judged on its own network (its total's edge owned by the final
+    count), depending only on its own counts' statuses. Under CLASSES the final count's value is
+    unknown and the components bound it together: each component network's total edge is held to
+    the totals every component allows (exact, since the joint polytope is the components' joined
+    at their total).
+    """
 
     @classmethod
-    def of(cls, artifact: Artifact, cube: FinalCohortCube, policy: DisclosurePolicy) -> TableNetwork | None:
-        """The network of the artifact's table, or None if it has none or is no network.
+    def of(cls, artifact: Artifact, cube: FinalCohortCube, policy: DisclosurePolicy) -> ReleaseNetworks | None:
+        """The networks of the artifact's tables, or None if it has none or one is no network.
 
-        The final cohort's blocks are the artifact's first blocks, in the cube's order (build_artifact).
-        Every count over them must be an edge; anything else (a count over some of them and other
-        blocks) means the artifact is not shaped as expected, and the linear program answers.
+        The components' blocks are the artifact's first blocks, in the cube's order (build_artifact).
+        Every count over a component's blocks must be an edge of its network; anything else (a count
+        over blocks of two components, or over some of the final cohort and other blocks) means the
+        artifact is not shaped as expected, and the linear program answers.
         """
-        edges = _edges(cube) if cube.breakdowns else None
-        if edges is None:
+        if not cube.breakdowns:
             return None
-        block_of = {key[-1]: index for index, key in enumerate(cube.blocks())}  # ("final", 0, combo)
-        final_blocks = frozenset(block_of.values())
-        by_blocks = {frozenset(block_of[c] for c in cells): [] for _t, _h, cells in edges}
-        for position, (_t, _h, cells) in enumerate(edges):
-            by_blocks[frozenset(block_of[c] for c in cells)].append(position)
-        owner: dict[int, int] = {}  # edge -> the quantity whose count it carries
-        table, final = [], None
+        edges = [_edges(cube, c) for c in range(len(cube.components))]
+        if any(found is None for found in edges):
+            return None
+        block_of = {key: index for index, key in enumerate(cube.blocks())}  # ("final", component, combo)
+        component_of = {index: key[1] for key, index in block_of.items()}
+        whole = [frozenset(i for key, i in block_of.items() if key[1] == c) for c in range(len(edges))]
+        positions: list[dict[frozenset, list[int]]] = []
+        for component in edges:
+            by_blocks: dict[frozenset, list[int]] = {}
+            for position, (_t, _h, cells) in enumerate(component):
+                by_blocks.setdefault(frozenset(block_of[c] for c in cells), []).append(position)
+            positions.append(by_blocks)
+        owners: list[dict[int, int]] = [{} for _ in edges]  # per component: edge -> the quantity on it
+        tables: list[list[int]] = [[] for _ in edges]
+        totals, final = [], None
         for index, quantity in enumerate(artifact.quantities):
-            inside = quantity.blocks & final_blocks
-            if not inside or (inside == final_blocks and quantity.blocks != final_blocks):
-                continue  # an attrition count: none, or all, of the final cohort
-            if quantity.blocks != inside:
-                return None  # linked to the attrition other than through the final count
-            if quantity.blocks == final_blocks:
-                final = index
-            else:
-                table.append(index)
-            for position in by_blocks.get(quantity.blocks, ()):
-                owner[position] = index
-            if quantity.blocks not in by_blocks:
+            touched = {component_of[b] for b in quantity.blocks if b in component_of}
+            if not touched:
+                continue  # an attrition count with none of the final cohort
+            if len(touched) > 1:
                 return None
+            (c,) = touched
+            inside = quantity.blocks & whole[c]
+            if c == 0 and inside == whole[0] and quantity.blocks != inside:
+                continue  # an attrition count with all of the final cohort
+            if quantity.blocks != inside or inside not in positions[c]:
+                return None
+            if inside == whole[0]:
+                final = index
+            elif inside == whole[c]:
+                totals.append(index)  # another cut of the final cohort: its edge is the final count's
+            else:
+                tables[c].append(index)
+                for position in positions[c][inside]:
+                    owners[c][position] = index
         if final is None:
             return None
-        return cls(artifact, policy, edges, owner, table, final, block_of)
+        for c, owner in enumerate(owners):
+            for position in positions[c][whole[c]]:  # sink -> source (and any edge as wide): the final count
+                owner[position] = final
+        networks = [TableNetwork(artifact, policy, e, o, t, final, block_of)
+                    for e, o, t in zip(edges, owners, tables, strict=True)]
+        return cls(networks, final, totals, frozenset().union(*whole[1:]))
+
+    def __init__(self, networks: list[TableNetwork], final: int, totals: list[int], apart: frozenset[int]):
+        self.networks = networks
+        self.final = final
+        self.apart = apart  # the blocks of every component but the first (whose blocks are the final count's)
+        self.totals = frozenset(totals)  # the other components' grand totals: the final count again
+        self._network_of = {index: network for network in networks for index in network.table}
+        self.table = (*self._network_of, *totals)  # every count on a network (the final count excluded)
+        self._sides = {id(network): frozenset(network.table) for network in networks}
+        if len(networks) > 1:
+            self._bound_total()
+
+    def _bound_total(self) -> None:
+        """Under CLASSES: the final count's edge in every network held to the totals all of them allow."""
+        low, high = 0.0, math.inf
+        for network in self.networks:
+            value = network.artifact.quantities[self.final].value
+            moves = network.moves(self.final, None, Knowledge.CLASSES, _FAR, _FAR)
+            low = max(low, value - moves.down)
+            high = min(high, value + moves.up if moves.up < _FAR else math.inf)
+        for network in self.networks:
+            network.bound_total((low, high))
+
+    def covers(self, index: int) -> bool:
+        return index in self._network_of
+
+    def side(self, index: int) -> frozenset[int]:
+        """The counts whose statuses the range of table count `index` depends on (its component's)."""
+        if index in self.totals:
+            return frozenset()  # the final count's value, released: nothing depends on its status
+        return self._sides[id(self._network_of[index])]
+
+    def key(self, index: int, statuses: tuple[Status, ...]) -> tuple[Status, ...]:
+        """The part of the statuses the range of table count `index` depends on."""
+        return self._network_of[index].key(statuses)
+
+    def moves(
+        self, index: int, key: tuple[Status, ...] | None, knowledge: Knowledge, down_cap: float, up_cap: float
+    ) -> Moves:
+        return self._network_of[index].moves(index, key, knowledge, down_cap, up_cap)
+
+
+class TableNetwork:
+    """One component's table as edges of a flow network; ranges under any statuses, capped where enough."""
 
     def __init__(self, artifact, policy, edges, owner, table, final, block_of):
         self.artifact = artifact
@@ -149,6 +224,13 @@ class TableNetwork:
             self._released += [math.inf, flow] if free else [0, 0]
         self._spares: dict = {}
         self._classes: dict = {}
+        self._total_classes: tuple[float, float] | None = None
+
+    def bound_total(self, bounds: tuple[float, float]) -> None:
+        """What the whole release says of the final count under CLASSES (other components bound it)."""
+        self._total_classes = bounds
+        self._spares.clear()
+        self._classes.clear()
 
     def covers(self, index: int) -> bool:
         return index in self._edge_of and index != self.final
@@ -162,6 +244,8 @@ class TableNetwork:
         k, lowest = self.policy.threshold, self.policy.lowest_small
         value = self.artifact.quantities[index].value
         if knowledge is Knowledge.CLASSES:
+            if index == self.final and self._total_classes is not None:
+                return self._total_classes
             return (lowest, k - 1) if self.policy.is_small(value) else (0, 0) if value == 0 else (k, math.inf)
         if status is Status.RELEASED:
             return value, value

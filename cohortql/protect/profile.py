@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 
+from cohortql.profile import ProfileError, read_profile
 from cohortql.protect.policy import DisclosurePolicy, PolicyError
-from cohortql.resources import profile_path
 
 
 @dataclass(frozen=True)
@@ -16,19 +15,17 @@ class ActivePolicy:
 
 
 def active_policy() -> ActivePolicy:
-    """The policy every run starts from; raises `PolicyError` for an unreadable or invalid table."""
-    path = profile_path()
-    if not path.exists():
-        return ActivePolicy(DisclosurePolicy(), f"the built-in default (no profile file at {path})")
+    """The policy every run starts from; raises `PolicyError` for an unreadable profile or an invalid table."""
     try:
-        with path.open("rb") as handle:
-            table = tomllib.load(handle).get("disclosure")
-    except (tomllib.TOMLDecodeError, OSError) as error:
-        raise PolicyError(f"cannot read profile {path}: {error}") from None
+        profile = read_profile()
+        table = profile.table("disclosure")
+    except ProfileError as error:  # the protect stage's own error, as for a bad table
+        raise PolicyError(error.message) from None
+    path = profile.path
+    if not profile.exists:
+        return ActivePolicy(DisclosurePolicy(), f"the built-in default (no profile file at {path})")
     if table is None:
         return ActivePolicy(DisclosurePolicy(), f"the built-in default ({path} has no [disclosure] table)")
-    if not isinstance(table, dict):
-        raise PolicyError(f"{path}: `disclosure` must be a table ([disclosure])")
     known = [f.name for f in fields(DisclosurePolicy)]
     unknown = sorted(set(table) - set(known))
     if unknown:

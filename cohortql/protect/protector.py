@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from cohortql.counts import RawCounts
 from cohortql.protect.artifact import Artifact, ArtifactBuilder, Status
 from cohortql.protect.attrition import add_attrition, attrition_counts, gain_counts
-from cohortql.protect.network import TableNetwork
+from cohortql.protect.network import ReleaseNetworks
 from cohortql.protect.policy import DisclosurePolicy
 from cohortql.protect.result import AttritionStep, Cell, ProtectedResult, ProtectedTable, TableCell, protecting
 from cohortql.protect.suppression import decide
@@ -111,7 +111,7 @@ def protect(
 
 def decided(artifact: Artifact, cube: FinalCohortCube, policy: DisclosurePolicy) -> tuple[Status, ...]:
     """The status of every count of one release on its own (the release ledger starts from these)."""
-    return decide(artifact, policy, TableNetwork.of(artifact, cube, policy))
+    return decide(artifact, policy, ReleaseNetworks.of(artifact, cube, policy))
 
 
 def hidden_further(artifact: Artifact, statuses: tuple[Status, ...], hide: frozenset[str]) -> tuple[Status, ...]:

@@ -67,6 +67,14 @@ class Layout:
     place: str | None
     finer_grains_refused: tuple[Grain, ...]  # tried first, mostly suppressed
 
+    def to_dict(self) -> dict:
+        """As a steward reviews it (no counts): the grain, the window's months, the grains refused."""
+        def grain(g: Grain) -> dict:
+            return {"place": g.place, "period": g.period}
+
+        return {"grain": grain(self.grain), "window": list(self.window.months), "place": self.place,
+                "finer_grains_refused": [grain(g) for g in self.finer_grains_refused]}
+
 
 @dataclass(frozen=True)
 class ReportRelease:

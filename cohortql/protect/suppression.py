@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from cohortql.protect.artifact import Artifact, Status
 from cohortql.protect.intervals import Intruder, IntruderModelError, Knowledge
-from cohortql.protect.network import TableNetwork
+from cohortql.protect.network import ReleaseNetworks
 from cohortql.protect.policy import DisclosurePolicy
 
 _TOLERANCE = 1e-6
@@ -35,12 +35,12 @@ class Verdict:
 class ProtectionCheck:
     """The protection level of each sensitive count, for any choice of statuses.
 
-    With the final count released and a table that is a network (`network.py`), the table's
-    counts are judged on the network and the attrition's by the linear program, each depending
+    With the final count released and tables that are networks (`network.py`), each component's
+    counts are judged on its network and the attrition's by the linear program, each depending
     only on its own side's statuses; otherwise everything is judged by the linear program.
     """
 
-    def __init__(self, artifact: Artifact, policy: DisclosurePolicy, network: TableNetwork | None = None):
+    def __init__(self, artifact: Artifact, policy: DisclosurePolicy, network: ReleaseNetworks | None = None):
         self.policy = policy
         self.intruder = Intruder(artifact, policy)
         self.network = network
@@ -50,7 +50,7 @@ class ProtectionCheck:
         if network:
             # The attrition's own linear program: the final cohort as one block (its table decided apart).
             final_blocks = artifact.quantities[network.final].blocks
-            merged, kept = artifact.merged(final_blocks)
+            merged, kept = artifact.merged(final_blocks, network.apart)
             self._attrition_intruder = Intruder(merged, policy)
             self._merged_index = {index: n for n, index in enumerate(kept)}
             self._kept = kept
@@ -64,15 +64,15 @@ class ProtectionCheck:
         """The counts whose status can change the range of `index` (None: any count can)."""
         if not self.split(statuses):
             return None
-        if self.network.covers(index):
-            return frozenset(self.network.table)
+        if self.network.covers(index) or index in self.network.totals:
+            return self.network.side(index)
         return frozenset(self._attrition) - {self.network.final}
 
     def verdict(self, index: int, statuses: tuple[Status, ...]) -> Verdict:
-        if not self.split(statuses):
+        if not self.split(statuses) or index in self.network.totals:
             return self._linear_verdict(self.intruder, index, statuses)
         on_table = self.network.covers(index)
-        key = (index, self.network.key(statuses) if on_table else tuple(statuses[i] for i in self._kept))
+        key = (index, self.network.key(index, statuses) if on_table else tuple(statuses[i] for i in self._kept))
         if key not in self._verdicts:
             if on_table:
                 self._verdicts[key] = self._table_verdict(index, key[1])
@@ -139,7 +139,7 @@ def primary_statuses(artifact: Artifact, policy: DisclosurePolicy) -> list[Statu
 
 
 def decide(
-    artifact: Artifact, policy: DisclosurePolicy, network: TableNetwork | None = None
+    artifact: Artifact, policy: DisclosurePolicy, network: ReleaseNetworks | None = None
 ) -> tuple[Status, ...]:
     """The status of every count: primary suppression, then greedy complementary suppression.
 

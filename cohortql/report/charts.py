@@ -34,6 +34,14 @@ def _pyplot():
     return plt
 
 
+def prepare() -> None:
+    """matplotlib imported, its font found and loaded: one small figure drawn (`html.prepare`)."""
+    plt = _pyplot()
+    figure, ax = plt.subplots(figsize=(1, 1))
+    ax.text(0, 0, "0")
+    _svg(figure, plt)
+
+
 def _margins(figure, labels: list[str], bottom: float = 0.3, top: float = 0.1) -> None:
     """Room for the longest label at the left and `bottom`/`top` inches, without a tight-bbox pass
     (which draws every chart twice): a character of the 8 pt font is about 0.075 inch wide."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from cohortql.report.explain import explain_plan
@@ -9,6 +12,21 @@ from cohortql.report.feasibility import build_report
 from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
 
 SUFFIXES = (".html", ".pdf")
+
+
+def prepare_report() -> Callable[[], None]:
+    """Starts loading what writing the page needs (matplotlib, the font cut, the template) in a thread,
+    to overlap the query (the database works outside the interpreter's lock); returns the wait for it.
+    Nothing in it depends on the counts."""
+    def work() -> None:
+        from cohortql.report.html import prepare
+
+        with suppress(Exception):  # anything that fails here fails again, and is reported, when the page is written
+            prepare()
+
+    thread = threading.Thread(target=work, name="cohortql-report-prepare")
+    thread.start()
+    return thread.join
 
 
 def concept_labels(definition) -> dict[int, str]:
@@ -31,7 +49,7 @@ def report_html(answer, compiled, *, answered_by: str, lang: str = "en",
     """`answer` is a `pipeline.ReportAnswer`: one protected release and what the report says of its data."""
     from cohortql.report.html import render_html
 
-    definition = explain_plan(compiled.plan, concept_labels(compiled.definition))
+    definition = explain_plan(compiled.plan, concept_labels(compiled.definition), lang=lang)
     report = build_report(
         answer.result, answer.layout, metadata=dict(compiled.plan.metadata), definition=definition,
         cdm_source=answer.cdm_source, answered_by=answered_by, lang=lang, enrol_fraction=enrol_fraction,

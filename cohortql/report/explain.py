@@ -1,72 +1,99 @@
-"""Explains a resolved plan in plain English for a data steward, every window and count spelled out.
+"""Explains a resolved plan in plain language for a data steward, every window and count spelled out.
 
 It reads the plan (what will run), not the syntax tree (what was written), so the text cannot
-describe a meaning the engine does not implement.
+describe a meaning the engine does not implement. Every phrase is a message of
+`cohortql.report.i18n.EXPLAIN`, in English (`cohortql explain`) or French (the French report);
+numbers and dates are formatted for the language.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import singledispatch
 
 from cohortql.omop import DOMAINS, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
+from cohortql.report.i18n import EXPLAIN, EXPLAIN_NOUNS_FR, LANGUAGES
 from cohortql.resolve import plan
 
-_NOUNS = {word: table.noun for word, table in DOMAINS.items()}
-_BREAKDOWNS = {
-    "site": "site",
-    "site_group": "site group",
-    "sex": "sex",
-    "age5": "5-year age band",
-    "age10": "10-year age band",
-    "year": "calendar year of the index date",
-    "quarter": "calendar quarter of the index date",
-    "month": "calendar month of the index date",
-}
 _UNIT_NAMES = {concept_id: symbol for symbol, concept_id in UNIT_CONCEPTS.items()}
-_VISIT_NAMES = {concept_id: name.replace("_", " ") for name, concept_id in VISIT_CONCEPTS.items()}
+_VISIT_NAMES = {concept_id: name for name, concept_id in VISIT_CONCEPTS.items()}
 _SEX_NAMES = {concept_id: name for name, concept_id in GENDER_CONCEPTS.items()}
-_AMOUNTS = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than", "=": "exactly", "!=": "other than"}
-_AGES = {">=": "aged {} or older", ">": "older than {}", "<=": "aged {} or younger", "<": "younger than {}",
-         "=": "aged exactly {}", "!=": "not aged {}"}
-_DATES = {">=": "on or after", ">": "after", "<=": "on or before", "<": "before", "=": "on", "!=": "not on"}
-_AGE_RULE = "at the index date (year of index minus year of birth)"
+_LANGUAGE: ContextVar[str] = ContextVar("explain_language", default="en")
 
 
-def explain_plan(p: plan.Plan, labels: Mapping[int, str] | None = None) -> str:
+def explain_plan(p: plan.Plan, labels: Mapping[int, str] | None = None, lang: str = "en") -> str:
     """The whole definition: metadata, concept sets, entry, numbered rules, breakdown.
 
     `labels` name concepts in the concept-set list (the feasibility report passes the labels
-    the definition wrote): words for a reader, not part of the meaning.
+    the definition wrote): words for a reader, not part of the meaning. `lang`: en or fr.
     """
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; choose from {', '.join(LANGUAGES)}")
+    token = _LANGUAGE.set(lang)
+    try:
+        return _explain(p, labels or {})
+    finally:
+        _LANGUAGE.reset(token)
+
+
+def _explain(p: plan.Plan, labels: Mapping[int, str]) -> str:
     sections = []
     if p.metadata:
-        sections.append("\n".join(f"{key.capitalize()}: {value}" for key, value in p.metadata))
-    sections.append("\n".join(["Concept sets:", *(_codeset_lines(c, labels or {}) for c in p.codesets)]))
+        sections.append("\n".join(_w("meta_line", key=_meta_key(key), value=value) for key, value in p.metadata))
+    sections.append("\n".join([_w("concept_sets"), *(_codeset_lines(c, labels) for c in p.codesets)]))
     sections.append(_entry(p.entry, p))
     if p.entry.qualify:
         sections.append(_qualify(p.entry.qualify, p))
     if p.rules:
         rules = [_rule(number, rule, p) for number, rule in enumerate(p.rules, start=1)]
-        sections.append("\n".join(["Rules, applied in the order written:", *rules]))
+        sections.append("\n".join([_w("rules"), *rules]))
     else:
-        sections.append("Rules: none; every person with an entry is in the cohort.")
-    breakdown = _join([_BREAKDOWNS[b] for b in p.breakdown], "and")
-    sections.append(f"Breakdown: by {breakdown}." if breakdown else "Breakdown: none.")
+        sections.append(_w("no_rules"))
+    breakdown = _join([_w(f"by_{b}") for b in p.breakdown], "and")
+    sections.append(_w("breakdown", by=breakdown) if breakdown else _w("no_breakdown"))
     return "\n\n".join(sections) + "\n"
+
+
+def _w(message: str, *args, **values) -> str:
+    """One phrase of the current language, its placeholders filled."""
+    return EXPLAIN[_LANGUAGE.get()][message].format(*args, **values)
+
+
+def _french() -> bool:
+    return _LANGUAGE.get() == "fr"
+
+
+def _meta_key(key: str) -> str:
+    return _w(f"meta_{key}") if f"meta_{key}" in EXPLAIN["en"] else key.capitalize()
+
+
+def _noun(domain: str, count: int) -> str:
+    """What one record (or several) of a domain is called."""
+    if not _french():
+        return _plural(count, DOMAINS[domain].noun)
+    head = "enregistrement" if abs(count) < 2 else "enregistrements"
+    return f"{head} {_de(EXPLAIN_NOUNS_FR[domain])}"
+
+
+def _de(text: str) -> str:
+    """French `de` before a word, elided before a vowel or a mute h."""
+    return f"d’{text}" if text[:1].lower() in "aeiouyéèêh" else f"de {text}"
 
 
 # ---- concept sets ----------------------------------------------------------------------
 
 
 def _item(item: plan.ConceptItem, labels: Mapping[int, str]) -> str:
-    name = f'{item.concept_id} "{labels[item.concept_id]}"' if item.concept_id in labels else str(item.concept_id)
-    text = f"{name} and its descendants" if item.descendants else f"{name} without descendants"
-    return f"excluding {text}" if item.excluded else text
+    concept = item.concept_id
+    name = _w("labelled", id=concept, label=labels[concept]) if concept in labels else str(concept)
+    text = _w("with_descendants" if item.descendants else "without_descendants", name=name)
+    return _w("excluding", text=text) if item.excluded else text
 
 
 def _source(source: plan.SourceCodes) -> str:
-    return f"{source.vocabulary} codes matching {source.pattern} mapped to standard concepts"
+    return _w("source_codes", vocabulary=source.vocabulary, pattern=source.pattern)
 
 
 def _codeset_items(codeset: plan.Codeset, labels: Mapping[int, str] | None = None) -> list[str]:
@@ -79,8 +106,8 @@ def _codeset_items(codeset: plan.Codeset, labels: Mapping[int, str] | None = Non
 def _codeset_lines(codeset: plan.Codeset, labels: Mapping[int, str]) -> str:
     items = _codeset_items(codeset, labels)
     if len(items) == 1:
-        return f"- {codeset.name}: {items[0]}"
-    return "\n".join([f"- {codeset.name}:", *(f"  - {item}" for item in items)])
+        return _w("codeset_one", name=codeset.name, item=items[0])
+    return "\n".join([_w("codeset_many", name=codeset.name), *(f"  - {item}" for item in items)])
 
 
 # ---- entry and rules -------------------------------------------------------------------
@@ -89,51 +116,38 @@ def _codeset_lines(codeset: plan.Codeset, labels: Mapping[int, str]) -> str:
 def _observation(entry: plan.Entry, anchor: str) -> str:
     spans = []
     if entry.prior_days:
-        spans.append(f"at least {_days(entry.prior_days)} of observation before")
+        spans.append(_w("observed_before", days=_days(entry.prior_days)))
     if entry.post_days:
-        spans.append(f"at least {_days(entry.post_days)} {'' if spans else 'of observation '}after")
-    return "an observation period" + (f" with {' and '.join(spans)} {anchor}" if spans else "")
+        spans.append(_w("after_too" if spans else "observed_after", days=_days(entry.post_days)))
+    if not spans:
+        return _w("observation_period")
+    return _w("observation_spans", spans=f" {_w('and')} ".join(spans), anchor=_w(anchor))
 
 
 def _entry(entry: plan.Entry, p: plan.Plan) -> str:
     if len(entry.events) > 1:
         return _alternative_entries(entry, p)
     (event,) = entry.events
-    what = f"{_NOUNS[event.domain]}{_codeset_ref(event, p, summary=True)}"
+    what = f"{_noun(event.domain, 1)}{_codeset_ref(event, p, summary=True)}"
     attributes = _attributes(event, p)
     if entry.mode == "first":
-        must = [f"lie in {_observation(entry, 'the index date')}"]
+        must = [_w("must_lie", observation=_observation(entry, "the_index_date"))]
         if attributes:
-            must.append(f"be one {_join(attributes, 'and')}")
-        return (
-            f"Entry: each person's first-ever {what}. The index date is that record's start date. "
-            f"The record must {' and must '.join(must)}. A person whose first-ever record fails this "
-            "does not enter; later records are not tried."
-        )
-    qualifiers = _join([*attributes, f"lying in {_observation(entry, 'its start date')}"], "and")
-    if entry.mode == "earliest":
-        return (f"Entry: each person's earliest {what} {qualifiers}. "
-                "The index date is that record's start date.")
-    return (f"Entry: every {what} {qualifiers}; a person may enter more than once. "
-            "The index date is each record's start date; counts are of persons, using each person's best entry.")
+            must.append(_w("must_be", attributes=_join(attributes, "and")))
+        return _w("entry_first", what=what, must=_w("must_join").join(must))
+    lying = _w("lying_in", observation=_observation(entry, "its_start_date"))
+    qualifiers = _join([*attributes, lying], "and")
+    return _w("entry_earliest" if entry.mode == "earliest" else "entry_all", what=what, qualifiers=qualifiers)
 
 
 def _alternative_entries(entry: plan.Entry, p: plan.Plan) -> str:
     kinds = []
     for event in entry.events:
         attributes = _attributes(event, p)
-        kinds.append(f"  - a {_NOUNS[event.domain]}{_codeset_ref(event, p, summary=True)}"
-                     + (f" {_join(attributes, 'and')}" if attributes else ""))  # fmt: skip
-    observed = f"Each must lie in {_observation(entry, 'its start date')}."
-    heads = {
-        "first": "Entry: for each kind of record below, each person's first-ever one (later ones are not "
-        f"tried); of those, the earliest that qualifies. {observed} The index date is its start date.",
-        "earliest": f"Entry: each person's earliest record of any kind below. {observed} "
-        "The index date is its start date.",
-        "all": f"Entry: every record of any kind below; a person may enter more than once. {observed} "
-        "The index date is each record's start date; counts are of persons, using each person's best entry.",
-    }
-    return "\n".join([heads[entry.mode], *kinds])
+        what = f"{_noun(event.domain, 1)}{_codeset_ref(event, p, summary=True)}"
+        kinds.append(_w("kind_item", what=what) + (f" {_join(attributes, 'and')}" if attributes else ""))
+    observed = _w("each_must_lie", observation=_observation(entry, "its_start_date"))
+    return "\n".join([_w(f"kinds_{entry.mode}", observed=observed), *kinds])
 
 
 def _qualify(qualify: plan.Qualify, p: plan.Plan) -> str:
@@ -145,8 +159,9 @@ def _qualify(qualify: plan.Qualify, p: plan.Plan) -> str:
 
 
 def _rule(number: int, rule: plan.Rule, p: plan.Plan) -> str:
-    verb = "keep" if rule.kind == "include" else "remove"
-    text = f'Rule {number}, {rule.kind} "{rule.name}": {verb} a person who {_predicate(rule.test, p, "  ")}'
+    verb = _w("keep" if rule.kind == "include" else "remove")
+    text = _w("rule", number=number, kind=_w(f"kind_{rule.kind}"), name=rule.name, verb=verb,
+              test=_predicate(rule.test, p, "  "))
     return text if "\n" in text else text + "."
 
 
@@ -168,134 +183,143 @@ def _occurs(test: plan.Occurs, p: plan.Plan, indent: str) -> str:
     qualifiers = ", ".join([*attributes, f"{_dated(event)} {_window(test.window)}"])
     joiner = ", " if attributes else " "
     if test.count == 0 and test.op in ("=", "<="):
-        return f"has no {_records(event, p, 1)}{joiner}{qualifiers}"
-    amount = f"{_AMOUNTS[test.op]} {test.count}"
+        return _w("has_none", records=_records(event, p, 1)) + joiner + qualifiers
+    amount = _w(f"amount_{test.op}", _number(test.count))
     if test.distinct_days:
-        return f"has {_records(event, p, 2)} on {amount} distinct {_plural(test.count, 'day')}, {qualifiers}"
-    return f"has {amount} {_records(event, p, test.count)}{joiner}{qualifiers}"
+        return _w("has_on_days", records=_records(event, p, 2), amount=amount,
+                  days=_plural(test.count, "distinct_day"), qualifiers=qualifiers)
+    return _w("has", amount=amount, records=_records(event, p, test.count)) + joiner + qualifiers
 
 
 @_predicate.register
 def _age(test: plan.AgeTest, p: plan.Plan, indent: str) -> str:
     low_high = _between(test.bounds)
     if low_high:
-        return f"is aged {low_high[0]} to {low_high[1]} {_AGE_RULE}"
-    return "is " + " and ".join(_AGES[b.op].format(_number(b.value)) for b in test.bounds) + f" {_AGE_RULE}"
+        return _w("aged_between", low=low_high[0], high=low_high[1], rule=_w("age_rule"))
+    bounds = f" {_w('and')} ".join(_w(f"age_{b.op}", _number(b.value)) for b in test.bounds)
+    return _w("aged", bounds=bounds, rule=_w("age_rule"))
 
 
 @_predicate.register
 def _sex(test: plan.SexTest, p: plan.Plan, indent: str) -> str:
     name = _SEX_NAMES.get(test.concept_id)
-    return f"is recorded as {name} (gender concept {test.concept_id})" if name else f"has gender {test.concept_id}"
+    if name:
+        return _w("sex_named", name=_w(f"sex_{name}"), id=test.concept_id)
+    return _w("sex_other", id=test.concept_id)
 
 
 @_predicate.register
 def _index_date(test: plan.IndexDateTest, p: plan.Plan, indent: str) -> str:
-    low_high = _between(test.bounds, str)
+    low_high = _between(test.bounds, _date)
     if low_high:
-        return f"has an index date between {low_high[0]} and {low_high[1]} (both included)"
-    return "has an index date " + " and ".join(f"{_DATES[b.op]} {b.value}" for b in test.bounds)
+        return _w("index_between", low=low_high[0], high=low_high[1])
+    return _w("index_bounds", bounds=f" {_w('and')} ".join(_w(f"date_{b.op}", _date(b.value)) for b in test.bounds))
 
 
 @_predicate.register
 def _all_of(test: plan.AllOf, p: plan.Plan, indent: str) -> str:
-    return _listed("meets all of the following:", test.children, p, indent)
+    return _listed(_w("all_of"), test.children, p, indent)
 
 
 @_predicate.register
 def _any_of(test: plan.AnyOf, p: plan.Plan, indent: str) -> str:
-    return _listed("meets any of the following:", test.children, p, indent)
+    return _listed(_w("any_of"), test.children, p, indent)
 
 
 @_predicate.register
 def _at_least_of(test: plan.AtLeastOf, p: plan.Plan, indent: str) -> str:
-    return _listed(f"meets at least {test.count} of the following:", test.children, p, indent)
+    return _listed(_w("at_least_of", count=_number(test.count)), test.children, p, indent)
 
 
 @_predicate.register
 def _not(test: plan.NotTest, p: plan.Plan, indent: str) -> str:
-    return _listed("does not meet the following:", (test.child,), p, indent)
+    return _listed(_w("not"), (test.child,), p, indent)
 
 
 # ---- events, attributes, windows --------------------------------------------------------
 
 
 def _records(event: plan.EventQuery, p: plan.Plan, count: int) -> str:
-    return _plural(count, _NOUNS[event.domain]) + _codeset_ref(event, p)
+    return _noun(event.domain, count) + _codeset_ref(event, p)
 
 
 def _dated(event: plan.EventQuery) -> str:
     # Tables with an end date name their date column a start date; the others have one date.
-    return "with start date" if DOMAINS[event.domain].end_date else "dated"
+    return _w("with_start_date" if DOMAINS[event.domain].end_date else "dated")
 
 
 def _codeset_ref(event: plan.EventQuery, p: plan.Plan, summary: bool = False) -> str:
     if event.codeset_id is None:
-        return " of any concept"
+        return _w("of_any_concept")
     codeset = p.codeset(event.codeset_id)
-    return f" in concept set {codeset.name}" + (f" ({', '.join(_codeset_items(codeset))})" if summary else "")
+    return _w("in_concept_set", name=codeset.name) + (f" ({', '.join(_codeset_items(codeset))})" if summary else "")
 
 
 def _attributes(event: plan.EventQuery, p: plan.Plan) -> list[str]:
     """Each attribute filter as a phrase that can follow a record noun."""
     phrases = []
     if event.value:
-        phrases.append(f"with a value {_of(_amount(event.value))} (a record with no value never matches)")
+        phrases.append(_w("value", amount=_of(_amount(event.value))))
     if event.value_codeset_id is not None:
-        phrases.append(f"with a value in concept set {p.codeset(event.value_codeset_id).name}")
+        phrases.append(_w("value_set", name=p.codeset(event.value_codeset_id).name))
     if event.unit_concept_ids:
-        units = [f"{_UNIT_NAMES[u]} (concept {u})" if u in _UNIT_NAMES else f"concept {u}"
+        units = [_w("unit_named", symbol=_UNIT_NAMES[u], id=u) if u in _UNIT_NAMES else _w("concept", id=u)
                  for u in event.unit_concept_ids]
-        phrases.append(f"with unit {_join(units, 'or')}")
+        phrases.append(_w("unit", units=_join(units, "or")))
     if event.visit_concept_ids:
-        visits = _join([f"{_VISIT_NAMES.get(v, 'visit type')} (concept {v})" for v in event.visit_concept_ids], "or")
-        phrases.append(f"of type {visits}" if event.domain == "visit" else f"recorded during a visit of type {visits}")
+        names = [_w(f"visit_{_VISIT_NAMES[v]}") if v in _VISIT_NAMES else _w("visit_type")
+                 for v in event.visit_concept_ids]
+        visits = _join([_w("visit_named", name=n, id=v) for n, v in zip(names, event.visit_concept_ids, strict=True)],
+                       "or")
+        phrases.append(_w("of_type" if event.domain == "visit" else "during_visit", visits=visits))
     if event.duration:
-        phrases.append(f"lasting {_amount(event.duration, ' days')} (end date minus start date)")
+        phrases.append(_w("lasting", amount=_amount(event.duration, _w("days_unit"))))
     if event.days_supply:
-        phrases.append(f"with a days supply {_of(_amount(event.days_supply, ' days'))}")
+        phrases.append(_w("days_supply", amount=_of(_amount(event.days_supply, _w("days_unit")))))
     for concept_filter in event.concept_filters:
         ids = _join([str(i) for i in concept_filter.concept_ids], "or")
-        phrases.append(f"with {concept_filter.attribute.replace('_', ' ')} concept {ids}")
+        key = f"attribute_{concept_filter.attribute}"
+        attribute = _w(key) if key in EXPLAIN["en"] else concept_filter.attribute.replace("_", " ")
+        phrases.append(_w("concept_filter", attribute=attribute, ids=ids))
     return phrases
 
 
 def _offset(day: int) -> str:
     if day == 0:
-        return "the index date"
-    return f"{_days(abs(day))} {'before' if day < 0 else 'after'} the index date"
+        return _w("the_index_date")
+    return _w("offset", days=_days(abs(day)), direction=_w("before" if day < 0 else "after"))
 
 
 def _range(start: int, end: int) -> str:
     """A closed window [start, end] in days from the index date."""
     if start == end:
-        return "on the index date" if start == 0 else f"exactly {_offset(start)}"
+        return _w("on_index") if start == 0 else _w("exactly", offset=_offset(start))
     if start == 0:
-        return f"from the index date to {_days(end)} after"
+        return _w("index_to", days=_days(end))
     if end == 0:
-        return f"from {_days(-start)} before to the index date"
-    return f"from {_days(abs(start))} {'before' if start < 0 else 'after'} to {_offset(end)}"
+        return _w("to_index", days=_days(-start))
+    return _w("span", days=_days(abs(start)), direction=_w("before" if start < 0 else "after"), offset=_offset(end))
 
 
 def _window(window: plan.Window) -> str:
     start, end, inside = window.start, window.end, window.within_observation
-    ignoring = ", ignoring observation periods"
+    ignoring = _w("ignoring")
     if start is not None and end is not None:
-        return _range(start, end) + (", inside the index's observation period" if inside else ignoring)
+        return _range(start, end) + (_w("inside") if inside else ignoring)
     if start is None and end is None:
-        return "at any time in the index's observation period" if inside else "at any time" + ignoring
+        return _w("any_time_inside") if inside else _w("any_time") + ignoring
     if inside:
         if start is None and end == -1:
-            return "any time before the index date (from the start of the observation period to 1 day before)"
+            return _w("before_inside")
         if start is None:
-            return f"from the start of the observation period to {_offset(end)}"
+            return _w("start_to", offset=_offset(end))
         if start == 1:
-            return "any time after the index date (from 1 day after to the end of the observation period)"
-        return f"from {_offset(start)} to the end of the observation period"
+            return _w("after_inside")
+        return _w("to_end", offset=_offset(start))
     if start is None:
-        text = "any time before the index date" if end == -1 else f"any time up to {_offset(end)}"
+        text = _w("any_before") if end == -1 else _w("up_to", offset=_offset(end))
     else:
-        text = "any time after the index date" if start == 1 else f"any time from {_offset(start)} on"
+        text = _w("any_after") if start == 1 else _w("from_on", offset=_offset(start))
     return text + ignoring
 
 
@@ -313,27 +337,46 @@ def _between(bounds, show=None) -> tuple[str, str] | None:
 def _amount(bounds: tuple[plan.Bound, ...], unit: str = "") -> str:
     low_high = _between(bounds)
     if low_high:
-        return f"between {low_high[0]} and {low_high[1]}{unit}"
-    return " and ".join(f"{_AMOUNTS[b.op]} {_number(b.value)}{unit}" for b in bounds)
+        return _w("between", low=low_high[0], high=low_high[1] + unit)
+    return f" {_w('and')} ".join(_w(f"amount_{b.op}", _number(b.value) + unit) for b in bounds)
 
 
 def _of(amount: str) -> str:
-    return amount if amount.startswith(("between", "other")) else f"of {amount}"
+    if amount.startswith(("between", "other", "entre", "autre")):
+        return _w("between_value", amount=amount) if _french() and amount.startswith("entre") else amount
+    return _de(amount) if _french() else _w("of_amount", amount=amount)
 
 
 def _number(value) -> str:
+    if _french():
+        from babel.numbers import format_decimal
+
+        return format_decimal(value, locale="fr")
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
+def _date(value) -> str:
+    """A date of the definition: ISO in English (as written), CLDR's long form in French."""
+    if not _french():
+        return str(value)
+    from babel.dates import format_date
+
+    return format_date(datetime.date.fromisoformat(str(value)[:10]), "long", locale="fr")
+
+
 def _days(n: int) -> str:
-    return f"{n} {_plural(n, 'day')}"
+    return f"{_number(n)} {_plural(n, 'day')}"
 
 
 def _plural(n: int, noun: str) -> str:
+    """An English noun (`day`, or a domain's noun) or a message noun (`distinct_day`) for n of them."""
+    if noun in EXPLAIN["en"]:
+        singular, plural = EXPLAIN[_LANGUAGE.get()][noun]
+        return singular if (abs(n) < 2 if _french() else n == 1) else plural
     return noun if n == 1 else noun + "s"
 
 
 def _join(words: list[str], conjunction: str) -> str:
     if len(words) <= 1:
         return "".join(words)
-    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+    return f"{', '.join(words[:-1])} {_w(conjunction)} {words[-1]}"

@@ -31,13 +31,21 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def _font_css(text: str) -> str:
-    """@font-face rules for the page's font, subset to `text`'s characters (a few tens of kB)."""
+# Every character the page is likely to use (ASCII, Latin-1, the punctuation and marks of the
+# messages in both languages), so that the font can be cut before the page exists (`prepare`).
+_REPERTOIRE = frozenset(
+    [chr(c) for c in range(0x20, 0x7F)] + [chr(c) for c in range(0xA0, 0x180)]
+    + list("\u2009\u202f\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u2022\u2212\u2248\u2264\u2265")
+    + list("\u00b7\u2192\u03bb\u03b1\u03b2\u03c4")
+)
+
+
+@lru_cache(maxsize=4)
+def _font_css_for(characters: frozenset[str]) -> str:
     import matplotlib
     from fontTools import subset, ttLib
 
     folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    characters = set(text) | {chr(c) for c in range(0x20, 0x7F)}
     rules = []
     for filename, weight in _FACES:
         options = subset.Options()
@@ -46,7 +54,7 @@ def _font_css(text: str) -> str:
         options.layout_features = ["kern", "liga"]
         font = ttLib.TTFont(str(folder / filename), lazy=True)  # reads only the tables the subset needs
         cutter = subset.Subsetter(options)
-        cutter.populate(unicodes=[ord(c) for c in characters])
+        cutter.populate(unicodes=sorted(ord(c) for c in characters))
         cutter.subset(font)
         buffer = io.BytesIO()
         font.save(buffer)
@@ -54,6 +62,21 @@ def _font_css(text: str) -> str:
         rules.append(f'@font-face {{ font-family: "DejaVu Sans"; font-weight: {weight}; '
                      f'src: url(data:font/ttf;base64,{data}) format("truetype"); }}')
     return "\n".join(rules)
+
+
+def _font_css(text: str) -> str:
+    """@font-face rules for the page's font, subset to the repertoire and any other character of `text`
+    (a few tens of kB)."""
+    characters = {c for c in text if c >= " "}  # control characters (line breaks) have no glyph
+    return _font_css_for(_REPERTOIRE if characters <= _REPERTOIRE else _REPERTOIRE | frozenset(characters))
+
+
+def prepare() -> None:
+    """What writing any page needs, done ahead (while the query runs, `document.prepare_report`):
+    matplotlib with its fonts loaded, the font cut to the repertoire, the template compiled."""
+    charts.prepare()
+    _font_css_for(_REPERTOIRE)
+    _environment().get_template("feasibility.html.j2")
 
 
 def _charts(report: Report) -> dict:

@@ -45,7 +45,8 @@ def find_chromium() -> str:
 
 def html_to_pdf(html: str, output: Path) -> None:
     browser = find_chromium()
-    with tempfile.TemporaryDirectory(prefix="cohortql-pdf-") as work:
+    # Chromium's helpers may still write to the profile as it exits: leftovers are not an error.
+    with tempfile.TemporaryDirectory(prefix="cohortql-pdf-", ignore_cleanup_errors=True) as work:
         page = Path(work) / "report.html"
         page.write_text(html, encoding="utf-8")
         target = Path(work) / "report.pdf"

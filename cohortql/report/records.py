@@ -80,6 +80,25 @@ def result_table(result: dict) -> str:
     return _text(table) + "\n".join(lines) + "\n"
 
 
+def report_tables(report: dict | None) -> str:
+    """The feasibility report's release as reviewed (pipeline.ReportAnswer.to_dict()): every table it
+    shows, the series' grain and window (the forecast is estimated from that series)."""
+    if report is None:
+        return "not reviewed: the request was run before cohortql showed the report's tables\n"
+    layout = report["layout"]
+    grain = layout["grain"]
+    window = layout["window"]
+    place = {"site": "site", "site_group": "site group", None: "the whole data source"}[grain["place"]]
+    lines = [f"series: newly eligible by {place} and {grain['period']}"
+             + (f", {window[0]} to {window[-1]} (and before)" if window else "")]
+    if layout["finer_grains_refused"]:
+        refused = ", ".join(f"{g['place'] or 'overall'} x {g['period']}" for g in layout["finer_grains_refused"])
+        lines.append(f"finer grains mostly below the threshold, not shown: {refused}")
+    if report.get("cdm_source"):
+        lines.append("data source: " + ", ".join(v for v in report["cdm_source"] if v))
+    return "\n".join(lines) + "\n" + result_table(report["result"])
+
+
 def _summary(record) -> str:
     detail = json.loads(record.detail)
     if record.action in ("role_granted", "role_revoked"):

@@ -21,6 +21,7 @@ from cohortql.omop import (
 )
 from cohortql.parse import ast
 from cohortql.resolve import plan
+from cohortql.resolve.breakdowns import breakdown_problems
 
 FIRST_LINE = Span(1, 1, 1, 2)
 
@@ -266,27 +267,11 @@ class _Resolver:
             )
         if not breakdowns:
             return ()
-        dimensions = []
-        for name in breakdowns[0].dimensions:
-            if name.text not in BREAKDOWNS:
-                self.error(
-                    "E112",
-                    f"unknown breakdown `{name.text}`",
-                    name.span,
-                    _did_you_mean(name.text, BREAKDOWNS, "breakdowns"),
-                )
-            elif name.text in dimensions:
-                self.error("E112", f"breakdown `{name.text}` is listed twice", name.span)
-            else:
-                dimensions.append(name.text)
-        if len(dimensions) > 2:
-            self.error(
-                "E112",
-                "at most two breakdown dimensions",
-                breakdowns[0].span,
-                "tables are one- or two-way; run again for other pairs",
-            )
-        return tuple(dimensions)
+        names = breakdowns[0].dimensions
+        for problem in breakdown_problems([name.text for name in names]):
+            span = breakdowns[0].span if problem.index is None else names[problem.index].span
+            self.error("E112", problem.message, span, problem.hint)
+        return tuple(dict.fromkeys(name.text for name in names if name.text in BREAKDOWNS))
 
     # ---- events ----
     def codeset_ref(self, name: ast.Name) -> int | None:

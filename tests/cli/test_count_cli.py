@@ -27,7 +27,8 @@ Q4 = str(REPO / "examples" / "q4_coronary_events.cohort")
 @pytest.fixture(autouse=True)
 def _no_configured_database(monkeypatch, tmp_path, eunomia_target):
     monkeypatch.delenv("COHORTQL_DB", raising=False)
-    monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "no-profile.toml"))
+    monkeypatch.delenv("COHORTQL_PROFILE", raising=False)  # no profile: the defaults
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
 
 
 def test_count_json_without_configuration():

@@ -16,7 +16,8 @@ Q7 = str(REPO / "examples" / "q7_type2_diabetes_trial.cohort")
 @pytest.fixture(autouse=True)
 def _no_profile(monkeypatch, tmp_path):
     monkeypatch.delenv("COHORTQL_DB", raising=False)
-    monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "no-profile.toml"))
+    monkeypatch.delenv("COHORTQL_PROFILE", raising=False)  # no profile: the defaults
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
 
 
 def test_the_report_is_written_as_html(tiny_duckdb_target, tmp_path):

@@ -28,7 +28,8 @@ TINY_CONDITIONS = TINY_ROWS["condition_occurrence"]
 @pytest.fixture(autouse=True)
 def _no_configured_database(monkeypatch, tmp_path):
     monkeypatch.delenv("COHORTQL_DB", raising=False)
-    monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "no-profile.toml"))
+    monkeypatch.delenv("COHORTQL_PROFILE", raising=False)  # no profile: the defaults
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,8 @@ def test_profile_then_environment_then_flag(postgres_database, postgres_tiny, tm
 
 def test_password_never_shown_or_kept(postgres_database, postgres_tiny, monkeypatch, tmp_path):
     monkeypatch.delenv("COHORTQL_DB", raising=False)
-    monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "no-profile.toml"))
+    monkeypatch.delenv("COHORTQL_PROFILE", raising=False)  # no profile: the defaults
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
     url = _url(postgres_database)
     result = CliRunner().invoke(app, ["count", CASE, "--db", url, "--cdm-schema", "tiny", "--format", "json"])
     assert result.exit_code == 0, result.output

@@ -29,7 +29,8 @@ SECRET = f"Pw-{uuid.uuid4().hex[:10]}"
 @pytest.fixture(autouse=True)
 def _no_configured_database(monkeypatch, tmp_path):
     monkeypatch.delenv("COHORTQL_DB", raising=False)
-    monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "no-profile.toml"))
+    monkeypatch.delenv("COHORTQL_PROFILE", raising=False)  # no profile: the defaults
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
 
 
 def _url(postgres_database, **changes) -> str:
@@ -201,7 +202,8 @@ def _active_cohortql_queries(postgres_database) -> list[str]:
 
 def test_ctrl_c_cancels_the_server_side_query(postgres_database, cdm_schemas, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "COHORTQL_DB"}
-    env["COHORTQL_PROFILE"] = str(tmp_path / "no-profile.toml")
+    env.pop("COHORTQL_PROFILE", None)  # no profile: the defaults
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "no-config")
     # As a shell starts it, SIGINT raising KeyboardInterrupt (a test runner may have it ignored).
     launcher = (
         "import signal; signal.signal(signal.SIGINT, signal.default_int_handler);"

@@ -122,7 +122,8 @@ def test_cli_count_in_a_new_jvm_is_quiet_and_right(tiny_targets):
     case = tiny.CASES_DIR / "11_source_codes.cohort"
     url = f"spark://local[1]{base}/parquet?format=parquet&{SMALL}"
     cli = Path(sys.executable).with_name("cohortql")
-    env = {**os.environ, "COHORTQL_PROFILE": str(base / "no-profile.toml")}  # the default policy
+    env = {**os.environ, "XDG_CONFIG_HOME": str(base / "no-config")}  # no profile: the default policy
+    env.pop("COHORTQL_PROFILE", None)
     done = subprocess.run(
         [str(cli), "count", str(case), "--db", url, "--format", "json"], capture_output=True, text=True, env=env
     )

@@ -25,6 +25,7 @@ def store(request, tmp_path, monkeypatch, eunomia_target):
     """SQLite unless a test asks for PostgreSQL (`parametrize("store", [...], indirect=True)`)."""
     monkeypatch.delenv("COHORTQL_DB", raising=False)
     monkeypatch.delenv("COHORTQL_USER", raising=False)
+    (tmp_path / "no-profile.toml").write_text("")  # a profile of no settings: the defaults (tests may fill it)
     monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "no-profile.toml"))
     if getattr(request, "param", "sqlite") == "sqlite":
         monkeypatch.setenv("COHORTQL_STORE", str(tmp_path / "governance.sqlite"))
@@ -245,3 +246,57 @@ def test_release_as_the_feasibility_report(people, definition, tmp_path):
     assert "Acme Pharma" in page  # the sponsor named at submission
     entries = json.loads(ok("audit", "log", "--request", request_id, "--format", "json").stdout)
     assert entries[-1]["action"] == "released" and entries[-1]["detail"]["format"] == "html"
+
+
+def test_the_steward_reviews_the_reports_tables_and_the_release_checks_them(people, definition, tmp_path,
+                                                                             monkeypatch):
+    """Every table the report shows (by site, by sex x age band, the series the forecast comes from) is
+    in what `review show` prints and the steward approves; a report whose tables differ is refused."""
+    from cohortql import pipeline
+
+    request_id = submitted(definition)
+    shown = ok("review", "show", request_id, "--no-concepts", user="stella").stdout
+    report = shown.split("== Feasibility report (cohortql release --format html|pdf) ==", 1)[1]
+    assert "series: newly eligible by" in report
+    for table in ("breakdown by sex, age10:", "breakdown by site:"):
+        assert table in report, report
+    assert re.search(r"breakdown by (site, )?(month|quarter):", report), report
+    ok("review", "approve", request_id, user="stella")
+    original = pipeline.run_report
+
+    def other_series(*args, **kwargs):  # the data changed in a way only the series shows
+        answer = original(*args, **kwargs)
+        layout = answer.layout
+        shifted = type(layout.window)(layout.window.months[1:])
+        return pipeline.ReportAnswer(answer.result, type(layout)(layout.grain, shifted, layout.place,
+                                                                 layout.finer_grains_refused), answer.cdm_source)
+
+    monkeypatch.setattr(pipeline, "run_report", other_series)
+    out = tmp_path / "feasibility.html"
+    stderr = refused("release", request_id, "--format", "html", "-o", out, user="rita")
+    assert "the numbers differ from those the steward approved" in stderr
+    assert not out.exists()
+    monkeypatch.setattr(pipeline, "run_report", original)
+    ok("release", request_id, "--format", "html", "-o", out, user="rita")
+    assert out.exists()
+
+
+def test_a_report_whose_tables_were_not_reviewed_is_not_released(people, definition, tmp_path, monkeypatch):
+    """A request reviewed without the report's tables (as before cohortql showed them) releases its
+    count, but not the report."""
+    from cohortql.governance import workflow
+
+    original = workflow.record_result
+
+    def as_before(store, actor, request_id, result, **kwargs):
+        return original(store, actor, request_id, {k: v for k, v in result.items() if k != workflow.REPORT_KEY},
+                        **kwargs)
+
+    monkeypatch.setattr(workflow, "record_result", as_before)
+    request_id = submitted(definition)
+    shown = ok("review", "show", request_id, "--no-concepts", user="stella").stdout
+    assert "not reviewed: the request was run before cohortql showed the report's tables" in shown
+    ok("review", "approve", request_id, user="stella")
+    stderr = refused("release", request_id, "--format", "html", "-o", tmp_path / "f.html", user="rita")
+    assert "its tables were not reviewed" in stderr
+    ok("release", request_id, "--format", "json", user="rita")

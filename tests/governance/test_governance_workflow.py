@@ -81,6 +81,7 @@ def test_store_location(monkeypatch, tmp_path):
     monkeypatch.delenv("COHORTQL_STORE", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "profile.toml"))
+    (tmp_path / "profile.toml").write_text("")  # no [governance] table
     assert store_url().database == str(tmp_path / "data" / "cohortql" / "governance.sqlite")
     (tmp_path / "profile.toml").write_text('[governance]\nstore = "postgresql://gov@db.example/governance"\n')
     assert store_url().render_as_string() == "postgresql+psycopg2://gov@db.example/governance"

@@ -18,7 +18,7 @@ from cohortql.counts import RawCounts
 from cohortql.protect import Breakdown, DisclosurePolicy, Hierarchy
 from cohortql.protect.artifact import Status
 from cohortql.protect.intervals import Intruder, Knowledge
-from cohortql.protect.network import TableNetwork
+from cohortql.protect.network import ReleaseNetworks
 from cohortql.protect.protector import build_artifact
 from cohortql.protect.suppression import primary_statuses
 
@@ -46,7 +46,7 @@ def released_tables(draw):
     hierarchies = (Hierarchy.of("site", "site_group", {s: GROUPS[s] for s in sites}),) if grouped else ()
     artifact, cube = build_artifact(raw, (Breakdown(by),), hierarchies, {"site": sites, "sex": SEXES})
     policy = DisclosurePolicy(threshold=draw(st.integers(2, 12)), suppress_zero=draw(st.booleans()))
-    network = TableNetwork.of(artifact, cube, policy)
+    network = ReleaseNetworks.of(artifact, cube, policy)
     statuses = primary_statuses(artifact, policy)
     for index in network.table:
         if statuses[index] is Status.RELEASED and artifact.quantities[index].value and draw(st.booleans()):
@@ -61,8 +61,8 @@ def test_network_ranges_are_the_linear_program_ranges(drawn):
     if statuses[network.final] is not Status.RELEASED:
         return  # a small final count: the linear program judges the whole release
     intruder = Intruder(artifact, policy)
-    key = network.key(statuses)
     for index in network.table:
+        key = network.key(index, statuses)
         value = artifact.quantities[index].value
         for knowledge in Knowledge:
             expected = intruder.range(index, statuses, knowledge)
@@ -75,7 +75,7 @@ def test_network_ranges_are_the_linear_program_ranges(drawn):
 def test_a_table_of_three_strata_has_no_network():
     raw = RawCounts((), ("site", "sex", "age10"), ((0, ("A", "F", 20), 5, 5), (0, ("B", "M", 30), 40, 40)))
     artifact, cube = build_artifact(raw, (Breakdown(("site", "sex", "age10")),))
-    assert TableNetwork.of(artifact, cube, DisclosurePolicy()) is None
+    assert ReleaseNetworks.of(artifact, cube, DisclosurePolicy()) is None
 
 
 def test_a_move_is_stopped_by_the_released_counts_around_it():
@@ -85,10 +85,10 @@ def test_a_move_is_stopped_by_the_released_counts_around_it():
                                           (0, ("B", "M"), 60, 60)))
     artifact, cube = build_artifact(raw, (Breakdown(("site", "sex")),), (), {"site": ("A", "B"), "sex": SEXES})
     policy = DisclosurePolicy()
-    network = TableNetwork.of(artifact, cube, policy)
+    network = ReleaseNetworks.of(artifact, cube, policy)
     statuses = tuple(primary_statuses(artifact, policy))
     small = next(i for i in network.table if artifact.quantities[i].value == 3)
-    moves = network.moves(small, network.key(statuses), Knowledge.NUMBERS, 10, 10)
+    moves = network.moves(small, network.key(small, statuses), Knowledge.NUMBERS, 10, 10)
     assert (moves.down, moves.up) == (0, 0)
     stoppers = {artifact.quantities[i].keys[0].split("/")[-1] for i in moves.binding}
     assert any("'B'" in name for name in stoppers), stoppers  # site B's cells and total can let A's move

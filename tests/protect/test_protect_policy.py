@@ -30,7 +30,9 @@ def profile(monkeypatch, tmp_path):
     return write
 
 
-def test_without_a_profile_the_default_policy_is_active(profile):
+def test_without_a_profile_the_default_policy_is_active(profile, monkeypatch, tmp_path):
+    monkeypatch.delenv("COHORTQL_PROFILE")  # the default path, absent
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
     active = active_policy()
     assert active.policy == DisclosurePolicy()
     assert "built-in default" in active.source
@@ -117,3 +119,25 @@ def test_count_uses_the_profile_and_stricter_options(profile, eunomia_target):
     assert "stricter than the deployment's floor" in strict["policy_note"]
     assert strict["final"] == {"value": None, "display": "<20"}  # 13 persons
     assert all(step["value"] is None or step["value"] % 10 == 0 for step in strict["attrition"])
+
+
+def test_a_named_profile_that_is_missing_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "typo.toml"))
+    result = CliRunner().invoke(app, ["policy", "show"])
+    assert result.exit_code == 2
+    assert "no profile file at" in result.output and "COHORTQL_PROFILE" in result.output
+
+
+def test_one_profile_file_gives_every_stage_its_table(tmp_path, monkeypatch):
+    from cohortql.execute.target import resolve_target
+    from cohortql.governance.store import store_url
+
+    profile = tmp_path / "profile.toml"
+    profile.write_text('[database]\ntimeout_seconds = 77\n[disclosure]\nthreshold = 12\n'
+                       f'[governance]\nstore = "{tmp_path / "gov.sqlite"}"\n', encoding="utf-8")
+    monkeypatch.setenv("COHORTQL_PROFILE", str(profile))
+    monkeypatch.delenv("COHORTQL_DB", raising=False)
+    monkeypatch.delenv("COHORTQL_STORE", raising=False)
+    assert resolve_target().timeout_seconds == 77
+    assert active_policy().policy.threshold == 12
+    assert store_url(create=False).database == str(tmp_path / "gov.sqlite")

@@ -76,7 +76,8 @@ class _Session:
 
 def visit(page: Path, probe: str, width: int = 900) -> PageVisit:
     """Open `page` (a local file), evaluate `probe` (a JS expression) and screenshot the whole page."""
-    with tempfile.TemporaryDirectory(prefix="cohortql-browser-") as profile:
+    # Chromium's helpers may still write to the profile as it exits: leftovers are not an error.
+    with tempfile.TemporaryDirectory(prefix="cohortql-browser-", ignore_cleanup_errors=True) as profile:
         command = [find_chromium(), *OFFLINE_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
                    "about:blank"]
         browser = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

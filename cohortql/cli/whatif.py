@@ -1,20 +1,19 @@
 """The trial designer's commands: compare, whatif, sweep, impact, watch, cache (docs/whatif.md).
 
-Registered on the main app by cohortql/cli.py; options and exit codes as for `count`
+Registered on the main app by cohortql/cli/__init__.py; options and exit codes as for `count`
 (0 success, 1 a definition or database error, 2 a usage error such as an unknown rule).
 """
 
 from __future__ import annotations
 
 import sys
-import warnings
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from cohortql import cli as base
+from cohortql.cli import common as base
 
 CACHE_OPTION = typer.Option(
     None, "--cache", help="What-if cache directory (default: $COHORTQL_CACHE_DIR/whatif or ~/.cache/cohortql/whatif)."
@@ -31,55 +30,28 @@ class VariantFormat(StrEnum):
 FORMAT_OPTION = typer.Option(VariantFormat.table, "--format", help="table, json or csv.")
 
 
-@contextmanager
-def cache_warnings():
-    """A cache that cannot be used is a warning on stderr, never a traceback."""
-    from cohortql.whatif.store import CacheWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CacheWarning)
-        try:
-            yield
-        finally:
-            for warning in caught:
-                if issubclass(warning.category, CacheWarning):
-                    base.err.print(f"warning: {warning.message}", markup=False)
-                else:
-                    warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
-
-
 def counter(db, cdm_schema, vocab_schema, timeout, cache: Path | None, no_cache: bool):
     from cohortql.whatif.app import target_counter
 
-    return target_counter(base._target(db, cdm_schema, vocab_schema, timeout), cache, not no_cache)
+    return target_counter(base.target_from_options(db, cdm_schema, vocab_schema, timeout), cache, not no_cache)
 
 
 @contextmanager
 def command_errors():
-    """Definition, variant and database errors as the CLI shows them, with their exit codes."""
-    from cohortql.diagnostics import CohortQLError
-    from cohortql.execute.errors import DatabaseError
-    from cohortql.transpile import TranspileError
+    """As for `count`, and a variant that cannot be made (unknown rule, no number) is a usage error."""
     from cohortql.whatif.variants import VariantError
 
     try:
-        with cache_warnings():
+        with base.expected_errors(), base.cache_warnings():
             yield
-    except CohortQLError as error:
-        base._report_definition_errors([error], base.ErrorFormat.text)
-        raise typer.Exit(1) from None
     except VariantError as error:
-        raise base._fail(error.cause, error.hint, code=2) from None
-    except DatabaseError as error:
-        raise base._fail(error.cause, error.hint) from None
-    except TranspileError as error:
-        raise base._fail(str(error)) from None
+        raise base.fail(error.cause, error.hint, code=2) from None
 
 
 def _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences):
     """(policy, note): as for `count`, held against the deployment's floor (looser is exit 2)."""
-    active = base._policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
-    return active.policy, base._against_floor(active)
+    active = base.policy_from_options(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    return active.policy, base.against_floor(active)
 
 
 def compare(
@@ -102,8 +74,8 @@ def compare(
     from cohortql.whatif import app
 
     if len(files) < 2:
-        raise base._fail("compare needs at least two definition files", code=2)
-    sources = [base._read(file) for file in files]
+        raise base.fail("compare needs at least two definition files", code=2)
+    sources = [base.read_definition(file) for file in files]
     policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
     with command_errors():
@@ -134,7 +106,7 @@ def whatif(
     from cohortql.report.whatif import render_variants
     from cohortql.whatif import app
 
-    source = base._read(file)
+    source = base.read_definition(file)
     policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     with command_errors():
         variants = app.whatif_sources(source, drop or [], set_ or [], each)  # bad input stops before the database
@@ -167,7 +139,7 @@ def sweep(
     from cohortql.whatif import app
     from cohortql.whatif import variants as edit
 
-    source = base._read(file)
+    source = base.read_definition(file)
     policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     with command_errors():
         edit.choose_number(source, rule, edit.parse_range(vary), number)  # bad input stops before the database
@@ -195,7 +167,7 @@ def impact(
     from cohortql.report.whatif import render_impact
     from cohortql.whatif import app
 
-    source = base._read(file)
+    source = base.read_definition(file)
     policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
     with command_errors():
@@ -232,7 +204,7 @@ def watch(
 
     def recount(previous, current) -> str:
         pairs = [("now", current)] if previous is None else [("before", previous), ("now", current)]
-        with cache_warnings():
+        with base.cache_warnings():
             released = app.release_sources(pairs, counting, policy, note)
         return render_variants_table(released, title=f"{file}: count on save")
 
@@ -275,7 +247,7 @@ def cache_clear(cache: Path | None = CACHE_OPTION) -> None:
     try:
         removed = store.clear()
     except OSError as error:
-        raise base._fail(f"cannot clear {store.directory}: {error.strerror or error}") from None
+        raise base.fail(f"cannot clear {store.directory}: {error.strerror or error}") from None
     sys.stdout.write(f"removed {removed} file(s) from {store.directory}\n")
 
 

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cohortql.governance.commands import StoreOption, UserOption, _fail, _governed
+from cohortql.cli.common import fail
+from cohortql.cli.governance import StoreOption, UserOption, governed
 
 # The store and its libraries are imported by each command, so that the command line starts quickly.
 
@@ -22,7 +23,7 @@ def admin_redact(store: StoreOption = None, user: UserOption = None) -> None:
     from cohortql.governance import identity
     from cohortql.governance.redaction import redact_store
 
-    with _governed(store) as opened:
+    with governed(store) as opened:
         done = redact_store(opened, identity.acting_user(user))
     if done.record is None:
         print("nothing to redact: no stored engine description holds a credential")
@@ -52,8 +53,8 @@ def admin_policy_set(
     try:
         policy = DisclosurePolicy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
     except PolicyError as error:
-        raise _fail(str(error), code=2) from None
-    with _governed(store) as opened:
+        raise fail(str(error), code=2) from None
+    with governed(store) as opened:
         floor.set_floor(opened, identity.acting_user(user), policy, allow_looser_profiles)
     print(f"policy floor set: {policy.describe()}"
           + ("; looser user profiles allowed for insiders' own counts" if allow_looser_profiles else ""))
@@ -64,7 +65,7 @@ def admin_policy_show(store: StoreOption = None) -> None:
     """Print the deployment's disclosure policy floor and who set it."""
     from cohortql.governance import floor
 
-    with _governed(store) as opened, opened.reading() as session:
+    with governed(store) as opened, opened.reading() as session:
         current = floor.current(session)
     print(json.dumps({"source": current.source, "allow_looser_profiles": current.allow_looser_profiles,
                       "policy": current.policy.to_dict()}, indent=2))

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from cohortql import pipeline
+from cohortql.cli.common import compile_or_exit, err, fail, target_from_options
 from cohortql.diagnostics import CohortQLError
 from cohortql.execute.errors import DatabaseError, explain_driver_error
 from cohortql.governance.errors import GovernanceError, Refused
 from cohortql.governance.states import STATES
-from cohortql.render.identifiers import IdentifierError, quote_identifier
+from cohortql.profile import ProfileError
 
 if TYPE_CHECKING:
     from cohortql.execute.target import Target
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 # The store, the workflow and the pipeline's stages (SQLAlchemy, the SQL and protection libraries)
 # are imported by the commands that use them, so that every other command starts quickly.
-
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StoreOption = Annotated[str | None, typer.Option(
     "--store", help="Governance store: a SQLite file or a URL (else COHORTQL_STORE, the profile, the data dir).")]
@@ -62,15 +60,8 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
-def _fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
-    err.print(f"error: {message}", markup=False)
-    if hint:
-        err.print(f"  hint: {hint}", markup=False)
-    return typer.Exit(code)
-
-
 @contextmanager
-def _governed(store_option: str | None, *, read_only: bool = False) -> Iterator[Store]:
+def governed(store_option: str | None, *, read_only: bool = False) -> Iterator[Store]:
     """Open the store and turn every expected failure into a message and an exit code."""
     from sqlalchemy.exc import DBAPIError
 
@@ -81,39 +72,19 @@ def _governed(store_option: str | None, *, read_only: bool = False) -> Iterator[
         with open_store(store_option, read_only=read_only) as store:
             yield store
     except GovernanceError as error:
-        raise _fail(error.message, error.hint, error.exit_code) from None
+        raise fail(error.message, error.hint, error.exit_code) from None
+    except ProfileError as error:
+        raise fail(error.message, error.hint, code=2) from None
     except CohortQLError as error:
         err.print(str(error), markup=False)
         raise typer.Exit(1) from None
     except DatabaseError as error:
-        raise _fail(error.cause, error.hint) from None
+        raise fail(error.cause, error.hint) from None
     except TranspileError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except DBAPIError as error:  # the store failed mid-transaction: it was rolled back
         cause = explain_driver_error(error)
-        raise _fail(f"the governance store failed, nothing was changed: {cause.cause}", cause.hint) from None
-
-
-def _target(db: str | None, cdm_schema: str | None, vocab_schema: str | None, timeout: int | None) -> Target:
-    from cohortql.execute.target import resolve_target
-
-    try:
-        for schema in (cdm_schema, vocab_schema):
-            if schema:
-                quote_identifier(schema, "schema name")
-    except IdentifierError as error:
-        raise _fail(str(error), code=2) from None
-    return resolve_target(db, cdm_schema, vocab_schema, timeout)
-
-
-def _compile_file(path: Path) -> pipeline.Compiled:
-    try:
-        source = pipeline.read_source(path)
-    except FileNotFoundError:
-        raise _fail(f"no such file: {path}", code=2) from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as error:
-        raise _fail(f"cannot read {path}: {error.__class__.__name__}", code=2) from None
-    return pipeline.compile_source(source)
+        raise fail(f"the governance store failed, nothing was changed: {cause.cause}", cause.hint) from None
 
 
 # ---- requester -------------------------------------------------------------------------------
@@ -130,10 +101,10 @@ def submit(
     """Submit a definition for a steward's review (text, fingerprint, engine, policy, requester, time)."""
     from cohortql.governance import binding, identity, workflow
 
-    with _governed(store) as opened:
+    with governed(store) as opened:
         actor = identity.acting_user(user)
-        compiled = _compile_file(file)
-        target = _target(db, cdm_schema, vocab_schema, timeout)
+        compiled = compile_or_exit(file)
+        target = target_from_options(db, cdm_schema, vocab_schema, timeout)
         request = workflow.submit(opened, actor, workflow.Submission(
             study=study, sponsor=sponsor, note=note, title=dict(compiled.plan.metadata).get("title"),
             definition_path=str(file.resolve()), definition_text=compiled.source.text,
@@ -151,7 +122,7 @@ def withdraw(
     """Withdraw a request that is submitted or approved (its requester or an admin)."""
     from cohortql.governance import identity, workflow
 
-    with _governed(store) as opened:
+    with governed(store) as opened:
         workflow.withdraw(opened, identity.acting_user(user), request_id, reason)
     print(f"request {request_id} withdrawn")
 
@@ -181,15 +152,15 @@ def release(
 
     report_format = format.value in REPORT_FORMATS
     if report_format and output is None:
-        raise _fail(f"--format {format.value} writes a file", "name it with -o FILE", code=2)
+        raise fail(f"--format {format.value} writes a file", "name it with -o FILE", code=2)
     if enrol_fraction is not None and not 0 < enrol_fraction <= 1:
-        raise _fail(f"--enrol-fraction {enrol_fraction} is not a share", "give a number above 0 and at most 1", 2)
-    with _governed(store) as opened:
+        raise fail(f"--enrol-fraction {enrol_fraction} is not a share", "give a number above 0 and at most 1", 2)
+    with governed(store) as opened:
         actor = identity.acting_user(user)
         with opened.reading() as session:
             request = workflow.get(session, request_id)
         compiled = binding.compile_file(file or Path(request.definition_path))
-        target = _target(db, cdm_schema, vocab_schema, timeout)
+        target = target_from_options(db, cdm_schema, vocab_schema, timeout)
         current = binding.current_binding(compiled, target)
         with opened.reading() as session:
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
@@ -219,8 +190,9 @@ def release(
             else:
                 _write_whole(output, document)
 
+        released = result.to_dict() if answer is None else {**result.to_dict(), workflow.REPORT_KEY: answer.to_dict()}
         try:
-            _, _, record = workflow.release(opened, actor, request_id, current, result.to_dict(),
+            _, _, record = workflow.release(opened, actor, request_id, current, released,
                                             fmt=format.value, output=str(output) if output else None,
                                             deliver=deliver)
         except DBAPIError:
@@ -232,7 +204,7 @@ def release(
             failed = workflow.release_failed(opened, actor, request_id, fmt=format.value,
                                              output=str(output) if output else None, reason=reason)
             where = output or "standard output"
-            raise _fail(f"request {request_id} was not released: {where} could not be written "
+            raise fail(f"request {request_id} was not released: {where} could not be written "
                         f"({reason}); audit record {failed.seq} says "
                         "`release_failed`", f"fix the path and release again: cohortql release {request_id}") from None
     if output is not None:
@@ -277,7 +249,7 @@ def kpi(
     from cohortql.governance import kpi as kpi_module
     from cohortql.report import records
 
-    with _governed(store) as opened, opened.reading() as session:
+    with governed(store) as opened, opened.reading() as session:
         indicators = kpi_module.compute(chain.records(session))
     if format is ReportFormat.json:
         print(json.dumps(indicators.to_dict(), indent=2))
@@ -304,8 +276,8 @@ def review_list(
     from cohortql.report import records
 
     if state is not None and state not in STATES:
-        raise _fail(f"unknown state `{state}`", f"states are {', '.join(STATES)}", code=2)
-    with _governed(store) as opened, opened.reading() as session:
+        raise fail(f"unknown state `{state}`", f"states are {', '.join(STATES)}", code=2)
+    with governed(store) as opened, opened.reading() as session:
         query = select(Request).order_by(Request.id)
         if not all_states:
             query = query.where(Request.state == (state or "submitted"))
@@ -335,7 +307,11 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
             raise Refused(f"request {request.id} cannot be released safely next to the earlier releases",
                           "the requester asks for a coarser question (fewer rules apart, no breakdown), or an "
                           "earlier approval is revoked before it is released")
-        request = workflow.record_result(opened, actor, request.id, checked.result.to_dict(),
+        with err.status(f"running the feasibility report's release on {target.description} ...", spinner="dots"):
+            report = pipeline.run_report(compiled, target, binding.active_policy())
+        # The report's tables are reviewed with the count: `release --format html|pdf` checks them too.
+        request = workflow.record_result(opened, actor, request.id,
+                                         {**checked.result.to_dict(), workflow.REPORT_KEY: report.to_dict()},
                                          ledger_record=ledger.record_of(checked))
     if concepts:
         print("\n== Resolved concept sets ==")
@@ -350,6 +326,9 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
     sys.stdout.write(ledger.summary(json.loads(ran[0].detail).get("ledger") if ran else None))
     print("\n== Protected result ==")
     print(records.result_table(request.result) if request.result else "not run (the request was not reviewed)")
+    if request.result:
+        print("\n== Feasibility report (cohortql release --format html|pdf) ==")
+        print(records.report_tables(request.result.get(workflow.REPORT_KEY)))
     return True
 
 
@@ -366,7 +345,7 @@ def review_show(
     from cohortql.report import records
     from cohortql.report.explain import explain_plan
 
-    with _governed(store) as opened:
+    with governed(store) as opened:
         actor = identity.acting_user(user)
         with opened.reading() as session:
             request = workflow.get(session, request_id)
@@ -381,10 +360,10 @@ def review_show(
         print(f"\n== SQL ({engine['dialect']}) ==")
         sys.stdout.write(pipeline.rendered_sql(compiled, engine["dialect"], engine["cdm_schema"],
                                                engine["vocab_schema"]))
-        target = _target(db, engine["cdm_schema"], engine["vocab_schema"], timeout)
+        target = target_from_options(db, engine["cdm_schema"], engine["vocab_schema"], timeout)
         shown = _show_result(opened, actor, request, compiled, target, concepts)
     if not shown:
-        raise _fail("the result could not be shown", "connect to the engine the request names (--db URL)")
+        raise fail("the result could not be shown", "connect to the engine the request names (--db URL)")
 
 
 @review_app.command("approve")
@@ -396,7 +375,7 @@ def review_approve(
     """Approve a reviewed request (stewards only; never your own request)."""
     from cohortql.governance import binding, identity, workflow
 
-    with _governed(store) as opened:
+    with governed(store) as opened:
         request = workflow.approve(opened, identity.acting_user(user), request_id, note,
                                    policy_now=binding.active_policy().to_dict())
     print(f"request {request_id} approved by {request.decided_by}")
@@ -411,7 +390,7 @@ def review_reject(
     """Reject a request, with the reason (stewards only; never your own request)."""
     from cohortql.governance import identity, workflow
 
-    with _governed(store) as opened:
+    with governed(store) as opened:
         request = workflow.reject(opened, identity.acting_user(user), request_id, reason)
     print(f"request {request_id} rejected by {request.decided_by}")
 
@@ -425,7 +404,7 @@ def review_revoke(
     """Revoke an approval that has not been released (stewards only)."""
     from cohortql.governance import identity, workflow
 
-    with _governed(store) as opened:
+    with governed(store) as opened:
         request = workflow.revoke(opened, identity.acting_user(user), request_id, reason)
     print(f"approval of request {request_id} revoked by {request.decided_by}")
 
@@ -445,7 +424,7 @@ def audit_log(
     from cohortql.governance import chain
     from cohortql.report.records import audit_dicts, audit_table
 
-    with _governed(store) as opened, opened.reading() as session:
+    with governed(store) as opened, opened.reading() as session:
         records = chain.records(session, request_id)
     if format is ReportFormat.json:
         print(json.dumps(audit_dicts(records), indent=2))
@@ -462,7 +441,7 @@ def audit_verify(
     """Check the hash chain and the tables against it; report the first altered, deleted or moved record."""
     from cohortql.governance.verify import verify
 
-    with _governed(store, read_only=True) as opened:
+    with governed(store, read_only=True) as opened:
         opened.require_current_schema()
         with opened.reading() as session:
             result = verify(session, anchor)
@@ -471,7 +450,7 @@ def audit_verify(
         for problem in problems[1:]:
             err.print(f"also: {problem}", markup=False)
         intact = f"records 1 to {result.chain.records} are intact" if result.chain.first_bad else None
-        raise _fail(problems[0], intact)
+        raise fail(problems[0], intact)
     print(f"ok: {result.chain.records} records, head {result.chain.head}")
 
 
@@ -487,7 +466,7 @@ def users_init(store: StoreOption = None, user: UserOption = None) -> None:
     """Make yourself the first admin of an empty store."""
     from cohortql.governance import identity
 
-    with _governed(store) as opened:
+    with governed(store) as opened:
         actor = identity.acting_user(user)
         identity.init(opened, actor)
     print(f"{actor} is admin of {opened.description}")
@@ -499,7 +478,7 @@ def users_grant(user_name: UserArgument, role: RoleArgument, store: StoreOption 
     """Grant a role (admins only; on an empty store, the caller first becomes admin)."""
     from cohortql.governance import identity
 
-    with _governed(store) as opened:
+    with governed(store) as opened:
         actor = identity.acting_user(user)
         added = identity.grant(opened, actor, user_name, role)
     print(f"{user_name} is {role}" + ("" if added else " (already)"))
@@ -511,7 +490,7 @@ def users_revoke(user_name: UserArgument, role: RoleArgument, store: StoreOption
     """Take a role away (admins only; the last admin stays)."""
     from cohortql.governance import identity
 
-    with _governed(store) as opened:
+    with governed(store) as opened:
         identity.revoke(opened, identity.acting_user(user), user_name, role)
     print(f"{user_name} is no longer {role}")
 
@@ -522,7 +501,7 @@ def users_list(store: StoreOption = None) -> None:
     from cohortql.governance import identity
     from cohortql.report import records
 
-    with _governed(store) as opened, opened.reading() as session:
+    with governed(store) as opened, opened.reading() as session:
         grants = identity.grants(session)
     sys.stdout.write(records.users_table(grants))
 

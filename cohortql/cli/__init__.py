@@ -1,0 +1,38 @@
+"""The command line, one module per group of commands; each parses options, calls the pipeline,
+the what-if engine or the governance workflow, prints, and maps errors to exit codes (common.py).
+
+Exit codes: 0 success, 1 a definition or database error (or a refusal), 2 a usage error,
+130 interrupted. Every command module imports the stages it runs inside the command, so that
+`cohortql --help` and `check` start quickly.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cohortql.cli import admin, counting, data, definitions, governance, whatif
+from cohortql.cli.common import err
+
+app = typer.Typer(
+    help="Cohort feasibility counts on OMOP CDM warehouses.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+definitions.register(app)  # check, fmt, explain, sql, import, export
+counting.register(app)  # count, report, concepts, policy
+whatif.register(app)  # compare, whatif, sweep, impact, watch, cache
+governance.register(app)  # submit, withdraw, release, kpi, review, audit, users (docs/governance.md)
+app.add_typer(admin.admin_app, name="admin")
+data.register(app)  # load, fixtures
+
+
+def main() -> None:
+    """Console entry point: never shows a traceback for bad input."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)

@@ -1,0 +1,188 @@
+"""What every command group shares: the error console, reading and compiling a definition, the
+database and policy options, and the mapping of expected failures to one message and an exit code.
+
+Exit codes: 0 success, 1 a definition or database error, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from cohortql import pipeline
+from cohortql.diagnostics import CohortQLError
+from cohortql.profile import ProfileError
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class ErrorFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def report_definition_errors(errors: list[CohortQLError], fmt: ErrorFormat) -> None:
+    if fmt is ErrorFormat.json:
+        print(json.dumps({"errors": [d for e in errors for d in e.to_dicts()]}, indent=2))
+    else:
+        for error in errors:
+            err.print(str(error), markup=False)
+            err.print()
+
+
+def read_definition(path: Path, reader=pipeline.read_source):
+    try:
+        return reader(path)
+    except FileNotFoundError:
+        err.print(f"error: no such file: {path}", markup=False)
+        raise typer.Exit(2) from None
+    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as error:
+        err.print(f"error: cannot read {path}: {error.__class__.__name__}", markup=False)
+        raise typer.Exit(2) from None
+
+
+
+DB_OPTION = typer.Option(None, "--db", help="Database URL (else COHORTQL_DB, the profile, or the Eunomia demo).")
+CDM_OPTION = typer.Option(None, "--cdm-schema", help="Schema holding the CDM tables.")
+VOCAB_OPTION = typer.Option(None, "--vocab-schema", help="Schema holding the vocabulary (default: the CDM schema).")
+TIMEOUT_OPTION = typer.Option(None, "--timeout", min=1, help="Time limit for the query, in seconds (default 600).")
+
+
+def compile_or_exit(file: Path) -> pipeline.Compiled:
+    with expected_errors():
+        return pipeline.compile_source(read_definition(file))
+
+
+def fail(cause: str, hint: str | None = None, code: int = 1) -> typer.Exit:
+    err.print(f"error: {cause}", markup=False)
+    if hint:
+        err.print(f"  hint: {hint}", markup=False)
+    return typer.Exit(code)
+
+
+def target_from_options(db, cdm_schema, vocab_schema, timeout):
+    from cohortql.execute.errors import DatabaseError
+    from cohortql.execute.target import resolve_target
+    from cohortql.render.identifiers import IdentifierError, quote_identifier
+
+    try:
+        for schema in (cdm_schema, vocab_schema):
+            if schema:
+                quote_identifier(schema, "schema name")
+        return resolve_target(db, cdm_schema, vocab_schema, timeout)
+    except IdentifierError as error:
+        raise fail(str(error), code=2) from None
+    except ProfileError as error:
+        raise fail(error.message, error.hint, code=2) from None
+    except DatabaseError as error:
+        raise fail(error.cause, error.hint) from None
+
+
+THRESHOLD_OPTION = typer.Option(None, "--threshold", help="Suppress counts below N (at least the profile's threshold).")
+SUPPRESS_ZERO_OPTION = typer.Option(False, "--suppress-zero", help="Suppress counts of 0 as well.")
+ROUNDING_OPTION = typer.Option(
+    None, "--rounding-base", help="Round released counts to a multiple of N (only coarser than the profile's)."
+)
+COMPLEMENTARY_OPTION = typer.Option(False, "--complementary", help="Turn on complementary suppression.")
+DIFFERENCES_OPTION = typer.Option(False, "--attrition-differences", help="Protect persons removed by each rule.")
+
+
+def policy_from_options(threshold, suppress_zero, rounding_base, complementary, attrition_differences):
+    """The profile's disclosure policy, made stricter by the options (looser is a usage error)."""
+    from cohortql.protect import PolicyError
+    from cohortql.protect.profile import ActivePolicy, active_policy
+
+    try:
+        active = active_policy()
+    except ProfileError as error:
+        raise fail(error.message, error.hint, code=2) from None
+    except PolicyError as error:
+        raise fail(str(error), "fix the [disclosure] table of the profile (see docs/disclosure.md)", code=2) from None
+    try:
+        policy = active.policy.tightened(
+            threshold=threshold,
+            suppress_zero=suppress_zero or None,
+            rounding_base=rounding_base,
+            complementary=complementary or None,
+            attrition_differences=attrition_differences or None,
+        )
+    except PolicyError as error:
+        hint = f"the active policy is {active.source}; only the profile can loosen it"
+        raise fail(str(error), hint, code=2) from None
+    changed = policy != active.policy
+    return ActivePolicy(policy, f"{active.source}, made stricter by options" if changed else active.source)
+
+
+def against_floor(active) -> str | None:
+    """How the policy stands to the deployment's floor: a note for every output, or a usage error."""
+    from cohortql.governance.errors import GovernanceError
+    from cohortql.governance.floor import deployment_floor
+
+    try:
+        floor = deployment_floor()
+    except GovernanceError as error:
+        raise fail(error.message, error.hint, code=2) from None
+    if active.policy == floor.policy:
+        return None
+    looser = active.policy.looser_than(floor.policy)
+    if not looser:
+        return f"the policy of {active.source} is stricter than {floor.describe()}"
+    if not floor.allow_looser_profiles:
+        raise fail(f"the disclosure policy of {active.source} is looser than {floor.describe()}: "
+                    + "; ".join(looser), "only an admin can change the floor (cohortql admin policy set)", code=2)
+    return (f"the policy of {active.source} is LOOSER than {floor.describe()} ({'; '.join(looser)}): "
+            "for the insider's own use, never for release")
+
+
+def breakdown_dimensions(by: list[str] | None) -> tuple[str, ...] | None:
+    """`--by site,sex` or `--by site --by sex`; None when not given (the definition decides)."""
+    from cohortql.resolve.breakdowns import breakdown_problems
+
+    if not by:
+        return None
+    dimensions = tuple(d.strip() for item in by for d in item.split(",") if d.strip())
+    for problem in breakdown_problems(dimensions):
+        raise fail(problem.message, problem.hint, code=2)
+    return dimensions
+
+
+@contextmanager
+def expected_errors():
+    """A definition, database or dialect error as the CLI shows it: one message, exit code 1."""
+    from cohortql.execute.errors import DatabaseError
+    from cohortql.transpile import TranspileError
+
+    try:
+        yield
+    except CohortQLError as error:
+        report_definition_errors([error], ErrorFormat.text)
+        raise typer.Exit(1) from None
+    except ProfileError as error:
+        raise fail(error.message, error.hint, code=2) from None
+    except DatabaseError as error:
+        raise fail(error.cause, error.hint) from None
+    except TranspileError as error:
+        raise fail(str(error)) from None
+
+
+@contextmanager
+def cache_warnings():
+    """A what-if cache that cannot be used is a warning on stderr, never a traceback."""
+    from cohortql.whatif.store import CacheWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CacheWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, CacheWarning):
+                    err.print(f"warning: {warning.message}", markup=False)
+                else:
+                    warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
