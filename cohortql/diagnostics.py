@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
+
+# Characters that make text display otherwise than it reads: the Unicode bidirectional controls
+# (embeddings, overrides, isolates, marks; "Trojan Source", CVE-2021-42574), and control
+# characters, which a terminal obeys (ESC sequences rewrite the screen, a lone CR the line).
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# In a definition: also every control character but tab, line feed, form feed and the CR of a
+# CRLF, and the Unicode line separators (a line break to some viewers, none to the lexer).
+UNSAFE_IN_SOURCE = re.compile(f"[{BIDI_CONTROLS}\u2028\u2029\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
+# In a one-line text (a name, a label) whose whitespace is folded to spaces: the rest.
+UNSAFE_IN_TEXT = re.compile(f"[{BIDI_CONTROLS}\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
+def is_bidi_control(char: str) -> bool:
+    return re.fullmatch(f"[{BIDI_CONTROLS}]", char) is not None
+
+
+def describe_character(char: str) -> str:
+    """`bidirectional control U+202E RIGHT-TO-LEFT OVERRIDE`: a character named without showing it."""
+    code = f"U+{ord(char):04X}"
+    if is_bidi_control(char):
+        return f"bidirectional control {code} {unicodedata.name(char)}"
+    if unicodedata.category(char) == "Cc":
+        return f"control character {code}"
+    return f"{unicodedata.name(char, 'character').lower()} {code}"
+
+
+def visible(text: str) -> str:
+    """Text safe to print: each unsafe character shown as `<U+202E>`."""
+    return UNSAFE_IN_SOURCE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
 @dataclass(frozen=True)
@@ -68,11 +99,12 @@ def render_diagnostic(source: Source, diagnostic: Diagnostic) -> str:
     """Rustc/PRQL-style text: header, location, source line, caret, hint."""
     span = diagnostic.span
     raw = source.line(span.line)
-    # Tabs are shown as four spaces (as rustc does) so the caret lines up in any terminal.
-    text = raw.replace("\t", "    ")
+    # Tabs are shown as four spaces (as rustc does) so the caret lines up in any terminal, and
+    # characters that would change what the terminal shows as `<U+202E>`.
+    text = visible(raw.replace("\t", "    "))
 
     def shown(column: int) -> int:
-        return column - 1 + 3 * raw[: column - 1].count("\t")
+        return len(visible(raw[: column - 1].replace("\t", "    ")))
 
     gutter = " " * len(str(span.line))
     caret_end = span.end_column if span.end_line == span.line else len(raw) + 1

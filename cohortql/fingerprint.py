@@ -65,11 +65,11 @@ UNORDERED = {
     ("any of", "children"),
     ("at least", "children"),
 }
-# Fields added with a later construct: left out while absent (at their default), so that the
-# fingerprints of definitions that do not use the construct stay what they were.
-OMITTED_AT_DEFAULT = {("entry", "qualify")}
 # Fields that refer to a concept set by its position in the plan: replaced by the set's content.
 CODESET_REFERENCES = {("events", "codeset_id"), ("events", "value_codeset_id")}
+# Fields added after fingerprints were first taken: left out when not used (at their default), so
+# that a definition that does not use them keeps its fingerprint.
+OMITTED_WHEN_EMPTY = {("events", "nested"), ("entry", "qualify")}
 
 
 def fingerprint(definition: plan.Plan) -> str:
@@ -106,7 +106,7 @@ def _node(value, codesets: list[dict]):
     fields = {}
     for field in dataclasses.fields(value):
         item = getattr(value, field.name)
-        if (kind, field.name) in OMITTED_AT_DEFAULT and item == field.default:
+        if (kind, field.name) in OMITTED_WHEN_EMPTY and item == field.default:
             continue
         if (kind, field.name) in CODESET_REFERENCES:
             fields[field.name] = None if item is None else codesets[item]

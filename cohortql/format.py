@@ -12,7 +12,8 @@ Layout
   With several items, one item per line, indented 4 spaces, each with a trailing comma, and
   `}` alone on the last line.
 - A rule (or `qualify`) is one line unless its criterion contains a group (`any of`, `all of`,
-  `at least N of`). A group prints one child per line, 4 more spaces per level, each with a
+  `at least N of`) outside a nested criterion; a nested criterion (`with (...)`) is always
+  written on its event's line, its groups too. A group prints one child per line, 4 more spaces per level, each with a
   trailing comma, and `)` alone on a line at the group's own indentation.
 
 Spelling
@@ -268,6 +269,21 @@ def _(node: ast.ConceptColumnFilter) -> str:
 
 
 @_inline.register
+def _(node: ast.NestedCriterion) -> str:
+    return f"with ({_one_line(node.criterion)})"
+
+
+def _one_line(node: ast.Criterion) -> str:
+    """A criterion on one line, groups too: a nested criterion stays inside its event's line."""
+    if isinstance(node, ast.Group):
+        head = {"any": "any of", "all": "all of"}.get(node.kind) or f"at least {node.count.value} of"
+        return f"{head} (" + ", ".join(_one_line(child) for child in node.children) + ")"
+    if isinstance(node, ast.Not):
+        return "not " + _one_line(node.child)
+    return _inline(node)
+
+
+@_inline.register
 def _(node: ast.Compare) -> str:
     return f"{node.op} {_number(node.value.value)}"
 
@@ -316,12 +332,12 @@ def _(node: ast.Window) -> str:
 
 @_inline.register
 def _(node: ast.Within) -> str:
-    return f"within {node.days.value} {_days(node.days.value)} {node.direction} index"
+    return f"within {node.days.value} {_days(node.days.value)} {node.direction} {node.anchor}"
 
 
 @_inline.register
 def _(node: ast.Around) -> str:
-    return f"within {node.days.value} {_days(node.days.value)} of index"
+    return f"within {node.days.value} {_days(node.days.value)} of {node.anchor}"
 
 
 @_inline.register
@@ -332,18 +348,18 @@ def _(node: ast.FromTo) -> str:
 @_inline.register
 def _(node: ast.Offset) -> str:
     if node.days is None:
-        return "index" if node.direction is None else f"all days {node.direction} index"
-    return f"{node.days.value} {_days(node.days.value)} {node.direction} index"
+        return node.anchor if node.direction is None else f"all days {node.direction} {node.anchor}"
+    return f"{node.days.value} {_days(node.days.value)} {node.direction} {node.anchor}"
 
 
 @_inline.register
 def _(node: ast.AnyTime) -> str:
-    return "any time" if node.direction is None else f"any time {node.direction} index"
+    return "any time" if node.direction is None else f"any time {node.direction} {node.anchor}"
 
 
 @_inline.register
 def _(node: ast.OnIndex) -> str:
-    return "on index"
+    return f"on {node.anchor}"
 
 
 # ---- words -------------------------------------------------------------------------------------

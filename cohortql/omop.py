@@ -12,6 +12,20 @@ from dataclasses import dataclass
 # A plan's rules are bits of one 64-bit mask (two bits are kept free for sums and signs).
 MAX_RULES = 62
 
+# The largest numbers a definition may hold (E135): what the engines store, or what a person can
+# mean. Concept ids are BIGINT columns; windows, observation spans, durations and days supply are
+# days, and no record lies more than 100 years of days from the index; an age is a human's; an
+# occurrence count is of one person's records (a record a minute for two years is ~10^6); values
+# are doubles, exact to 15 significant digits.
+MAX_CONCEPT_ID = 2**63 - 1
+MAX_DAYS = 36525
+MAX_AGE = 150
+MAX_OCCURRENCES = 1_000_000
+MAX_VALUE = 10**15
+MAX_VALUE_DIGITS = 15
+# No field holds a number of more digits; the parser and the ATLAS reader stop at it.
+MAX_NUMBER_DIGITS = 100
+
 
 @dataclass(frozen=True)
 class ConceptColumn:

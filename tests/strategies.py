@@ -13,7 +13,16 @@ from functools import cache
 
 from hypothesis import strategies as st
 
-from cohortql.omop import BREAKDOWNS, CONCEPT_SET_OPTIONAL, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
+from cohortql.diagnostics import UNSAFE_IN_SOURCE
+from cohortql.omop import (
+    BREAKDOWNS,
+    CONCEPT_SET_OPTIONAL,
+    GENDER_CONCEPTS,
+    MAX_AGE,
+    MAX_DAYS,
+    UNIT_CONCEPTS,
+    VISIT_CONCEPTS,
+)
 from cohortql.omop import DOMAINS as DOMAIN_TABLES
 from cohortql.parse import ast
 
@@ -27,9 +36,15 @@ COMPARISON_OPS = (">=", "<=", "!=", ">", "<", "=")
 
 names = st.sampled_from(NAMES).map(ast.Name)
 
-# Any text a CohortQL string can hold: everything but a line break (no escape exists for it).
+# Any text a CohortQL string can hold: everything but a line break (no escape exists for it) and
+# the bidirectional and control characters a definition may not hold anywhere (E007).
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+safe_characters = st.one_of(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=_BIDI + "\u2028\u2029"), st.just("\t")
+)
+assert all(UNSAFE_IN_SOURCE.fullmatch(char) for char in _BIDI)  # the characters E007 rejects
 strings = st.one_of(
-    st.text(st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), max_size=12),
+    st.text(safe_characters, max_size=12),
     st.text(st.sampled_from('ab "\\#:,(){}%/'), max_size=8),
 )
 
@@ -155,9 +170,7 @@ def definitions(draw) -> ast.Definition:
 
 # ---- comments ------------------------------------------------------------------------------------
 
-comment_texts = st.text(st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), max_size=15).map(
-    lambda text: "#" + text
-)
+comment_texts = st.text(safe_characters, max_size=15).map(lambda text: "#" + text)
 
 
 @st.composite
@@ -201,8 +214,16 @@ def ordered_pair(draw, values):
     return low, high
 
 
-def valid_comparisons(minimum: int | None = None) -> st.SearchStrategy[ast.Comparison]:
+def valid_comparisons(minimum: int | None = None, maximum: int | None = None) -> st.SearchStrategy[ast.Comparison]:
+    """Comparisons of numbers within the field's range (cohortql.omop: MAX_DAYS, MAX_AGE, ...)."""
     values = numbers if minimum is None else numbers.filter(lambda n: n.value >= minimum)
+    if maximum is not None:
+        low = -maximum if minimum is None else minimum
+        values = st.integers(0, 8).flatmap(
+            lambda places: st.integers(low * 10**places, maximum * 10**places).map(
+                lambda digits: ast.Number(Decimal(digits).scaleb(-places))
+            )
+        )
     return st.one_of(
         st.builds(ast.Compare, st.sampled_from(COMPARISON_OPS), values),
         ordered_pair(values).map(lambda pair: ast.Between(*pair)),
@@ -229,9 +250,9 @@ def valid_events(draw, concept_sets: tuple[str, ...]) -> ast.Event:
             visit = st.one_of(st.sampled_from(sorted(VISIT_CONCEPTS)), st.integers(1, 10**6))
             attributes.append(ast.VisitTypeFilter(draw(visit)))
         elif kind == "duration":
-            attributes.append(ast.DurationFilter(draw(valid_comparisons())))
+            attributes.append(ast.DurationFilter(draw(valid_comparisons(maximum=MAX_DAYS))))
         elif kind == "days_supply":
-            attributes.append(ast.DaysSupplyFilter(draw(valid_comparisons())))
+            attributes.append(ast.DaysSupplyFilter(draw(valid_comparisons(maximum=MAX_DAYS))))
         else:  # a concept column
             ids = st.lists(st.integers(1, 10**9).map(ast.Int), min_size=1, max_size=3)
             attributes.append(ast.ConceptColumnFilter(kind, tuple(ast.AttributeConcept(i, None) for i in draw(ids))))
@@ -252,7 +273,7 @@ def _offset_day(offset: ast.Offset) -> int:
 valid_windows = st.builds(
     ast.Window,
     st.one_of(
-        st.builds(ast.Within, positive_ints, st.sampled_from(DIRECTIONS)),
+        st.builds(ast.Within, st.integers(1, MAX_DAYS).map(ast.Int), st.sampled_from(DIRECTIONS)),
         st.builds(ast.Around, non_negative_ints),
         st.builds(lambda a, b: ast.FromTo(*sorted((a, b), key=_offset_day)), valid_offsets, valid_offsets),
         st.builds(ast.AnyTime, st.sampled_from((None, *DIRECTIONS))),
@@ -273,7 +294,7 @@ def valid_criteria(concept_sets: tuple[str, ...], depth: int = 3) -> st.SearchSt
     """Cached: building a nested strategy anew for every rule drawn would dominate the run time."""
     leaves = st.one_of(
         st.builds(ast.EventCriterion, valid_occurrences, valid_events(concept_sets), valid_windows),
-        st.builds(ast.Age, valid_comparisons(minimum=0)),
+        st.builds(ast.Age, valid_comparisons(minimum=0, maximum=MAX_AGE)),
         st.builds(ast.Sex, st.sampled_from(sorted(GENDER_CONCEPTS)).map(ast.Name)),
         st.builds(
             ast.IndexDate,

@@ -8,8 +8,9 @@ from cohortql.diagnostics import CohortQLError, Source
 
 # E301 not JSON, E302 not a cohort expression, E303 a feature CohortQL cannot count the same way,
 # E304 a name this Circe version does not know, E305 a concept set referenced but missing,
-# E306 a file too large, E307 a definition the exporter cannot write as Circe JSON.
-CODES = ("E301", "E302", "E303", "E304", "E305", "E306", "E307")
+# E306 a file too large, E307 a definition the exporter cannot write as Circe JSON, E308 a text
+# holding a bidirectional or control character.
+CODES = ("E301", "E302", "E303", "E304", "E305", "E306", "E307", "E308")
 
 
 @dataclass(frozen=True)

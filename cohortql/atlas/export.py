@@ -123,6 +123,9 @@ class _Exporter:
             "duration": query.duration and _range(query.duration),
             "days_supply": query.days_supply and _range(query.days_supply),
         }
+        if query.nested is not None:
+            nested = next(a for a in node.attributes if isinstance(a, ast.NestedCriterion))
+            body["CorrelatedCriteria"] = self.as_group(nested.criterion, query.nested, where)
         for key in query.attribute_keys():
             if key == "value_concept" and values[key] is None:
                 continue  # reported by value_concepts

@@ -101,6 +101,7 @@ class _Importer:
         self.taken: set[str] = set()  # concept-set names given
         self.value_sets: dict[tuple[int, ...], ast.ConceptSet] = {}  # ValueAsConcept lists, as sets
         self.plain_sets: dict[tuple[int, ...], str] = {}  # concept sets of plain concept ids, by their ids
+        self.nesting = 0  # how many CorrelatedCriteria of a criterion enclose what is read (windows: `it`)
 
     def problem(self, code: str, message: str, path: str, hint: str | None = None) -> None:
         self.problems.append(Problem(code, message, path, hint))
@@ -285,6 +286,10 @@ class _Importer:
                 continue
             elif key.endswith("Exclude") and not _given(body.get(key.removesuffix("Exclude"))):
                 continue  # Circe reads an exclusion flag only with its list of concepts
+            elif key == "CorrelatedCriteria":
+                nested = self.nested(value, where)
+                ok = ok and nested is not None
+                attributes.append(nested)
             elif key == "First":
                 first = True
                 if not entry:
@@ -305,6 +310,17 @@ class _Importer:
             self.unsupported(f"{kind} without a concept set (any record)", path)
             ok = False
         return (ast.Event(domain, concept_set, tuple(attributes)) if ok else None), first
+
+    def nested(self, group, path: str) -> ast.NestedCriterion | None:
+        """A criterion's CorrelatedCriteria: a group about each of its records (Circe keeps only
+        records in an observation period, as CohortQL's nested criterion does)."""
+        if not isinstance(group, dict):
+            self.problem("E302", "CorrelatedCriteria should be a criteria group", path)
+            return None
+        self.nesting += 1
+        criterion = self.group(group, path)
+        self.nesting -= 1
+        return None if criterion is None else ast.NestedCriterion(criterion)
 
     def concepts(self, value, path: str) -> tuple[ast.AttributeConcept, ...]:
         if not isinstance(value, list):
@@ -512,7 +528,7 @@ class _Importer:
         if start is not None and end is not None and start > end:
             self.unsupported("a window that starts after it ends (Circe matches nothing)", path)
             return None
-        return ast.Window(_window_span(start, end), ignore)
+        return ast.Window(_window_span(start, end, "it" if self.nesting else "index"), ignore)
 
     def bound(self, bound, ignore: bool, open_coeff: int, path: str) -> int | None | bool:
         """Days from the index; None when open; False when Circe's bound has no CohortQL form."""
@@ -547,6 +563,9 @@ class _Importer:
                 sexes = [self.sex(c, f"{where}[{i}]") for i, c in enumerate(value if isinstance(value, list) else [])]
                 ok = ok and bool(sexes) and all(sexes)
                 parts.append(sexes[0] if len(sexes) == 1 else ast.Group("any", None, tuple(sexes)))
+            elif key == "OccurrenceStartDate" and self.nesting:
+                self.unsupported("OccurrenceStartDate in the CorrelatedCriteria of a criterion", where)
+                ok = False
             elif key == "OccurrenceStartDate":
                 date = self.date_range(value, where)
                 ok = ok and date is not None
@@ -594,32 +613,32 @@ def _group_members(group: dict) -> int:
     return sum(len(group.get(key) or []) for key in ("CriteriaList", "DemographicCriteriaList", "Groups"))
 
 
-def _offset(day: int | None, side: str) -> ast.Offset:
+def _offset(day: int | None, side: str, anchor: str) -> ast.Offset:
     if day is None:
-        return ast.Offset(None, "before" if side == "start" else "after")
+        return ast.Offset(None, "before" if side == "start" else "after", anchor)
     if day == 0:
-        return ast.Offset(None, None)
-    return ast.Offset(ast.Int(abs(day)), "before" if day < 0 else "after")
+        return ast.Offset(None, None, anchor)
+    return ast.Offset(ast.Int(abs(day)), "before" if day < 0 else "after", anchor)
 
 
-def _window_span(start: int | None, end: int | None) -> ast.WindowSpan:
-    """The plainest CohortQL form of the window [start, end] in days (None: open)."""
+def _window_span(start: int | None, end: int | None, anchor: str) -> ast.WindowSpan:
+    """The plainest CohortQL form of the window [start, end] in days (None: open) from the anchor."""
     if start is None and end is None:
         return ast.AnyTime(None)
     if start is None and end == -1:
-        return ast.AnyTime("before")
+        return ast.AnyTime("before", anchor)
     if start == 1 and end is None:
-        return ast.AnyTime("after")
+        return ast.AnyTime("after", anchor)
     if start is not None and end is not None:
         if start == end == 0:
-            return ast.OnIndex()
+            return ast.OnIndex(anchor)
         if end == -1 and start <= -1:
-            return ast.Within(ast.Int(-start), "before")
+            return ast.Within(ast.Int(-start), "before", anchor)
         if start == 1 and end >= 1:
-            return ast.Within(ast.Int(end), "after")
+            return ast.Within(ast.Int(end), "after", anchor)
         if start == -end and end > 0:
-            return ast.Around(ast.Int(end))
-    return ast.FromTo(_offset(start, "start"), _offset(end, "end"))
+            return ast.Around(ast.Int(end), anchor)
+    return ast.FromTo(_offset(start, "start", anchor), _offset(end, "end", anchor))
 
 
 def import_expression(circe: CirceFile, keywords: frozenset[str]) -> Imported | list[Problem]:

@@ -160,6 +160,15 @@ class ConceptColumnFilter:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class NestedCriterion:
+    """`with (CRITERION)`: the record itself must meet a criterion, whose windows are relative to
+    it (`it` in them; Circe's CorrelatedCriteria on a criterion)."""
+
+    criterion: Criterion
+    span: Span = _span()
+
+
 Attribute = (
     ValueFilter
     | ValueConceptFilter
@@ -168,6 +177,7 @@ Attribute = (
     | DurationFilter
     | DaysSupplyFilter
     | ConceptColumnFilter
+    | NestedCriterion
 )
 
 
@@ -205,12 +215,17 @@ class Observation:
 # ---- windows ----------------------------------------------------------------------------
 
 
+# Each window word ending in `index` may end in `it` instead (the `anchor`): inside a nested
+# criterion, the record the criterion is attached to.
+
+
 @dataclass(frozen=True)
 class Within:
     """`within N days before|after index`."""
 
     days: Int
     direction: str
+    anchor: str = "index"
     span: Span = _span()
 
 
@@ -219,6 +234,7 @@ class Around:
     """`within N days of index`."""
 
     days: Int
+    anchor: str = "index"
     span: Span = _span()
 
 
@@ -229,6 +245,7 @@ class Offset:
 
     days: Int | None
     direction: str | None
+    anchor: str = "index"
     span: Span = _span()
 
 
@@ -242,11 +259,13 @@ class FromTo:
 @dataclass(frozen=True)
 class AnyTime:
     direction: str | None  # before | after | None for the whole observation period
+    anchor: str = "index"  # unused without a direction
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class OnIndex:
+    anchor: str = "index"
     span: Span = _span()
 
 

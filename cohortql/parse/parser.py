@@ -13,7 +13,16 @@ from functools import lru_cache
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from cohortql.diagnostics import CohortQLError, Diagnostic, Source, Span
+from cohortql.diagnostics import (
+    UNSAFE_IN_SOURCE,
+    CohortQLError,
+    Diagnostic,
+    Source,
+    Span,
+    describe_character,
+    is_bidi_control,
+)
+from cohortql.omop import MAX_NUMBER_DIGITS
 from cohortql.parse.ast import Comment, Definition
 from cohortql.parse.transformer import ToAst
 from cohortql.resources import cache_dir, resource_path
@@ -109,6 +118,7 @@ def _parser() -> lark.Lark:
 def parse(text: str, name: str = "<string>") -> Definition:
     """Parse a whole `.cohort` text; raise `CohortQLError` with a positioned diagnostic."""
     source = Source(name, text)
+    _check_characters(source)
     collected: list[Comment] = []
     reset = _comments.set(collected)
     try:
@@ -118,6 +128,7 @@ def parse(text: str, name: str = "<string>") -> Definition:
     finally:
         _comments.reset(reset)
     _check_nesting(tree, source)
+    _check_number_lengths(tree, source)
     definition = ToAst(source).transform(tree)
     return Definition(definition.statements, tuple(collected))
 
@@ -125,7 +136,7 @@ def parse(text: str, name: str = "<string>") -> Definition:
 # Criteria nest (`not`, `any of`, ...); later stages walk them recursively, so depth is bounded
 # here, far beyond what a protocol needs, instead of failing with a RecursionError.
 MAX_NESTING = 32
-_NESTING_RULES = frozenset({"negation", "any_group", "all_group", "at_least_group"})
+_NESTING_RULES = frozenset({"negation", "any_group", "all_group", "at_least_group", "nested_criterion"})
 
 
 def _check_nesting(tree: lark.Tree, source: Source) -> None:
@@ -142,6 +153,47 @@ def _check_nesting(tree: lark.Tree, source: Source) -> None:
                     "flatten the rule: `all of (...)` and `any of (...)` take any number of criteria",
                 ),))
         stack.extend((child, depth) for child in node.children if isinstance(child, lark.Tree))
+
+
+# Unsafe characters reported at once, at most this many (a file of them needs no more).
+MAX_CHARACTER_ERRORS = 20
+
+
+def _check_characters(source: Source) -> None:
+    """Bidirectional and control characters, anywhere (strings, comments): a reviewer of the text
+    or of what cohortql prints from it would read something else than what is compiled."""
+    found = []
+    for match in UNSAFE_IN_SOURCE.finditer(source.text):
+        start = match.start()
+        line = source.text.count("\n", 0, start) + 1
+        column = start - (source.text.rfind("\n", 0, start) + 1) + 1
+        char = match.group()
+        message = f"{describe_character(char)} in the text"
+        if char in "\r\u2028\u2029":
+            hint = "a line break to some viewers but not to cohortql, which ends lines at a line feed; remove it"
+        elif is_bidi_control(char):
+            hint = "it shows text in another order than it is compiled, so a reader can be shown spoofed text; " \
+                "remove it"
+        else:
+            hint = "a terminal acts on it instead of showing it; remove it"
+        found.append(Diagnostic("E007", message, Span(line, column, line, column + 1), hint))
+        if len(found) == MAX_CHARACTER_ERRORS:
+            break
+    if found:
+        raise CohortQLError(source, tuple(found))
+
+
+def _check_number_lengths(tree: lark.Tree, source: Source) -> None:
+    """No field holds a number this long (the resolver checks each field's range, E135); stopping
+    here keeps Python from converting a megabyte of digits (it refuses past 4,300)."""
+    for token in tree.scan_values(lambda v: isinstance(v, lark.Token) and v.type in ("INTEGER", "DECIMAL")):
+        digits = sum(char.isdigit() for char in token)
+        if digits > MAX_NUMBER_DIGITS:
+            span = Span(token.line, token.column, token.end_line, token.end_column)
+            raise CohortQLError(source, (Diagnostic(
+                "E135", f"a number of {digits} digits is too large for any field", span,
+                "concept ids fit in 19 digits, days in 5; is this text pasted by mistake?",
+            ),))
 
 
 def _diagnose(error: UnexpectedInput, source: Source) -> Diagnostic:
@@ -187,6 +239,8 @@ def _diagnose(error: UnexpectedInput, source: Source) -> Diagnostic:
 def _expected_hint(expected: set[str], found: str | None) -> str | None:
     if "DECIMAL" in expected:
         expected = set(expected) - {"INTEGER"}  # "a number" already includes whole numbers
+    if "INDEX" in expected:
+        expected = set(expected) - {"IT"}  # `it` only in nested criteria; the resolver says where (E134)
     words = sorted({_terminal_text(t) for t in expected if not t.startswith("__")})
     keywords_expected = [word for terminal in expected for word in _terminal_words(terminal)]
     if found and found not in keywords() and keywords_expected:

@@ -57,7 +57,7 @@ class ToAst(Transformer):
     def _words(self, meta, children):
         return " ".join(str(c) for c in children if c is not None)
 
-    meta_field = entry_mode = qualify_mode = rule_kind = direction = days = cmp_op = _words
+    meta_field = entry_mode = qualify_mode = rule_kind = direction = days = cmp_op = anchor = _words
 
     def domain(self, meta, children):
         return "_".join(str(c) for c in children if c is not None)
@@ -157,6 +157,9 @@ class ToAst(Transformer):
         attribute, *concepts = children
         return ast.ConceptColumnFilter(attribute, tuple(concepts), _meta_span(meta))
 
+    def nested_criterion(self, meta, children):
+        return ast.NestedCriterion(children[0], _meta_span(meta))
+
     def concept_value(self, meta, children):
         concept_id, label = children
         return ast.AttributeConcept(_int(concept_id), _unquote(label) if label else None, _meta_span(meta))
@@ -230,33 +233,34 @@ class ToAst(Transformer):
         return ast.Window(span_, ignore is not None, _meta_span(meta))
 
     def within(self, meta, children):
-        days, _unit, direction = children
-        return ast.Within(_int(days), str(direction), _meta_span(meta))
+        days, _unit, direction, anchor = children
+        return ast.Within(_int(days), str(direction), anchor, _meta_span(meta))
 
     def around(self, meta, children):
-        days, _unit = children
-        return ast.Around(_int(days), _meta_span(meta))
+        days, _unit, anchor = children
+        return ast.Around(_int(days), anchor, _meta_span(meta))
 
     def from_to(self, meta, children):
         start, end = children
         return ast.FromTo(start, end, _meta_span(meta))
 
     def day_offset(self, meta, children):
-        days, _unit, direction = children
-        return ast.Offset(_int(days), str(direction), _meta_span(meta))
+        days, _unit, direction, anchor = children
+        return ast.Offset(_int(days), str(direction), anchor, _meta_span(meta))
 
     def index_offset(self, meta, children):
-        return ast.Offset(None, None, _meta_span(meta))
+        return ast.Offset(None, None, children[0], _meta_span(meta))
 
     def open_offset(self, meta, children):
-        return ast.Offset(None, str(children[0]), _meta_span(meta))
+        direction, anchor = children
+        return ast.Offset(None, str(direction), anchor, _meta_span(meta))
 
     def any_time_relative(self, meta, children):
-        return ast.AnyTime(str(children[0]), _meta_span(meta))
+        direction, anchor = children
+        return ast.AnyTime(str(direction), anchor, _meta_span(meta))
 
     def any_time(self, meta, children):
-        return ast.AnyTime(None, _meta_span(meta))
+        return ast.AnyTime(None, "index", _meta_span(meta))
 
     def on_index(self, meta, children):
-        return ast.OnIndex(_meta_span(meta))
-
+        return ast.OnIndex(children[0], _meta_span(meta))

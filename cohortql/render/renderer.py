@@ -102,29 +102,64 @@ class _Criterion:
 
 
 @dataclass(frozen=True)
-class _Usage:
-    codeset_id: int
-    domain: str
+class _Nested:
+    """The records of an event with a nested test (`nested_N`), each with the test's criteria
+    counted per record: the same shape as the entries and their criteria, one level down."""
+
+    id: int
+    event: p.EventQuery
+    criteria: tuple[_Criterion, ...]
+
+    def criterion_id(self, node: p.Occurs) -> int:
+        return next(c.id for c in self.criteria if c.node == node)
 
 
-def _criteria_context(plan: p.Plan, tests) -> dict:
-    """The template context for the criteria of `tests` (the rules') and of the entry's qualify
-    criterion, each numbered once: qualify's are counted over the entry events, the rules' over
-    the entries that qualify, so a criterion used by both is counted twice."""
+def _nested_scopes(plan: p.Plan, criteria: list[p.Occurs]) -> list[_Nested]:
+    """Every distinct event with a nested test, those it depends on first (identical events share one)."""
+    scopes: list[_Nested] = []
+
+    def visit(event: p.EventQuery) -> None:
+        if event.nested is None or any(scope.event == event for scope in scopes):
+            return
+        found = _criteria([event.nested])
+        for criterion in found:
+            visit(criterion.event)
+        scopes.append(_Nested(len(scopes), event, tuple(_Criterion(i, node) for i, node in enumerate(found))))
+
+    for event in [*plan.entry.events, *(criterion.event for criterion in criteria)]:
+        visit(event)
+    return scopes
+
+
+def _template_context(plan: p.Plan, tests) -> dict:
+    """What index_events.sql.j2 needs: the criteria of `tests` (the rules') counted per entry, those
+    of the entry's qualify criterion, and the nested scopes. Each list is numbered once: qualify's
+    criteria are counted over the entry events, the rules' over the entries that qualify, so a
+    criterion used by both is counted twice."""
     found = _criteria(tests)
     qualify = _criteria([plan.entry.qualify.test]) if plan.entry.qualify else []
+    scopes = _nested_scopes(plan, [*qualify, *found])
     return {
         "criteria": [_Criterion(i, node) for i, node in enumerate(found)],
         "criterion_id": found.index,
         "qualify_criteria": [_Criterion(len(found) + i, node) for i, node in enumerate(qualify)],
         "qualify_criterion_id": lambda node: len(found) + qualify.index(node),
+        "nested_scopes": scopes,
+        "nested_id": lambda event: next(scope.id for scope in scopes if scope.event == event),
     }
+
+
+@dataclass(frozen=True)
+class _Usage:
+    codeset_id: int
+    domain: str
 
 
 def _usages(plan: p.Plan, criteria: list[p.Occurs]) -> list[_Usage]:
     """(concept set, domain table) pairs the definition reads, for the concept report."""
     usages = []
-    for event in [*plan.entry.events, *(criterion.event for criterion in criteria)]:
+    nested = [c.node.event for scope in _nested_scopes(plan, criteria) for c in scope.criteria]
+    for event in [*plan.entry.events, *(criterion.event for criterion in criteria), *nested]:
         usage = _Usage(event.codeset_id, event.domain)
         if event.codeset_id is not None and usage not in usages:
             usages.append(usage)
@@ -195,7 +230,7 @@ def render(
     codeset_params = _Parameters()
     codesets_sql = _render("codesets.sql.j2", codeset_params, vocab_table=vocab_table)
 
-    context = _criteria_context(plan, [rule.test for rule in plan.rules])
+    context = _template_context(plan, [rule.test for rule in plan.rules])
     cohort_params = _Parameters()
     cohort_sql = _render(
         "cohort.sql.j2",
@@ -244,7 +279,7 @@ def render_split(
         plan=plan,
         tests=tests,
         cdm_table=_table_namer(cdm_schema),
-        **_criteria_context(plan, tests),
+        **_template_context(plan, tests),
         strata=strata,
         female=GENDER_CONCEPTS["female"],
         male=GENDER_CONCEPTS["male"],

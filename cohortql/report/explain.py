@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import singledispatch
 
 from cohortql.omop import DOMAINS, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
@@ -21,6 +22,25 @@ _UNIT_NAMES = {concept_id: symbol for symbol, concept_id in UNIT_CONCEPTS.items(
 _VISIT_NAMES = {concept_id: name for name, concept_id in VISIT_CONCEPTS.items()}
 _SEX_NAMES = {concept_id: name for name, concept_id in GENDER_CONCEPTS.items()}
 _LANGUAGE: ContextVar[str] = ContextVar("explain_language", default="en")
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """What windows and age are relative to: the index, or inside a nested criterion the record."""
+
+    date: str
+    period: str
+    age_rule: str
+
+
+def _index_anchor() -> _Anchor:
+    return _Anchor(_w("the_index_date"), _w("the_index_period"), _w("age_rule"))
+
+
+def _record_anchor(event: plan.EventQuery) -> _Anchor:
+    noun = _noun(event.domain, 1)
+    date = _w("the_record_date", noun=noun)
+    return _Anchor(date, _w("the_record_period", noun=noun), _w("record_age_rule", date=date))
 
 
 def explain_plan(p: plan.Plan, labels: Mapping[int, str] | None = None, lang: str = "en") -> str:
@@ -165,22 +185,23 @@ def _rule(number: int, rule: plan.Rule, p: plan.Plan) -> str:
     return text if "\n" in text else text + "."
 
 
-def _listed(heading: str, children: tuple[plan.Test, ...], p: plan.Plan, indent: str) -> str:
-    lines = [f"{indent}- {_predicate(child, p, indent + '  ')}" for child in children]
+def _listed(heading: str, children: tuple[plan.Test, ...], p: plan.Plan, indent: str, anchor: _Anchor | None) -> str:
+    lines = [f"{indent}- {_predicate(child, p, indent + '  ', anchor)}" for child in children]
     return "\n".join([heading, *lines])
 
 
 @singledispatch
-def _predicate(test, p: plan.Plan, indent: str) -> str:
-    """What a person must satisfy, as a verb phrase ("has ...", "is ..."); groups nest as indented lists."""
+def _predicate(test, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -> str:
+    """What a person must satisfy, as a verb phrase ("has ...", "is ..."); groups nest as indented lists.
+    `anchor`: what windows and age are relative to (None: the index)."""
     raise TypeError(f"no explanation for {type(test).__name__}")
 
 
 @_predicate.register
-def _occurs(test: plan.Occurs, p: plan.Plan, indent: str) -> str:
+def _occurs(test: plan.Occurs, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -> str:
     event = test.event
-    attributes = _attributes(event, p)
-    qualifiers = ", ".join([*attributes, f"{_dated(event)} {_window(test.window)}"])
+    attributes = _attributes(event, p, indent)
+    qualifiers = ", ".join([*attributes, f"{_dated(event)} {_window(test.window, anchor or _index_anchor())}"])
     joiner = ", " if attributes else " "
     if test.count == 0 and test.op in ("=", "<="):
         return _w("has_none", records=_records(event, p, 1)) + joiner + qualifiers
@@ -192,16 +213,17 @@ def _occurs(test: plan.Occurs, p: plan.Plan, indent: str) -> str:
 
 
 @_predicate.register
-def _age(test: plan.AgeTest, p: plan.Plan, indent: str) -> str:
+def _age(test: plan.AgeTest, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -> str:
     low_high = _between(test.bounds)
+    rule = (anchor or _index_anchor()).age_rule
     if low_high:
-        return _w("aged_between", low=low_high[0], high=low_high[1], rule=_w("age_rule"))
+        return _w("aged_between", low=low_high[0], high=low_high[1], rule=rule)
     bounds = f" {_w('and')} ".join(_w(f"age_{b.op}", _number(b.value)) for b in test.bounds)
-    return _w("aged", bounds=bounds, rule=_w("age_rule"))
+    return _w("aged", bounds=bounds, rule=rule)
 
 
 @_predicate.register
-def _sex(test: plan.SexTest, p: plan.Plan, indent: str) -> str:
+def _sex(test: plan.SexTest, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -> str:
     name = _SEX_NAMES.get(test.concept_id)
     if name:
         return _w("sex_named", name=_w(f"sex_{name}"), id=test.concept_id)
@@ -209,7 +231,7 @@ def _sex(test: plan.SexTest, p: plan.Plan, indent: str) -> str:
 
 
 @_predicate.register
-def _index_date(test: plan.IndexDateTest, p: plan.Plan, indent: str) -> str:
+def _index_date(test: plan.IndexDateTest, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -> str:
     low_high = _between(test.bounds, _date)
     if low_high:
         return _w("index_between", low=low_high[0], high=low_high[1])
@@ -217,23 +239,23 @@ def _index_date(test: plan.IndexDateTest, p: plan.Plan, indent: str) -> str:
 
 
 @_predicate.register
-def _all_of(test: plan.AllOf, p: plan.Plan, indent: str) -> str:
-    return _listed(_w("all_of"), test.children, p, indent)
+def _all_of(test: plan.AllOf, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -> str:
+    return _listed(_w("all_of"), test.children, p, indent, anchor)
 
 
 @_predicate.register
-def _any_of(test: plan.AnyOf, p: plan.Plan, indent: str) -> str:
-    return _listed(_w("any_of"), test.children, p, indent)
+def _any_of(test: plan.AnyOf, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -> str:
+    return _listed(_w("any_of"), test.children, p, indent, anchor)
 
 
 @_predicate.register
-def _at_least_of(test: plan.AtLeastOf, p: plan.Plan, indent: str) -> str:
-    return _listed(_w("at_least_of", count=_number(test.count)), test.children, p, indent)
+def _at_least_of(test: plan.AtLeastOf, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -> str:
+    return _listed(_w("at_least_of", count=_number(test.count)), test.children, p, indent, anchor)
 
 
 @_predicate.register
-def _not(test: plan.NotTest, p: plan.Plan, indent: str) -> str:
-    return _listed(_w("not"), (test.child,), p, indent)
+def _not(test: plan.NotTest, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -> str:
+    return _listed(_w("not"), (test.child,), p, indent, anchor)
 
 
 # ---- events, attributes, windows --------------------------------------------------------
@@ -255,9 +277,12 @@ def _codeset_ref(event: plan.EventQuery, p: plan.Plan, summary: bool = False) ->
     return _w("in_concept_set", name=codeset.name) + (f" ({', '.join(_codeset_items(codeset))})" if summary else "")
 
 
-def _attributes(event: plan.EventQuery, p: plan.Plan) -> list[str]:
+def _attributes(event: plan.EventQuery, p: plan.Plan, indent: str = "  ") -> list[str]:
     """Each attribute filter as a phrase that can follow a record noun."""
     phrases = []
+    if event.nested is not None:
+        test = _predicate(event.nested, p, indent + "  ", _record_anchor(event))
+        phrases.append(_w("nested", test=test + ("\n" + indent if "\n" in test else "")))
     if event.value:
         phrases.append(_w("value", amount=_of(_amount(event.value))))
     if event.value_codeset_id is not None:
@@ -284,42 +309,44 @@ def _attributes(event: plan.EventQuery, p: plan.Plan) -> list[str]:
     return phrases
 
 
-def _offset(day: int) -> str:
+def _offset(day: int, anchor: _Anchor) -> str:
     if day == 0:
-        return _w("the_index_date")
-    return _w("offset", days=_days(abs(day)), direction=_w("before" if day < 0 else "after"))
+        return anchor.date
+    return _w("offset", days=_days(abs(day)), direction=_w("before" if day < 0 else "after"), date=anchor.date)
 
 
-def _range(start: int, end: int) -> str:
-    """A closed window [start, end] in days from the index date."""
+def _range(start: int, end: int, anchor: _Anchor) -> str:
+    """A closed window [start, end] in days from the anchor's date."""
     if start == end:
-        return _w("on_index") if start == 0 else _w("exactly", offset=_offset(start))
+        return _w("on_index", date=anchor.date) if start == 0 else _w("exactly", offset=_offset(start, anchor))
     if start == 0:
-        return _w("index_to", days=_days(end))
+        return _w("index_to", days=_days(end), date=anchor.date)
     if end == 0:
-        return _w("to_index", days=_days(-start))
-    return _w("span", days=_days(abs(start)), direction=_w("before" if start < 0 else "after"), offset=_offset(end))
+        return _w("to_index", days=_days(-start), date=anchor.date)
+    direction = _w("before" if start < 0 else "after")
+    return _w("span", days=_days(abs(start)), direction=direction, offset=_offset(end, anchor))
 
 
-def _window(window: plan.Window) -> str:
+def _window(window: plan.Window, anchor: _Anchor) -> str:
     start, end, inside = window.start, window.end, window.within_observation
     ignoring = _w("ignoring")
+    where = {"date": anchor.date, "period": anchor.period}
     if start is not None and end is not None:
-        return _range(start, end) + (_w("inside") if inside else ignoring)
+        return _range(start, end, anchor) + (_w("inside", **where) if inside else ignoring)
     if start is None and end is None:
-        return _w("any_time_inside") if inside else _w("any_time") + ignoring
+        return _w("any_time_inside", **where) if inside else _w("any_time") + ignoring
     if inside:
         if start is None and end == -1:
-            return _w("before_inside")
+            return _w("before_inside", **where)
         if start is None:
-            return _w("start_to", offset=_offset(end))
+            return _w("start_to", offset=_offset(end, anchor))
         if start == 1:
-            return _w("after_inside")
-        return _w("to_end", offset=_offset(start))
+            return _w("after_inside", **where)
+        return _w("to_end", offset=_offset(start, anchor))
     if start is None:
-        text = _w("any_before") if end == -1 else _w("up_to", offset=_offset(end))
+        text = _w("any_before", **where) if end == -1 else _w("up_to", offset=_offset(end, anchor))
     else:
-        text = _w("any_after") if start == 1 else _w("from_on", offset=_offset(start))
+        text = _w("any_after", **where) if start == 1 else _w("from_on", offset=_offset(start, anchor))
     return text + ignoring
 
 

@@ -87,6 +87,9 @@ class EventQuery:
     duration: tuple[Bound, ...] = ()
     days_supply: tuple[Bound, ...] = ()
     concept_filters: tuple[ConceptFilter, ...] = ()  # in the order written, one per attribute
+    # The record must itself meet this test, its windows, age and sex taken relative to the record
+    # (which must lie in an observation period: Circe's CorrelatedCriteria on a criterion).
+    nested: Test | None = None
 
     def __post_init__(self):
         _require(self.domain in DOMAINS, f"unknown domain {self.domain}")

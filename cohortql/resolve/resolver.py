@@ -14,7 +14,13 @@ from cohortql.omop import (
     CONCEPT_SET_OPTIONAL,
     DOMAINS,
     GENDER_CONCEPTS,
+    MAX_AGE,
+    MAX_CONCEPT_ID,
+    MAX_DAYS,
+    MAX_OCCURRENCES,
     MAX_RULES,
+    MAX_VALUE,
+    MAX_VALUE_DIGITS,
     SOURCE_VOCABULARIES,
     UNIT_CONCEPTS,
     VISIT_CONCEPTS,
@@ -67,6 +73,19 @@ def _domain_words(domains) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+_DAYS_HINT = (f"at most {MAX_DAYS:,} days (100 years); for no limit write `any time before index` "
+              "or `from all days before index to ...`")
+_DAYS = "{} days is more than 100 years"
+_RECORDS = "{} records are more than one person has"
+
+
+def _shown(number) -> str:
+    """A number as written, shortened when it runs past what a message line holds."""
+    text = str(number)
+    digits = sum(char.isdigit() for char in text)
+    return text if digits <= 30 else f"{text[:12]}... ({digits} digits)"
+
+
 def _did_you_mean(word: str, choices, label: str) -> str:
     choices = sorted(choices)
     same_but_case = [choice for choice in choices if choice.lower() == word.lower()]
@@ -86,6 +105,7 @@ class _Resolver:
         self.codesets: dict[str, plan.Codeset] = {}
         self.codeset_spans: dict[str, ast.Span] = {}
         self.invalid_codesets: set[str] = set()  # defined but already reported; not "unknown" too
+        self.nesting = 0  # how many nested criteria (`with (...)`) enclose what is being resolved
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.errors.append(Diagnostic(code, message, span, hint))
@@ -150,6 +170,7 @@ class _Resolver:
             concept_id = item.concept_id.value
             if concept_id <= 0:
                 self.error("E108", f"concept id must be a positive number, not {concept_id}", item.concept_id.span)
+            self.concept_id_fits(concept_id, "concept id", item.concept_id.span)
             items.append(plan.ConceptItem(concept_id, item.descendants, isinstance(item, ast.ConceptExclude)))
         if not any(not i.excluded for i in items) and not sources:
             self.error(
@@ -202,7 +223,7 @@ class _Resolver:
                         "`require observation 365 days before and 30 days after index`",
                     )
                 seen.add(span_.direction)
-                days = self.non_negative(span_.days, "observation days")
+                days = self.whole(span_.days, "observation days")
                 if span_.direction == "before":
                     prior = days
                 else:
@@ -217,7 +238,7 @@ class _Resolver:
         """The criterion entry events must meet before the rules; False when it has errors."""
         for extra in qualifies[1:]:
             self.error(
-                "E134",
+                "E136",
                 "only one `qualify` statement is allowed",
                 extra.span,
                 f"already given on line {qualifies[0].span.line}; combine the criteria with `all of (...)`",
@@ -312,6 +333,8 @@ class _Resolver:
         return plan.EventQuery(node.domain, codeset_id, **fields)
 
     def attribute(self, attribute, domain: str, table, fields: dict) -> bool:
+        if isinstance(attribute, ast.NestedCriterion):
+            return self.nested(attribute, fields)
         key = _attribute_key(attribute)
         if key not in table.attributes:
             self.not_applicable(key, domain, attribute.span)
@@ -329,6 +352,7 @@ class _Resolver:
                 if isinstance(unit.value, int):
                     if unit.value <= 0:
                         self.error("E108", "unit concept id must be positive", unit.span)
+                    self.concept_id_fits(unit.value, "unit concept id", unit.span)
                     ids.append(unit.value)
                 elif unit.value in UNIT_CONCEPTS:
                     ids.append(UNIT_CONCEPTS[unit.value])
@@ -345,10 +369,12 @@ class _Resolver:
             if isinstance(value, int) and value <= 0:
                 self.error("E108", "visit concept id must be positive", attribute.span)
                 return False
+            end = attribute.span  # the visit type is the filter's last word
+            value_span = Span(end.end_line, end.end_column - len(str(value)), end.end_line, end.end_column)
+            if isinstance(value, int) and not self.concept_id_fits(value, "visit concept id", value_span):
+                return False
             if isinstance(value, str):
                 if value not in VISIT_CONCEPTS:
-                    end = attribute.span  # the visit type is the filter's last word
-                    value_span = Span(end.end_line, end.end_column - len(value), end.end_line, end.end_column)
                     self.error(
                         "E110",
                         f"unknown visit type `{value}`",
@@ -359,12 +385,39 @@ class _Resolver:
                 value = VISIT_CONCEPTS[value]
             return self.set_once(fields, "visit_concept_ids", (value,), attribute.span)
         if isinstance(attribute, ast.DurationFilter):
-            return self.set_once(fields, "duration", self.bounds(attribute.comparison, "duration"), attribute.span)
+            duration = self.bounds(attribute.comparison, "duration", MAX_DAYS, _DAYS_HINT, _DAYS)
+            return self.set_once(fields, "duration", duration, attribute.span)
         if isinstance(attribute, ast.DaysSupplyFilter):
-            return self.set_once(
-                fields, "days_supply", self.bounds(attribute.comparison, "days supply"), attribute.span
-            )
+            days_supply = self.bounds(attribute.comparison, "days supply", MAX_DAYS, _DAYS_HINT, _DAYS)
+            return self.set_once(fields, "days_supply", days_supply, attribute.span)
         raise AssertionError(f"unhandled attribute {attribute!r}")
+
+    def nested(self, attribute: ast.NestedCriterion, fields: dict) -> bool:
+        self.nesting += 1
+        test = self.test(attribute.criterion)
+        self.nesting -= 1
+        if "nested" in fields:
+            self.error("E133", "the `with (...)` criterion is given twice", attribute.span,
+                       "combine them into one: `with (all of (..., ...))`")  # fmt: skip
+            return False
+        fields["nested"] = test
+        return test is not None
+
+    def anchors(self, node: ast.WindowSpan) -> None:
+        """`it` only inside a nested criterion, and `index` only outside one (E134)."""
+        parts = [node.start, node.end] if isinstance(node, ast.FromTo) else [node]
+        expected = "it" if self.nesting else "index"
+        for part in parts:
+            if isinstance(part, ast.AnyTime) and part.direction is None or part.anchor == expected:
+                continue
+            if self.nesting:
+                message = "inside `with (...)` a window is relative to the record, not the index"
+                hint = "write `it` for the record instead of `index`, e.g. `within 30 days after it`"
+            else:
+                message = "`it` is the record of a nested criterion; here there is none"
+                hint = "a rule's windows are relative to the index: write `index`"
+            self.error("E134", message, part.span, hint)
+            return
 
     def not_applicable(self, key: str, domain: str, span: Span) -> None:
         applies = [d for d, t in DOMAINS.items() if key in t.attributes]
@@ -379,6 +432,8 @@ class _Resolver:
         for concept in attribute.concepts:
             if concept.concept_id.value <= 0:
                 self.error("E108", "concept id must be a positive number", concept.concept_id.span)
+                return False
+            if not self.concept_id_fits(concept.concept_id.value, "concept id", concept.concept_id.span):
                 return False
             ids.append(concept.concept_id.value)
         concept_filters = fields.setdefault("concept_filters", ())
@@ -398,7 +453,30 @@ class _Resolver:
         fields[key] = value
         return True
 
-    def bounds(self, comparison: ast.Comparison, what: str) -> tuple[plan.Bound, ...]:
+    def concept_id_fits(self, concept_id: int, what: str, span: Span) -> bool:
+        if concept_id <= MAX_CONCEPT_ID:
+            return True
+        hint = f"concept ids are at most {MAX_CONCEPT_ID} (a BIGINT column); is a digit repeated?"
+        self.error("E135", f"{what} {_shown(concept_id)} is too large", span, hint)
+        return False
+
+    def number_fits(self, number: ast.Number, what: str, limit: int, hint: str | None, beyond: str) -> None:
+        """A number of a comparison: within `limit` in magnitude, and exact as the double it becomes."""
+        value = number.value
+        if abs(value) > limit:
+            self.error("E135", beyond.format(_shown(value)), number.span,
+                       hint or f"{what}s are at most {limit:,} in magnitude")
+        elif len(value.normalize().as_tuple().digits) > MAX_VALUE_DIGITS:
+            self.error("E135", f"{what} {_shown(value)} has more digits than a double holds", number.span,
+                       f"round it to {MAX_VALUE_DIGITS} significant digits: the engines compare doubles")
+
+    def bounds(
+        self, comparison: ast.Comparison, what: str, limit: int = MAX_VALUE, hint: str | None = None,
+        beyond: str = "{} is too large a value",
+    ) -> tuple[plan.Bound, ...]:
+        numbers = [comparison.value] if isinstance(comparison, ast.Compare) else [comparison.low, comparison.high]
+        for number in numbers:
+            self.number_fits(number, what, limit, hint, beyond)
         if isinstance(comparison, ast.Compare):
             return (plan.Bound(comparison.op, float(comparison.value.value)),)
         low, high = comparison.low.value, comparison.high.value
@@ -437,7 +515,8 @@ class _Resolver:
             child = self.test(node.child)
             return None if child is None else plan.NotTest(child)
         if isinstance(node, ast.Age):
-            bounds = self.bounds(node.comparison, "age")
+            hint = f"ages are at most {MAX_AGE}; for no upper bound write `age >= N`"
+            bounds = self.bounds(node.comparison, "age", MAX_AGE, hint, "age {} is beyond a human life")
             if any(b.value < 0 for b in bounds):
                 self.error("E108", "age cannot be negative", node.comparison.span)
             return plan.AgeTest(bounds)
@@ -452,6 +531,10 @@ class _Resolver:
                 return None
             return plan.SexTest(GENDER_CONCEPTS[node.value.text])
         if isinstance(node, ast.IndexDate):
+            if self.nesting:
+                self.error("E134", "`index date` inside `with (...)`: there the anchor is the record", node.span,
+                           "a nested criterion has no index date; filter the dates of the outer rule")  # fmt: skip
+                return None
             return self.index_date(node)
         raise AssertionError(f"unhandled criterion {node!r}")
 
@@ -490,13 +573,17 @@ class _Resolver:
             op, count, distinct = "=", 0, False
         else:
             op = {"at_least": ">=", "at_most": "<=", "exactly": "="}[occurrence.kind]
-            count = self.non_negative(occurrence.count, "count")
+            hint = f"record counts are at most {MAX_OCCURRENCES:,} (of one person's records)"
+            count = self.whole(occurrence.count, "count", MAX_OCCURRENCES, hint, _RECORDS)
             distinct = occurrence.distinct_days
         if event is None or window is None:
             return None
         return plan.Occurs(event, op, count, distinct, window)
 
-    def non_negative(self, value: ast.Int, what: str) -> int:
+    def whole(
+        self, value: ast.Int, what: str, limit: int = MAX_DAYS, hint: str = _DAYS_HINT, beyond: str = _DAYS
+    ) -> int:
+        """A count of days or records: 0 to `limit` (0 stands in for a wrong one, already reported)."""
         if value.value < 0:
             self.error(
                 "E108",
@@ -505,14 +592,18 @@ class _Resolver:
                 "use `before`/`after` for direction; numbers are counts of days or records",
             )
             return 0
+        if value.value > limit:
+            self.error("E135", beyond.format(_shown(value.value)), value.span, hint)
+            return 0
         return value.value
 
     def window(self, node: ast.Window) -> plan.Window | None:
         shape = node.span_
+        self.anchors(shape)
         within = not node.ignore_observation
         if isinstance(shape, ast.Within):
-            if shape.days.value < 0:
-                self.non_negative(shape.days, "days")
+            if not 0 <= shape.days.value <= MAX_DAYS:
+                self.whole(shape.days, "days")
                 return None
             days = shape.days.value
             if days == 0:
@@ -525,7 +616,7 @@ class _Resolver:
                 return None
             return plan.Window(-days, -1, within) if shape.direction == "before" else plan.Window(1, days, within)
         if isinstance(shape, ast.Around):
-            days = self.non_negative(shape.days, "days")
+            days = self.whole(shape.days, "days")
             return plan.Window(-days, days, within)
         if isinstance(shape, ast.OnIndex):
             return plan.Window(0, 0, within)
@@ -545,7 +636,10 @@ class _Resolver:
                 "an open window starts `from all days before index` or ends `to all days after index`",
             )
             return None
+        reported = len(self.errors)
         start, end = self.offset(shape.start), self.offset(shape.end)
+        if len(self.errors) > reported:
+            return None
         if start is not None and end is not None and start > end:
             self.error(
                 "E107",
@@ -560,7 +654,7 @@ class _Resolver:
         """Days from the index; None for an open end (`all days before|after index`)."""
         if node.days is None:
             return None if node.direction else 0
-        days = self.non_negative(node.days, "days")
+        days = self.whole(node.days, "days")
         return -days if node.direction == "before" else days
 
 

@@ -141,6 +141,63 @@ def test_bad_files(document, code, path):
     assert _problems(document) == [(code, path)]
 
 
+def _with_first_concept_id(raw: str) -> str:
+    """The phenotype's JSON text with its first CONCEPT_ID written as `raw` (any JSON number text)."""
+    text = json.dumps(_cohort())
+    start = text.index('"CONCEPT_ID": ') + len('"CONCEPT_ID": ')
+    end = start + len(str(int(text[start:].split(",")[0].split("}")[0])))
+    return text[:start] + raw + text[end:]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("9" * 5000, "a number of 5000 digits"),  # Python's int() refuses past 4,300 digits: a ValueError before
+        ("1e400", "overflows a double"),
+        ("NaN", "`NaN`"),
+        ("-Infinity", "`-Infinity`"),
+    ],
+)
+def test_numbers_no_cohort_holds(raw, message):
+    with pytest.raises(AtlasError) as raised:
+        import_circe(_with_first_concept_id(raw), "bad.json")
+    (problem,) = raised.value.problems
+    assert (problem.code, problem.path) == ("E301", "$") and message in problem.message
+
+
+def test_concept_id_beyond_bigint_is_a_positioned_resolve_error(tmp_path):
+    path = tmp_path / "big.json"
+    path.write_text(_with_first_concept_id(str(2**63)), encoding="utf-8")
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"error[E135]: concept id {2**63} is too large" in result.output
+
+
+def test_bidirectional_and_control_characters_name_their_json_path():
+    expression = _cohort()
+    expression["ConceptSets"][0]["name"] = "Diabetes \u202eevil"
+    expression["ConceptSets"][0]["expression"]["items"][0]["concept"]["CONCEPT_NAME"] = "label \x1b[2J"
+    expression["InclusionRules"] = [{"name": "rule", "description": "line one\nline \u2067two",
+                                     "expression": {"Type": "ALL", "CriteriaList": []}}]
+    problems = _problems(expression)
+    assert {code for code, _ in problems} == {"E308"}
+    assert sorted(path for _, path in problems) == [
+        "$.ConceptSets[0].expression.items[0].concept.CONCEPT_NAME", "$.ConceptSets[0].name",
+        "$.InclusionRules[0].description",
+    ]
+    wrapped = {"name": "x", "expression": json.dumps({"title\u200f": 1, **_cohort()})}
+    assert _problems(wrapped) == [("E308", "$.expression.title?")]
+
+
+def test_line_breaks_and_tabs_in_descriptions_import():
+    expression = _cohort()
+    criterion = {"Criteria": {"ConditionOccurrence": {"CodesetId": expression["ConceptSets"][0]["id"]}},
+                 "StartWindow": {"Start": {"Coeff": -1}, "End": {"Days": 1, "Coeff": -1}}}  # fmt: skip
+    rule = {"name": "r", "description": "one\r\n\ttwo", "expression": {"CriteriaList": [criterion]}}
+    expression["InclusionRules"] = [rule]
+    assert "# one\n# two\n" in import_circe(json.dumps(expression), "ok.json").text
+
+
 def test_unknown_domain_and_attribute_names():
     expression = _cohort()
     codeset_id = expression["ConceptSets"][0]["id"]
