@@ -60,6 +60,32 @@ class Source:
         return lines[number - 1].removesuffix("\r") if 0 < number <= len(lines) else ""
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def decode_source(name: str, data: bytes) -> Source:
+    """A file's bytes as a Source: UTF-8, a leading byte order mark dropped; anything else is E006
+    at the first byte that is not UTF-8 (its offset in the file, its line and column)."""
+    skipped = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    body = data[skipped:]
+    try:
+        # Bytes decoded as-is: text mode would turn a lone \r into a line break the lexer never sees.
+        return Source(name, body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        bad = error.start
+    line_start = body.rfind(b"\n", 0, bad) + 1
+    line = body.count(b"\n", 0, bad) + 1
+    column = len(body[line_start:bad].decode("utf-8")) + 1
+    offset = skipped + bad
+    message = f"the file must be UTF-8 text: byte 0x{body[bad]:02X} at byte offset {offset} is not UTF-8"
+    if b"\x00" in body:
+        hint = "it holds NUL bytes, so it is probably a binary file, not a definition"
+    else:
+        hint = "save it as UTF-8 (from Latin-1 or Windows-1252: `iconv -f cp1252 -t utf-8 FILE`)"
+    shown = Source(name, body.decode("utf-8", "replace"))
+    raise CohortQLError(shown, (Diagnostic("E006", message, Span(line, column, line, column + 1), hint),))
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     code: str
@@ -95,6 +121,9 @@ class CohortQLError(Exception):
         return [d.to_dict(self.source) for d in self.diagnostics]
 
 
+SHOWN_LINE_WIDTH = 160
+
+
 def render_diagnostic(source: Source, diagnostic: Diagnostic) -> str:
     """Rustc/PRQL-style text: header, location, source line, caret, hint."""
     span = diagnostic.span
@@ -110,6 +139,12 @@ def render_diagnostic(source: Source, diagnostic: Diagnostic) -> str:
     caret_end = span.end_column if span.end_line == span.line else len(raw) + 1
     start = shown(span.column)
     width = max(1, shown(caret_end) - start)
+    if len(text) > SHOWN_LINE_WIDTH:  # a pasted or binary line: the part around the caret
+        left = max(0, start - SHOWN_LINE_WIDTH // 3)
+        right = min(len(text), left + SHOWN_LINE_WIDTH)
+        width = max(1, min(width, right - start))
+        text = ("..." if left else "") + text[left:right] + ("..." if right < len(text) else "")
+        start = start - left + (3 if left else 0)
     lines = [
         f"error[{diagnostic.code}]: {diagnostic.message}",
         f"{gutter}--> {source.name}:{span.line}:{span.column}",

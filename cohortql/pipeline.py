@@ -28,16 +28,49 @@ class Compiled:
     plan: Plan
 
 
+# No definition (nor Circe file) is this large; reading stops here (`/dev/zero` is no definition).
+MAX_SOURCE_BYTES = 100_000_000
+
+
+class UnreadableFile(Exception):
+    """A definition file that cannot be read: missing, a directory, not permitted, too large."""
+
+    def __init__(self, message: str, hint: str | None = None, missing: bool = False):
+        super().__init__(message)
+        self.message, self.hint, self.missing = message, hint, missing
+
+
+def read_text(path: str | Path) -> Source:
+    """A file's text as UTF-8 (a byte order mark dropped); raises UnreadableFile, or CohortQLError
+    (E006) at the first byte that is not UTF-8."""
+    from cohortql.diagnostics import decode_source
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+    except FileNotFoundError:
+        raise UnreadableFile(f"no such file: {path}", missing=True) from None
+    except IsADirectoryError:
+        raise UnreadableFile(f"{path} is a directory, not a definition file",
+                             f"name the files in it, e.g. {Path(path) / '*.cohort'}") from None
+    except PermissionError:
+        raise UnreadableFile(f"cannot read {path}: permission denied") from None
+    except OSError as error:
+        raise UnreadableFile(f"cannot read {path}: {error.strerror or error}") from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise UnreadableFile(f"{path} is larger than {MAX_SOURCE_BYTES // 1_000_000} MB, no definition",
+                             "is it the right file?")
+    return decode_source(str(path), data)
+
+
 def read_source(path: str | Path) -> Source:
     """A definition file; a Circe JSON file (`.json`) is imported to CohortQL on the way."""
-    path = Path(path)
-    # Bytes decoded as-is: text mode would turn a lone \r into a line break the lexer never sees.
-    text = path.read_bytes().decode("utf-8")
-    if path.suffix.lower() == ".json":
+    source = read_text(path)
+    if Path(path).suffix.lower() == ".json":
         from cohortql.atlas import import_circe
 
-        return Source(str(path), import_circe(text, str(path)).text)
-    return Source(str(path), text)
+        return Source(source.name, import_circe(source.text, source.name).text)
+    return source
 
 
 def compile_source(source: Source) -> Compiled:

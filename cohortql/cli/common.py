@@ -36,16 +36,19 @@ def report_definition_errors(errors: list[CohortQLError], fmt: ErrorFormat) -> N
             err.print()
 
 
-def read_definition(path: Path, reader=pipeline.read_source):
+def open_definition(path: Path, reader=pipeline.read_source):
+    """`reader(path)`; a file that cannot be read is a usage error (exit 2). A file that is not
+    UTF-8 is a definition error (E006, a CohortQLError), for the caller to show with the others."""
     try:
         return reader(path)
-    except FileNotFoundError:
-        err.print(f"error: no such file: {path}", markup=False)
-        raise typer.Exit(2) from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as error:
-        err.print(f"error: cannot read {path}: {error.__class__.__name__}", markup=False)
-        raise typer.Exit(2) from None
+    except pipeline.UnreadableFile as error:
+        raise fail(error.message, error.hint, code=2) from None
 
+
+def read_definition(path: Path, reader=pipeline.read_source):
+    """`open_definition`, a definition error shown at once (exit 1)."""
+    with expected_errors():
+        return open_definition(path, reader)
 
 
 DB_OPTION = typer.Option(None, "--db", help="Database URL (else COHORTQL_DB, the profile, or the Eunomia demo).")

@@ -18,6 +18,7 @@ from cohortql.cli.common import (
     err,
     expected_errors,
     fail,
+    open_definition,
     read_definition,
     report_definition_errors,
 )
@@ -32,7 +33,7 @@ def check(
     errors = []
     for path in files:
         try:
-            pipeline.compile_source(read_definition(path))
+            pipeline.compile_source(open_definition(path))
         except CohortQLError as error:
             errors.append(error)
     if errors:
@@ -53,8 +54,8 @@ def fmt(
 
     unformatted, errors = [], []
     for path in files:
-        source = read_definition(path)
         try:
+            source = open_definition(path)
             formatted = format_definition(pipeline.parse_source(source))
         except CohortQLError as error:
             errors.append(error)
@@ -116,7 +117,7 @@ def import_(
     """Import an ATLAS / Circe cohort definition as canonical CohortQL (exit 1 if it cannot count the same)."""
     from cohortql.atlas import AtlasError, import_circe
 
-    text = read_definition(file, lambda path: path.read_bytes().decode("utf-8"))
+    text = read_definition(file, pipeline.read_text).text
     try:
         result = import_circe(text, str(file))
     except AtlasError as error:

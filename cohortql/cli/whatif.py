@@ -195,6 +195,7 @@ def watch(
     """Re-count on every save, showing what changed since the last count; errors shown, watching goes on."""
     from cohortql.diagnostics import CohortQLError
     from cohortql.execute.errors import DatabaseError
+    from cohortql.pipeline import UnreadableFile
     from cohortql.report.whatif import render_variants_table
     from cohortql.whatif import app
     from cohortql.whatif.watch import watch as watch_loop
@@ -213,6 +214,8 @@ def watch(
             return f"{error}\n(watching {file}: fix and save)\n"
         if isinstance(error, DatabaseError):
             return f"error: {error.cause}\n" + (f"  hint: {error.hint}\n" if error.hint else "")
+        if isinstance(error, UnreadableFile):
+            return f"error: {error.message}\n"
         return f"error: cannot read {file}: {error}\n"
 
     def show(text: str) -> None:

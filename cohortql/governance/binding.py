@@ -62,10 +62,10 @@ def compile_file(path: Path) -> pipeline.Compiled:
     """Re-read and compile a definition file; a missing or unreadable file is a refusal."""
     try:
         source = pipeline.read_source(path)
-    except FileNotFoundError:
-        raise Refused(f"the definition file {path} no longer exists", "give it again with --file PATH") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as error:
-        raise Refused(f"cannot read the definition file {path}: {error.__class__.__name__}") from None
+    except pipeline.UnreadableFile as error:
+        if error.missing:
+            raise Refused(f"the definition file {path} no longer exists", "give it again with --file PATH") from None
+        raise Refused(f"the definition file: {error.message}", error.hint or "give it again with --file PATH") from None
     return pipeline.compile_source(source)
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from cohortql.diagnostics import CohortQLError, Source
 from cohortql.execute.errors import DatabaseError
+from cohortql.pipeline import UnreadableFile
 from cohortql.transpile import TranspileError
 
 # Shown, and the loop goes on: the next save may fix them.
-_SHOWN_ERRORS = (CohortQLError, DatabaseError, TranspileError, OSError, UnicodeDecodeError)
+_SHOWN_ERRORS = (CohortQLError, DatabaseError, TranspileError, OSError, UnreadableFile)
 
 
 @dataclass
@@ -35,6 +36,8 @@ def _signature(path: Path) -> tuple | None:
         stat = path.stat()
     except FileNotFoundError:
         return None
+    except OSError as error:  # a directory, no permission: read_source says so
+        return ("unreadable", str(error))
     return (stat.st_size, stat.st_mtime_ns, hashlib.sha256(data).hexdigest())
 
 
