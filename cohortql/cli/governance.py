@@ -38,8 +38,12 @@ UserOption = Annotated[str | None, typer.Option("--user", help="Act as this user
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (else COHORTQL_DB, the profile, Eunomia).")]
 CdmOption = Annotated[str | None, typer.Option("--cdm-schema", help="Schema holding the CDM tables.")]
 VocabOption = Annotated[str | None, typer.Option("--vocab-schema", help="Schema holding the vocabulary.")]
-TimeoutOption = Annotated[int | None, typer.Option("--timeout", min=1, help="Query time limit in seconds.")]
-RequestArgument = Annotated[int, typer.Argument(help="Request id (see `cohortql review list`).")]
+TimeoutOption = Annotated[
+    int | None, typer.Option("--timeout", min=1, max=7 * 24 * 3600, help="Query time limit in seconds.")
+]
+# Ids are SQL BIGINTs: a larger number is a usage error here, not an OverflowError in the store.
+MAX_ID = 2**63 - 1
+RequestArgument = Annotated[int, typer.Argument(min=1, max=MAX_ID, help="Request id (see `cohortql review list`).")]
 
 
 class ReleaseFormat(StrEnum):
@@ -136,7 +140,7 @@ def release(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (else stdout).")] = None,
     lang: Annotated[ReportLanguage, typer.Option("--lang", help="html, pdf: its language.")] = ReportLanguage.en,
     target_count: Annotated[int | None, typer.Option(
-        "--target", min=1, help="html, pdf: patients to enrol, for the forecast.")] = None,
+        "--target", min=1, max=10_000_000, help="html, pdf: patients to enrol, for the forecast.")] = None,
     enrol_fraction: Annotated[float | None, typer.Option(
         "--enrol-fraction", help="html, pdf: share of newly eligible patients who enrol (default 0.35).")] = None,
     db: DbOption = None, cdm_schema: CdmOption = None, vocab_schema: VocabOption = None,
@@ -416,7 +420,9 @@ audit_app = typer.Typer(help="The append-only, hash-chained audit record.", no_a
 
 @audit_app.command("log")
 def audit_log(
-    request_id: Annotated[int | None, typer.Option("--request", help="Only this request's records.")] = None,
+    request_id: Annotated[
+        int | None, typer.Option("--request", min=1, max=MAX_ID, help="Only this request's records.")
+    ] = None,
     format: Annotated[ReportFormat, typer.Option("--format", help="text or json.")] = ReportFormat.text,
     store: StoreOption = None,
 ) -> None:
