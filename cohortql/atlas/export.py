@@ -67,7 +67,12 @@ class _Exporter:
             "ObservationWindow": {"PriorDays": entry.prior_days, "PostDays": entry.post_days},
             "PrimaryCriteriaLimit": {"Type": limit},
         }
-        expression["QualifiedLimit"] = {"Type": limit}
+        ast_qualify = next((s for s in statements if isinstance(s, ast.Qualify)), None)
+        if entry.qualify is not None and ast_qualify is not None:
+            expression["AdditionalCriteria"] = self.as_group(ast_qualify.criterion, entry.qualify.test, "qualify")
+            expression["QualifiedLimit"] = {"Type": "First" if ast_qualify.mode == "earliest" else "All"}
+        else:
+            expression["QualifiedLimit"] = {"Type": limit}
         expression["ExpressionLimit"] = {"Type": limit}
         ast_rules = [s for s in statements if isinstance(s, ast.Rule)]
         expression["InclusionRules"] = [

@@ -27,7 +27,7 @@ IGNORED = {
     "CensoringCriteria": "censoring events move cohort end dates only (every event keeps an end date)",
     "CollapseSettings": "merges cohort eras; a person's count is unchanged",
     "ExpressionLimit": "keeps one of a person's included events; persons are unchanged",
-    "QualifiedLimit": "applies only after AdditionalCriteria, which is absent here",
+    "QualifiedLimit": "applies only after AdditionalCriteria, which are absent here",
 }
 _KNOWN_TOP = {"ConceptSets", "PrimaryCriteria", "AdditionalCriteria", "InclusionRules", "CensorWindow",
               "cdmVersionRange", "Title", "cohortql", *IGNORED}  # fmt: skip
@@ -205,14 +205,23 @@ class _Importer:
         if str(limit).upper() == "LAST":
             self.unsupported("the latest event per person (PrimaryCriteriaLimit Last)", f"{path}.PrimaryCriteriaLimit")
         mode = "all" if str(limit).upper() == "ALL" else "earliest"
+        qualified_limit = str((qualified or {}).get("Type") or "First").upper()
+        qualify = None
         if additional is not None:
-            if isinstance(additional, dict) and not _group_members(additional):
+            where = f"{self.root}.AdditionalCriteria"
+            if not isinstance(additional, dict):
+                self.problem("E302", "`AdditionalCriteria` should be a criteria group", where)
+            elif not _group_members(additional):
                 # An empty group keeps every event, but the qualified limit then applies.
-                if str((qualified or {}).get("Type") or "First").upper() != "ALL":
+                if qualified_limit != "ALL":
                     mode = "earliest"
+            elif qualified_limit == "LAST":
+                self.unsupported("the latest qualifying event per person (QualifiedLimit Last)",
+                                 f"{self.root}.QualifiedLimit")  # fmt: skip
             else:
-                self.unsupported("AdditionalCriteria (criteria the entry event must meet before the rules)",
-                                 f"{self.root}.AdditionalCriteria")  # fmt: skip
+                criterion = self.group(additional, where)
+                if criterion is not None:
+                    qualify = ast.Qualify("all" if qualified_limit == "ALL" else "earliest", criterion)
         found = [self.event(c, f"{path}.CriteriaList[{i}]", entry=True) for i, c in enumerate(criteria)]
         firsts = {first for _, first in found}
         if len(firsts) > 1:
@@ -236,6 +245,8 @@ class _Importer:
                 spans.append(ast.ObservationSpan(ast.Int(days), direction))
         if spans:
             statements.append(ast.Observation(tuple(spans)))
+        if qualify is not None:
+            statements.append(qualify)
         return statements
 
     # ---- events ----

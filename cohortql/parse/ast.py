@@ -357,12 +357,21 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Qualify:
+    """`qualify earliest|all: CRITERION`: what an entry event must meet before the rules."""
+
+    mode: str  # earliest | all
+    criterion: Criterion
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Breakdown:
     dimensions: tuple[Name, ...]
     span: Span = _span()
 
 
-Statement = Meta | ConceptSet | Entry | Observation | Rule | Breakdown
+Statement = Meta | ConceptSet | Entry | Observation | Qualify | Rule | Breakdown
 
 
 @dataclass(frozen=True)

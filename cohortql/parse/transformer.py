@@ -57,7 +57,7 @@ class ToAst(Transformer):
     def _words(self, meta, children):
         return " ".join(str(c) for c in children if c is not None)
 
-    meta_field = entry_mode = rule_kind = direction = days = cmp_op = anchor = _words
+    meta_field = entry_mode = qualify_mode = rule_kind = direction = days = cmp_op = anchor = _words
 
     def domain(self, meta, children):
         return "_".join(str(c) for c in children if c is not None)
@@ -103,6 +103,10 @@ class ToAst(Transformer):
     def obs_span(self, meta, children):
         days, _unit, direction = children
         return ast.ObservationSpan(_int(days), str(direction), _meta_span(meta))
+
+    def qualify_stmt(self, meta, children):
+        mode, criterion = children
+        return ast.Qualify(str(mode), criterion, _meta_span(meta))
 
     def rule_stmt(self, meta, children):
         kind, name, criterion = children

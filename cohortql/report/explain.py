@@ -64,6 +64,8 @@ def _explain(p: plan.Plan, labels: Mapping[int, str]) -> str:
         sections.append("\n".join(_w("meta_line", key=_meta_key(key), value=value) for key, value in p.metadata))
     sections.append("\n".join([_w("concept_sets"), *(_codeset_lines(c, labels) for c in p.codesets)]))
     sections.append(_entry(p.entry, p))
+    if p.entry.qualify:
+        sections.append(_qualify(p.entry.qualify, p))
     if p.rules:
         rules = [_rule(number, rule, p) for number, rule in enumerate(p.rules, start=1)]
         sections.append("\n".join([_w("rules"), *rules]))
@@ -166,6 +168,14 @@ def _alternative_entries(entry: plan.Entry, p: plan.Plan) -> str:
         kinds.append(_w("kind_item", what=what) + (f" {_join(attributes, 'and')}" if attributes else ""))
     observed = _w("each_must_lie", observation=_observation(entry, "its_start_date"))
     return "\n".join([_w(f"kinds_{entry.mode}", observed=observed), *kinds])
+
+
+def _qualify(qualify: plan.Qualify, p: plan.Plan) -> str:
+    kept = "; each person's earliest qualifying event is kept (the lowest record id on a tie)"
+    kept = kept if qualify.earliest else ""
+    text = (f"Qualifying entries, tested before the rules (the attrition starts with them){kept}: "
+            f"an entry event qualifies when the person {_predicate(qualify.test, p, '  ')}")  # fmt: skip
+    return text if "\n" in text else text + "."
 
 
 def _rule(number: int, rule: plan.Rule, p: plan.Plan) -> str:

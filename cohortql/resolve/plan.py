@@ -193,18 +193,31 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Qualify:
+    """The entry events must meet `test` before the rules (Circe's AdditionalCriteria); with
+    `earliest`, each person's earliest one that does is kept (QualifiedLimit First), else all."""
+
+    test: Test
+    earliest: bool
+
+
+@dataclass(frozen=True)
 class Entry:
-    """Records of any of `events` (each first-ever one, in mode first) are the candidate entries."""
+    """Records of any of `events` (each first-ever one, in mode first) are the candidate entries;
+    those meeting `qualify` (if any) are the entries the rules are tested on."""
 
     mode: str  # first | earliest | all
     events: tuple[EventQuery, ...]
     prior_days: int
     post_days: int
+    qualify: Qualify | None = None
 
     def __post_init__(self):
         _require(len(self.events) >= 1, "an entry needs an event")
         _require(self.mode in ("first", "earliest", "all"), "bad entry mode")
         _require(self.prior_days >= 0 and self.post_days >= 0, "negative observation requirement")
+        # Only `entry all` leaves a person several events for the qualified limit to choose from.
+        _require(self.qualify is None or self.mode == "all" or not self.qualify.earliest, "qualify earliest of one")
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,7 @@ class _Resolver:
         entry = self.entry(
             [s for s in statements if isinstance(s, ast.Entry)],
             [s for s in statements if isinstance(s, ast.Observation)],
+            [s for s in statements if isinstance(s, ast.Qualify)],
         )
         rules = self.rules([s for s in statements if isinstance(s, ast.Rule)])
         breakdown = self.breakdown([s for s in statements if isinstance(s, ast.Breakdown)])
@@ -183,7 +184,9 @@ class _Resolver:
         self.codeset_spans[name] = node.name.span
         self.codesets[name] = plan.Codeset(len(self.codesets), name, tuple(items), tuple(sources))
 
-    def entry(self, entries: list[ast.Entry], observations: list[ast.Observation]) -> plan.Entry | None:
+    def entry(
+        self, entries: list[ast.Entry], observations: list[ast.Observation], qualifies: list[ast.Qualify]
+    ) -> plan.Entry | None:
         if not entries:
             self.error(
                 "E104",
@@ -226,9 +229,27 @@ class _Resolver:
                 else:
                     post = days
         events = [self.event(event) for event in entries[0].events]
-        if any(event is None for event in events):
+        qualify = self.qualify(qualifies, entries[0].mode)
+        if any(event is None for event in events) or qualify is False:
             return None
-        return plan.Entry(entries[0].mode, tuple(events), prior, post)
+        return plan.Entry(entries[0].mode, tuple(events), prior, post, qualify)
+
+    def qualify(self, qualifies: list[ast.Qualify], entry_mode: str) -> plan.Qualify | None | bool:
+        """The criterion entry events must meet before the rules; False when it has errors."""
+        for extra in qualifies[1:]:
+            self.error(
+                "E136",
+                "only one `qualify` statement is allowed",
+                extra.span,
+                f"already given on line {qualifies[0].span.line}; combine the criteria with `all of (...)`",
+            )
+        if not qualifies:
+            return None
+        test = self.test(qualifies[0].criterion)
+        if test is None:
+            return False
+        # Only `entry all` leaves a person several entry events to keep the earliest of.
+        return plan.Qualify(test, qualifies[0].mode == "earliest" and entry_mode == "all")
 
     def rules(self, rules: list[ast.Rule]) -> tuple[plan.Rule, ...]:
         seen: dict[str, ast.Rule] = {}

@@ -249,3 +249,16 @@ def test_cli_explain_exit_codes(tmp_path):
     result = CliRunner().invoke(app, ["explain", str(bad)])
     assert result.exit_code == 1 and "E101" in result.output
     assert CliRunner().invoke(app, ["explain", str(tmp_path / "missing.cohort")]).exit_code == 2
+
+
+def test_qualify_is_explained_before_the_rules():
+    text = explain('include "r": age >= 18', entry="entry all condition X\nqualify earliest: no measurement Y on index")
+    assert (
+        "\n\nQualifying entries, tested before the rules (the attrition starts with them); each person's earliest "
+        "qualifying event is kept (the lowest record id on a tie): an entry event qualifies when the person has no "
+        "measurement record in concept set Y dated on the index date, inside the index's observation period.\n\n"
+        "Rules, applied"
+    ) in text
+    # With one entry event per person there is nothing to choose: no word about the earliest.
+    one = explain("", entry="entry earliest condition X\nqualify earliest: age >= 18")
+    assert "tested before the rules (the attrition starts with them): an entry event qualifies" in one
