@@ -64,7 +64,8 @@ def report(
     output: Path = typer.Option(..., "--output", "-o", help="FILE.html (self-contained page) or FILE.pdf."),
     by: ReportPlace = typer.Option(ReportPlace.site, "--by", help="Sites (with site-group subtotals) or site groups."),
     lang: ReportLanguage = typer.Option(ReportLanguage.en, "--lang", help="Language of the report: en or fr."),
-    target: int | None = typer.Option(None, "--target", min=1, help="Patients to enrol: the time to reach it."),
+    target: int | None = typer.Option(
+        None, "--target", min=1, max=10_000_000, help="Patients to enrol: the time to reach it."),
     enrol_fraction: float | None = typer.Option(
         None, "--enrol-fraction",
         help="Share of newly eligible patients who enrol (default 0.35, see docs/report.md)."),

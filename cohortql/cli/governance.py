@@ -47,7 +47,9 @@ if TYPE_CHECKING:
 StoreOption = Annotated[str | None, typer.Option(
     "--store", help="Governance store: a SQLite file or a URL (else COHORTQL_STORE, the profile, the data dir).")]
 UserOption = Annotated[str | None, typer.Option("--user", help="Act as this user (else COHORTQL_USER, the OS login).")]
-RequestArgument = Annotated[int, typer.Argument(help="Request id (see `cohortql review list`).")]
+# Ids are SQL BIGINTs: a larger number is a usage error here, not an OverflowError in the store.
+MAX_ID = 2**63 - 1
+RequestArgument = Annotated[int, typer.Argument(min=1, max=MAX_ID, help="Request id (see `cohortql review list`).")]
 
 
 # The release document's formats (cohortql/report/release.py), the feasibility report's among them.
@@ -131,7 +133,7 @@ def release(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (else stdout).")] = None,
     lang: Annotated[ReportLanguage, typer.Option("--lang", help="html, pdf: its language.")] = ReportLanguage.en,
     target_count: Annotated[int | None, typer.Option(
-        "--target", min=1, help="html, pdf: patients to enrol, for the forecast.")] = None,
+        "--target", min=1, max=10_000_000, help="html, pdf: patients to enrol, for the forecast.")] = None,
     enrol_fraction: Annotated[float | None, typer.Option(
         "--enrol-fraction", help="html, pdf: share of newly eligible patients who enrol (default 0.35).")] = None,
     store: StoreOption = None, user: UserOption = None, *, database: DatabaseOptions,
@@ -411,7 +413,9 @@ audit_app = command_group("The append-only, hash-chained audit record.")
 
 @audit_app.command("log")
 def audit_log(
-    request_id: Annotated[int | None, typer.Option("--request", help="Only this request's records.")] = None,
+    request_id: Annotated[
+        int | None, typer.Option("--request", min=1, max=MAX_ID, help="Only this request's records.")
+    ] = None,
     format: Annotated[ErrorFormat, typer.Option("--format", help="text or json.")] = ErrorFormat.text,
     store: StoreOption = None,
 ) -> None:

@@ -91,13 +91,23 @@ def raw_counts(
     columns = np.column_stack([mask[chosen], *(strata[name].codes[chosen] for name in names)])
     groups, inverse, persons = np.unique(columns, axis=0, return_inverse=True, return_counts=True)
     entry_counts = np.bincount(inverse.ravel(), weights=entries.run_lengths(), minlength=len(groups))
-    rows = [
-        (int(group[0]), tuple(strata[name].values[code] for name, code in zip(names, group[1:], strict=True)),
-         int(n), int(e))
-        for group, n, e in zip(groups, persons, entry_counts, strict=True)
-    ]
-    rows.sort(key=lambda row: (row[0], *(_null_order(v, nulls_first) for v in row[1])))
-    return RawCounts(rule_names, names, tuple(rows))
+    # ORDER BY mask, strata: each stratum's codes ranked by their values' order, sorted in numpy
+    # (stable, like the sort of the rows it replaces: tens of thousands of rows for the report).
+    values = [list(strata[name].values) for name in names]
+    ranks = []
+    for known in values:
+        order = sorted(range(len(known)), key=lambda code, known=known: _null_order(known[code], nulls_first))
+        rank = np.empty(len(known), dtype=np.int64)
+        rank[order] = np.arange(len(known))
+        ranks.append(rank)
+    keys = [groups[:, 0], *(rank[groups[:, i + 1]] for i, rank in enumerate(ranks))]
+    order = np.lexsort(keys[::-1])
+    rows = tuple(
+        (group[0], tuple(known[code] for known, code in zip(values, group[1:], strict=True)), n, int(e))
+        for group, n, e in zip(groups[order].tolist(), persons[order].tolist(), entry_counts[order].tolist(),
+                               strict=True)
+    )
+    return RawCounts(rule_names, names, rows)
 
 
 def _null_order(value, nulls_first: bool) -> tuple:
