@@ -26,6 +26,12 @@ from cohortql.profile import ProfileError
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def command_group(help: str) -> typer.Typer:
+    """A group of commands (`cohortql review ...`). Help is plain text: the options with their values'
+    types, a flag without a `<bool>` placeholder, and nothing that needs a wide terminal to read."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
 def choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
     """A Typer choice type whose values are the tuple some stage declares (one list of them)."""
     return StrEnum(name, {value: value for value in values})
@@ -62,7 +68,10 @@ def read_definition(path: Path, reader=pipeline.read_source):
 DB_OPTION = typer.Option(None, "--db", help="Database URL (else COHORTQL_DB, the profile, or the Eunomia demo).")
 CDM_OPTION = typer.Option(None, "--cdm-schema", help="Schema holding the CDM tables.")
 VOCAB_OPTION = typer.Option(None, "--vocab-schema", help="Schema holding the vocabulary (default: the CDM schema).")
-TIMEOUT_OPTION = typer.Option(None, "--timeout", min=1, help="Time limit for the query, in seconds (default 600).")
+TIMEOUT_OPTION = typer.Option(
+    None, "--timeout", min=1, max=7 * 24 * 3600,  # execute/target.py MAX_TIMEOUT_SECONDS
+    help="Time limit for the query, in seconds (default 600).",
+)
 
 
 def compile_or_exit(file: Path) -> pipeline.Compiled:
@@ -107,6 +116,7 @@ DIFFERENCES_OPTION = typer.Option(False, "--attrition-differences", help="Protec
 def policy_from_options(threshold, suppress_zero, rounding_base, complementary, attrition_differences):
     """The profile's disclosure policy, made stricter by the options (looser is a usage error)."""
     from cohortql.protect import PolicyError
+    from cohortql.protect.policy import PolicyRangeError
     from cohortql.protect.profile import ActivePolicy, active_policy
 
     try:
@@ -125,6 +135,8 @@ def policy_from_options(threshold, suppress_zero, rounding_base, complementary, 
         )
     except PolicyError as error:
         hint = f"the active policy is {active.source}; only the profile can loosen it"
+        if isinstance(error, PolicyRangeError):
+            hint = "small-cell thresholds are usually 5 to 20"
         raise fail(str(error), hint, code=2) from None
     changed = policy != active.policy
     return ActivePolicy(policy, f"{active.source}, made stricter by options" if changed else active.source)

@@ -18,6 +18,7 @@ from cohortql.cli.common import (
     breakdown_dimensions,
     cache_warnings,
     choices,
+    command_group,
     compile_or_exit,
     err,
     expected_errors,
@@ -37,7 +38,8 @@ def count(
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, json, csv or markdown."),
     policy: PolicyOptions,
     by: list[str] | None = typer.Option(
-        None, "--by", help="Break the final cohort down by site, site_group, sex, age5, age10 or year "
+        None, "--by", metavar="DIMENSION[,DIMENSION]",
+        help="Break the final cohort down by site, site_group, sex, age5, age10, year, quarter or month "
         "(comma-separated or repeated; at most two). Default: the definition's `breakdown by`."),
     cache: CacheOptions,
 ) -> None:
@@ -62,7 +64,8 @@ def report(
     output: Path = typer.Option(..., "--output", "-o", help="FILE.html (self-contained page) or FILE.pdf."),
     by: ReportPlace = typer.Option(ReportPlace.site, "--by", help="Sites (with site-group subtotals) or site groups."),
     lang: ReportLanguage = typer.Option(ReportLanguage.en, "--lang", help="Language of the report: en or fr."),
-    target: int | None = typer.Option(None, "--target", min=1, help="Patients to enrol: the time to reach it."),
+    target: int | None = typer.Option(
+        None, "--target", min=1, max=10_000_000, help="Patients to enrol: the time to reach it."),
     enrol_fraction: float | None = typer.Option(
         None, "--enrol-fraction",
         help="Share of newly eligible patients who enrol (default 0.35, see docs/report.md)."),
@@ -100,7 +103,7 @@ def report(
     err.print(f"wrote {output}", markup=False)
 
 
-policy_app = typer.Typer(help="The disclosure policy results are protected with.", no_args_is_help=True)
+policy_app = command_group("The disclosure policy results are protected with.")
 
 
 @policy_app.command("show")

@@ -24,6 +24,7 @@ from cohortql.cli.common import (
     ErrorFormat,
     ReportLanguage,
     choices,
+    command_group,
     compile_or_exit,
     err,
     fail,
@@ -46,7 +47,9 @@ if TYPE_CHECKING:
 StoreOption = Annotated[str | None, typer.Option(
     "--store", help="Governance store: a SQLite file or a URL (else COHORTQL_STORE, the profile, the data dir).")]
 UserOption = Annotated[str | None, typer.Option("--user", help="Act as this user (else COHORTQL_USER, the OS login).")]
-RequestArgument = Annotated[int, typer.Argument(help="Request id (see `cohortql review list`).")]
+# Ids are SQL BIGINTs: a larger number is a usage error here, not an OverflowError in the store.
+MAX_ID = 2**63 - 1
+RequestArgument = Annotated[int, typer.Argument(min=1, max=MAX_ID, help="Request id (see `cohortql review list`).")]
 
 
 # The release document's formats (cohortql/report/release.py), the feasibility report's among them.
@@ -130,7 +133,7 @@ def release(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (else stdout).")] = None,
     lang: Annotated[ReportLanguage, typer.Option("--lang", help="html, pdf: its language.")] = ReportLanguage.en,
     target_count: Annotated[int | None, typer.Option(
-        "--target", min=1, help="html, pdf: patients to enrol, for the forecast.")] = None,
+        "--target", min=1, max=10_000_000, help="html, pdf: patients to enrol, for the forecast.")] = None,
     enrol_fraction: Annotated[float | None, typer.Option(
         "--enrol-fraction", help="html, pdf: share of newly eligible patients who enrol (default 0.35).")] = None,
     store: StoreOption = None, user: UserOption = None, *, database: DatabaseOptions,
@@ -252,7 +255,7 @@ def kpi(
 
 # ---- steward ---------------------------------------------------------------------------------
 
-review_app = typer.Typer(help="A data steward's review: list, show, approve, reject, revoke.", no_args_is_help=True)
+review_app = command_group("A data steward's review: list, show, approve, reject, revoke.")
 
 
 @review_app.command("list")
@@ -405,12 +408,14 @@ def review_revoke(
 
 # ---- audit -----------------------------------------------------------------------------------
 
-audit_app = typer.Typer(help="The append-only, hash-chained audit record.", no_args_is_help=True)
+audit_app = command_group("The append-only, hash-chained audit record.")
 
 
 @audit_app.command("log")
 def audit_log(
-    request_id: Annotated[int | None, typer.Option("--request", help="Only this request's records.")] = None,
+    request_id: Annotated[
+        int | None, typer.Option("--request", min=1, max=MAX_ID, help="Only this request's records.")
+    ] = None,
     format: Annotated[ErrorFormat, typer.Option("--format", help="text or json.")] = ErrorFormat.text,
     store: StoreOption = None,
 ) -> None:
@@ -450,7 +455,7 @@ def audit_verify(
 
 # ---- users -----------------------------------------------------------------------------------
 
-users_app = typer.Typer(help="Roles: requester, steward, admin (granted by an admin).", no_args_is_help=True)
+users_app = command_group("Roles: requester, steward, admin (granted by an admin).")
 UserArgument = Annotated[str, typer.Argument(help="User name.")]
 RoleArgument = Annotated[str, typer.Argument(help="requester, steward or admin.")]
 

@@ -130,7 +130,7 @@ def impact(
 @base.option_groups
 def watch(
     file: Path = typer.Argument(..., help="Definition file to watch."),
-    interval: float = typer.Option(0.5, "--interval", min=0.01, help="Seconds between looks at the file."),
+    interval: float = typer.Option(0.5, "--interval", min=0.01, max=3600, help="Seconds between looks at the file."),
     iterations: int | None = typer.Option(
         None, "--iterations", min=1, help="Stop after this many looks (default: until Ctrl-C)."),
     *,
@@ -172,7 +172,7 @@ def watch(
     watch_loop(file, recount, show, describe, interval, iterations)
 
 
-cache_app = typer.Typer(help="The what-if cache on this machine.", no_args_is_help=True)
+cache_app = base.command_group("The what-if cache on this machine.")
 
 
 @cache_app.command("info")
