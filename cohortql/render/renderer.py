@@ -6,6 +6,7 @@ Values reach SQL only through `param()` (a bind parameter); schema names only th
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -56,10 +57,8 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     is no error."""
 
     def dump_bytecode(self, bucket) -> None:
-        try:
+        with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
-        except OSError:
-            pass
 
 
 def _compiled_templates() -> jinja2.BytecodeCache | None:
