@@ -19,6 +19,7 @@ app = typer.Typer(
     help="Cohort feasibility counts on OMOP CDM warehouses.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help, as command_group's
     pretty_exceptions_enable=False,
 )
 definitions.register(app)  # check, fmt, explain, sql, import, export

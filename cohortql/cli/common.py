@@ -26,6 +26,12 @@ from cohortql.profile import ProfileError
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def command_group(help: str) -> typer.Typer:
+    """A group of commands (`cohortql review ...`). Help is plain text: the options with their values'
+    types, a flag without a `<bool>` placeholder, and nothing that needs a wide terminal to read."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
 def choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
     """A Typer choice type whose values are the tuple some stage declares (one list of them)."""
     return StrEnum(name, {value: value for value in values})

@@ -18,6 +18,7 @@ from cohortql.cli.common import (
     breakdown_dimensions,
     cache_warnings,
     choices,
+    command_group,
     compile_or_exit,
     err,
     expected_errors,
@@ -38,7 +39,8 @@ def count(
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, json, csv or markdown."),
     policy: PolicyOptions,
     by: list[str] | None = typer.Option(
-        None, "--by", help="Break the final cohort down by site, site_group, sex, age5, age10 or year "
+        None, "--by", metavar="DIMENSION[,DIMENSION]",
+        help="Break the final cohort down by site, site_group, sex, age5, age10, year, quarter or month "
         "(comma-separated or repeated; at most two). Default: the definition's `breakdown by`."),
     cache: CacheOptions,
 ) -> None:
@@ -104,7 +106,7 @@ def report(
     err.print(f"wrote {output}", markup=False)
 
 
-policy_app = typer.Typer(help="The disclosure policy results are protected with.", no_args_is_help=True)
+policy_app = command_group("The disclosure policy results are protected with.")
 
 
 @policy_app.command("show")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cohortql.cli.common import err, fail
+from cohortql.cli.common import command_group, err, fail
 
 
 def load(
@@ -47,7 +47,7 @@ def load(
         raise fail(error.cause, error.hint) from None
 
 
-fixtures_app = typer.Typer(help="Synthetic OMOP data for tests and benchmarks.", no_args_is_help=True)
+fixtures_app = command_group("Synthetic OMOP data for tests and benchmarks.")
 
 
 @fixtures_app.command("generate")

@@ -24,6 +24,7 @@ from cohortql.cli.common import (
     ErrorFormat,
     ReportLanguage,
     choices,
+    command_group,
     compile_or_exit,
     err,
     fail,
@@ -254,7 +255,7 @@ def kpi(
 
 # ---- steward ---------------------------------------------------------------------------------
 
-review_app = typer.Typer(help="A data steward's review: list, show, approve, reject, revoke.", no_args_is_help=True)
+review_app = command_group("A data steward's review: list, show, approve, reject, revoke.")
 
 
 @review_app.command("list")
@@ -407,7 +408,7 @@ def review_revoke(
 
 # ---- audit -----------------------------------------------------------------------------------
 
-audit_app = typer.Typer(help="The append-only, hash-chained audit record.", no_args_is_help=True)
+audit_app = command_group("The append-only, hash-chained audit record.")
 
 
 @audit_app.command("log")
@@ -454,7 +455,7 @@ def audit_verify(
 
 # ---- users -----------------------------------------------------------------------------------
 
-users_app = typer.Typer(help="Roles: requester, steward, admin (granted by an admin).", no_args_is_help=True)
+users_app = command_group("Roles: requester, steward, admin (granted by an admin).")
 UserArgument = Annotated[str, typer.Argument(help="User name.")]
 RoleArgument = Annotated[str, typer.Argument(help="requester, steward or admin.")]
 

@@ -172,7 +172,7 @@ def watch(
     watch_loop(file, recount, show, describe, interval, iterations)
 
 
-cache_app = typer.Typer(help="The what-if cache on this machine.", no_args_is_help=True)
+cache_app = base.command_group("The what-if cache on this machine.")
 
 
 @cache_app.command("info")
