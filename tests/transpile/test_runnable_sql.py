@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 
 from cohortql import pipeline
 from cohortql.execute.runner import _fetch
-from cohortql.render import render
 from cohortql.fixtures import tiny
+from cohortql.render import render
 from tests.conftest import EXAMPLES, REPO
 
 SOURCE_CODES = tiny.CASES_DIR / "11_source_codes.cohort"  # a source-code pattern: a quoted string literal
