@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cohortql.diagnostics import Source
+from cohortql.diagnostics import Diagnostic, Source
 from cohortql.version import __version__
 
 if TYPE_CHECKING:
@@ -222,6 +222,25 @@ def rendered_sql(
     parts.append("--   " + ", ".join(f"{k}={v!r}" for k, v in rendered.cohort.params.items()))
     parts.append(transpile(rendered.cohort.sql, dialect) + ";")
     return "\n".join(parts) + "\n"
+
+
+def unknown_concepts(compiled: Compiled, target: Target) -> tuple[Diagnostic, ...]:
+    """An E401 for each concept id of the definition that the target's vocabulary does not hold
+    (such a concept matches no record): errors for `check --db`, warnings when counting."""
+    from cohortql.execute.runner import run_known_concepts
+    from cohortql.render import render_known_concepts
+    from cohortql.resolve.concept_ids import concept_references
+
+    references = concept_references(compiled.definition)
+    if not references:
+        return ()
+    ids = tuple(sorted({r.concept_id for r in references}))
+    known = run_known_concepts(render_known_concepts(ids, target.vocab_schema or target.cdm_schema), target)
+    return tuple(
+        Diagnostic("E401", f"{r.what} {r.concept_id} is not in the vocabulary of {target.description}", r.span,
+                   "it matches no record; look the id up (e.g. in ATHENA), or list the sets with `cohortql concepts`")
+        for r in references if r.concept_id not in known
+    )
 
 
 def concept_report(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None,

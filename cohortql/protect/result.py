@@ -51,6 +51,20 @@ class AttritionStep:
             step["gain"] = self.gain.to_dict()
         return step
 
+    def row(self) -> dict:
+        """The step as a DataFrame row: released numbers (missing when suppressed) and their text."""
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "persons": self.persons.value,
+            "persons_display": self.persons.display,
+            "gain_if_dropped": self.gain.value if self.gain else None,
+            "gain_display": self.gain.display if self.gain else "",
+        }
+
+
+ATTRITION_DTYPES = {"persons": "Int64", "gain_if_dropped": "Int64"}  # nullable: suppressed values are missing
+
 
 @dataclass(frozen=True)
 class TableCell:
@@ -103,19 +117,7 @@ class ProtectedResult:
         """The attrition as a pandas DataFrame (suppressed values are missing, displays kept)."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [
-                {
-                    "rule": step.rule,
-                    "kind": step.kind,
-                    "persons": step.persons.value,
-                    "persons_display": step.persons.display,
-                    "gain_if_dropped": step.gain.value if step.gain else None,
-                    "gain_display": step.gain.display if step.gain else "",
-                }
-                for step in self.attrition
-            ]
-        ).astype({"persons": "Int64", "gain_if_dropped": "Int64"})
+        return pd.DataFrame([step.row() for step in self.attrition]).astype(ATTRITION_DTYPES)
 
     def to_dict(self) -> dict:
         note = {"policy_note": self.policy_note} if self.policy_note else {}

@@ -19,6 +19,7 @@ from cohortql.pipeline import compile_source
 from cohortql.protect.result import ProtectedResult, UnprotectedResultError
 from cohortql.report.counts import render
 from tests.conftest import REPO
+from tests.test_docs import cli_commands
 
 Q1 = str(REPO / "examples" / "q1_gi_bleed_nsaid.cohort")
 Q4 = str(REPO / "examples" / "q4_coronary_events.cohort")
@@ -140,3 +141,11 @@ def test_bad_schema_name_is_a_usage_error():
     result = CliRunner().invoke(app, ["count", Q1, "--cdm-schema", "cdm; DROP TABLE person"])
     assert result.exit_code == 2
     assert "invalid schema name" in result.stderr
+
+
+@pytest.mark.parametrize("command", cli_commands())
+def test_help_is_plain_and_shows_no_placeholder_for_a_flag(command):
+    result = CliRunner().invoke(app, [*command.split(), "--help"], prog_name="cohortql")
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output and "╭" not in result.output  # no flag placeholder, no boxes
+    assert "Usage: cohortql " + command in result.output
