@@ -16,8 +16,9 @@ one-pass query every time):
 - `report_pdf`: the same, printed to PDF by headless Chromium (when `--pdf` is given).
 
 Each method runs once to warm up, then `--repeats` timed rounds (every method once per round);
-prints one JSON object with every wall time (seconds), the medians, report / count with and
-without the cache, and the machine's 1-minute load average before and after each round.
+prints one JSON object with every wall time and CPU time (user + system, seconds), the medians,
+report / count with and without the cache, and the machine's 1-minute load average before and
+after each round (on a shared machine the CPU times are the steadier figure).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,10 +43,19 @@ def _cli(*args: str) -> float:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(CACHE / "no-config")}  # no profile
     env.pop("COHORTQL_PROFILE", None)
     env.pop("COHORTQL_DB", None)
-    started = time.perf_counter()
+    started, before = time.perf_counter(), _children_cpu()
     subprocess.run([sys.executable, "-c", "from cohortql.cli import main; main()", *args], check=True, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    CPU.append(_children_cpu() - before)
     return time.perf_counter() - started
+
+
+CPU: list[float] = []  # CPU seconds (user + system) of each run, in order: less hurt by a busy machine
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _database(persons: int) -> str:
@@ -78,16 +89,22 @@ def main() -> None:
         for args in methods.values():
             _cli(*args)  # warm-up: file cache, DuckDB's first open, the what-if cache filled
         times: dict[str, list[float]] = {name: [] for name in methods}
+        cpu: dict[str, list[float]] = {name: [] for name in methods}
         loads = [os.getloadavg()[0]]
         for _ in range(options.repeats):  # round robin: a busy spell of the machine hits every method alike
             for name, args in methods.items():
                 times[name].append(_cli(*args))
+                cpu[name].append(CPU[-1])
             loads.append(os.getloadavg()[0])
     medians = {name: statistics.median(runs) for name, runs in times.items()}
+    cpu_medians = {name: statistics.median(runs) for name, runs in cpu.items()}
     print(json.dumps({
         "cohort": options.cohort.name, "db": db if options.db else f"synthetic, {options.persons} persons",
         "seconds": times, "median": medians, "report_over_count": medians["report"] / medians["count"],
         "report_over_count_no_cache": medians["report_no_cache"] / medians["count_no_cache"],
+        "cpu_seconds": cpu, "cpu_median": cpu_medians,
+        "cpu_report_over_count": cpu_medians["report"] / cpu_medians["count"],
+        "cpu_report_over_count_no_cache": cpu_medians["report_no_cache"] / cpu_medians["count_no_cache"],
         "load_average_1min": [round(x, 1) for x in loads],
     }, indent=2))
 

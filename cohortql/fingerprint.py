@@ -30,6 +30,7 @@ from cohortql.resolve import plan
 KINDS = {
     plan.Plan: "definition",
     plan.Entry: "entry",
+    plan.Qualify: "qualify",
     plan.Rule: "rule",
     plan.EventQuery: "events",
     plan.ConceptItem: "concept",
@@ -66,9 +67,10 @@ UNORDERED = {
 }
 # Fields that refer to a concept set by its position in the plan: replaced by the set's content.
 CODESET_REFERENCES = {("events", "codeset_id"), ("events", "value_codeset_id"), ("events", "source_codeset_id")}
-# Fields added after fingerprints were first taken: left out when not used, so that a definition
-# that does not use them keeps its fingerprint.
-OMITTED_WHEN_EMPTY = {("events", "nested"), ("events", "source_codeset_id")}
+# Fields added after fingerprints were first taken: left out when not used (at their default), so
+# that a definition that does not use them keeps its fingerprint.
+OMITTED_WHEN_EMPTY = {("events", "nested"), ("events", "source_codeset_id"), ("entry", "qualify"),
+                      ("window", "event_end"), ("window", "index_end"), ("occurrence", "also")}  # fmt: skip
 
 
 def fingerprint(definition: plan.Plan) -> str:
@@ -105,7 +107,7 @@ def _node(value, codesets: list[dict]):
     fields = {}
     for field in dataclasses.fields(value):
         item = getattr(value, field.name)
-        if (kind, field.name) in OMITTED_WHEN_EMPTY and item in (None, ()):
+        if (kind, field.name) in OMITTED_WHEN_EMPTY and item == field.default:
             continue
         if (kind, field.name) in CODESET_REFERENCES:
             fields[field.name] = None if item is None else codesets[item]

@@ -5,13 +5,13 @@
 
 Layout
 - Statements in the order written, one per line (or per block, below).
-- Statements fall into five kinds: metadata, concept sets, entry and observation
-  requirement, rules, breakdown. One blank line separates consecutive statements of
-  different kinds; statements of the same kind are not separated.
+- Statements fall into five kinds: metadata, concept sets, entry (with its observation
+  requirement and qualify criterion), rules, breakdown. One blank line separates
+  consecutive statements of different kinds; statements of the same kind are not separated.
 - A concept set with at most one item is one line: `concepts X = {192671 "label" with descendants}`.
   With several items, one item per line, indented 4 spaces, each with a trailing comma, and
   `}` alone on the last line.
-- A rule is one line unless its criterion contains a group (`any of`, `all of`,
+- A rule (or `qualify`) is one line unless its criterion contains a group (`any of`, `all of`,
   `at least N of`) outside a nested criterion; a nested criterion (`with (...)`) is always
   written on its event's line, its groups too. A group prints one child per line, 4 more spaces per level, each with a
   trailing comma, and `)` alone on a line at the group's own indentation.
@@ -52,6 +52,7 @@ _KIND = {
     ast.ConceptSet: "concepts",
     ast.Entry: "entry",
     ast.Observation: "entry",
+    ast.Qualify: "entry",
     ast.Rule: "rules",
     ast.Breakdown: "breakdown",
 }
@@ -166,6 +167,11 @@ def _(node: ast.Entry) -> str:
 def _(node: ast.Observation) -> str:
     spans = " and ".join(f"{s.days.value} {_days(s.days.value)} {s.direction}" for s in node.spans)
     return f"require observation {spans} index"
+
+
+@_statement.register
+def _(node: ast.Qualify) -> str:
+    return f"qualify {node.mode}: {_criterion(node.criterion, '')}"
 
 
 @_statement.register
@@ -326,7 +332,10 @@ def _(node: ast.IndexDate) -> str:
 
 @_inline.register
 def _(node: ast.Window) -> str:
-    return _inline(node.span_) + (" ignoring observation period" if node.ignore_observation else "")
+    words = [_inline(node.span_)] if node.date is None else [node.date, _inline(node.span_)]
+    if node.also is not None:
+        words += ["and", node.also.date, _inline(node.also.span_)]
+    return " ".join(words) + (" ignoring observation period" if node.ignore_observation else "")
 
 
 @_inline.register

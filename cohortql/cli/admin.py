@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from cohortql.cli.common import fail
+from cohortql.cli.common import command_group, fail
 from cohortql.cli.governance import StoreOption, UserOption, governed
 
 # The store and its libraries are imported by each command, so that the command line starts quickly.
 
-admin_app = typer.Typer(help="Deployment settings kept in the governance store (admins only).", no_args_is_help=True)
-policy_app = typer.Typer(help="The disclosure policy floor every request must meet.", no_args_is_help=True)
+admin_app = command_group("Deployment settings kept in the governance store (admins only).")
+policy_app = command_group("The disclosure policy floor every request must meet.")
 admin_app.add_typer(policy_app, name="policy")
 
 

@@ -6,9 +6,13 @@ Exit codes: 0 success, 1 a definition or database error, 2 a usage error.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import typing
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 
@@ -22,9 +26,19 @@ from cohortql.profile import ProfileError
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class ErrorFormat(StrEnum):
-    text = "text"
-    json = "json"
+def command_group(help: str) -> typer.Typer:
+    """A group of commands (`cohortql review ...`). Help is plain text: the options with their values'
+    types, a flag without a `<bool>` placeholder, and nothing that needs a wide terminal to read."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+def choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
+    """A Typer choice type whose values are the tuple some stage declares (one list of them)."""
+    return StrEnum(name, {value: value for value in values})
+
+
+ErrorFormat = choices("ErrorFormat", ("text", "json"))
+ReportLanguage = choices("ReportLanguage", ("en", "fr"))  # the languages of cohortql/report/i18n.py
 
 
 def report_definition_errors(errors: list[CohortQLError], fmt: ErrorFormat) -> None:
@@ -54,7 +68,10 @@ def read_definition(path: Path, reader=pipeline.read_source):
 DB_OPTION = typer.Option(None, "--db", help="Database URL (else COHORTQL_DB, the profile, or the Eunomia demo).")
 CDM_OPTION = typer.Option(None, "--cdm-schema", help="Schema holding the CDM tables.")
 VOCAB_OPTION = typer.Option(None, "--vocab-schema", help="Schema holding the vocabulary (default: the CDM schema).")
-TIMEOUT_OPTION = typer.Option(None, "--timeout", min=1, help="Time limit for the query, in seconds (default 600).")
+TIMEOUT_OPTION = typer.Option(
+    None, "--timeout", min=1, max=7 * 24 * 3600,  # execute/target.py MAX_TIMEOUT_SECONDS
+    help="Time limit for the query, in seconds (default 600).",
+)
 
 
 def compile_or_exit(file: Path) -> pipeline.Compiled:
@@ -99,6 +116,7 @@ DIFFERENCES_OPTION = typer.Option(False, "--attrition-differences", help="Protec
 def policy_from_options(threshold, suppress_zero, rounding_base, complementary, attrition_differences):
     """The profile's disclosure policy, made stricter by the options (looser is a usage error)."""
     from cohortql.protect import PolicyError
+    from cohortql.protect.policy import PolicyRangeError
     from cohortql.protect.profile import ActivePolicy, active_policy
 
     try:
@@ -117,6 +135,8 @@ def policy_from_options(threshold, suppress_zero, rounding_base, complementary, 
         )
     except PolicyError as error:
         hint = f"the active policy is {active.source}; only the profile can loosen it"
+        if isinstance(error, PolicyRangeError):
+            hint = "small-cell thresholds are usually 5 to 20"
         raise fail(str(error), hint, code=2) from None
     changed = policy != active.policy
     return ActivePolicy(policy, f"{active.source}, made stricter by options" if changed else active.source)
@@ -174,6 +194,15 @@ def expected_errors():
         raise fail(str(error)) from None
 
 
+def warn_unknown_concepts(compiled: pipeline.Compiled, target) -> None:
+    """A concept id the target's vocabulary lacks matches no record: say so before counting."""
+    with expected_errors():
+        unknown = pipeline.unknown_concepts(compiled, target)
+    for diagnostic in unknown:
+        where = f"{compiled.source.name}:{diagnostic.span.line}:{diagnostic.span.column}"
+        err.print(f"warning: {diagnostic.message} ({where}); it matches no record", markup=False)
+
+
 @contextmanager
 def cache_warnings():
     """A what-if cache that cannot be used is a warning on stderr, never a traceback."""
@@ -189,3 +218,86 @@ def cache_warnings():
                     err.print(f"warning: {warning.message}", markup=False)
                 else:
                     warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+# ---- option groups: the same options on many commands, declared once -------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseOptions:
+    """--db, --cdm-schema, --vocab-schema, --timeout: where a command counts."""
+
+    db: str | None = DB_OPTION
+    cdm_schema: str | None = CDM_OPTION
+    vocab_schema: str | None = VOCAB_OPTION
+    timeout: int | None = TIMEOUT_OPTION
+
+    def target(self):
+        return target_from_options(self.db, self.cdm_schema, self.vocab_schema, self.timeout)
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """--threshold ... --attrition-differences: the profile's policy made stricter, never looser."""
+
+    threshold: int | None = THRESHOLD_OPTION
+    suppress_zero: bool = SUPPRESS_ZERO_OPTION
+    rounding_base: int | None = ROUNDING_OPTION
+    complementary: bool = COMPLEMENTARY_OPTION
+    attrition_differences: bool = DIFFERENCES_OPTION
+
+    def active(self):
+        """The active policy (`ActivePolicy`); a usage error when an option would loosen it."""
+        return policy_from_options(self.threshold, self.suppress_zero, self.rounding_base, self.complementary,
+                                   self.attrition_differences)
+
+    def with_floor_note(self):
+        """(policy, note): the active policy held against the deployment's floor (looser is exit 2)."""
+        active = self.active()
+        return active.policy, against_floor(active)
+
+
+CACHE_OPTION = typer.Option(
+    None, "--cache", help="What-if cache directory (default: $COHORTQL_CACHE_DIR/whatif or ~/.cache/cohortql/whatif).")
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """--cache DIR, --no-cache: the what-if cache counts are re-used from (docs/whatif.md)."""
+
+    cache: Path | None = CACHE_OPTION
+    no_cache: bool = typer.Option(False, "--no-cache", help="Count in one pass on the database; keep nothing.")
+
+    def counter(self, target):
+        from cohortql.whatif.app import target_counter
+
+        return target_counter(target, self.cache, not self.no_cache)
+
+
+OPTION_GROUPS = (DatabaseOptions, PolicyOptions, CacheOptions)
+
+
+def option_groups(command):
+    """Lets a command take a parameter of an option group: Typer sees the group's options one by one,
+    the command receives the group as one value."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    parameters, groups = [], {}
+    for parameter in inspect.signature(command).parameters.values():
+        kind = hints[parameter.name]
+        if kind in OPTION_GROUPS:
+            groups[parameter.name] = kind
+            parameters += [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+                                             annotation=typing.get_type_hints(kind)[f.name]) for f in fields(kind)]
+        else:
+            parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=kind))
+
+    @functools.wraps(command)
+    def run(**options):
+        for name, group in groups.items():
+            options[name] = group(**{f.name: options.pop(f.name) for f in fields(group)})
+        return command(**options)
+
+    run.__signature__ = inspect.Signature(parameters)
+    run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    return run
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -11,122 +10,89 @@ from rich.console import Console
 
 from cohortql import pipeline
 from cohortql.cli.common import (
-    CDM_OPTION,
-    COMPLEMENTARY_OPTION,
-    DB_OPTION,
-    DIFFERENCES_OPTION,
-    ROUNDING_OPTION,
-    SUPPRESS_ZERO_OPTION,
-    THRESHOLD_OPTION,
-    TIMEOUT_OPTION,
-    VOCAB_OPTION,
+    CacheOptions,
+    DatabaseOptions,
     ErrorFormat,
-    against_floor,
+    PolicyOptions,
+    ReportLanguage,
     breakdown_dimensions,
     cache_warnings,
+    choices,
+    command_group,
     compile_or_exit,
     err,
     expected_errors,
     fail,
-    policy_from_options,
-    target_from_options,
+    option_groups,
+    warn_unknown_concepts,
 )
 
-CACHE_OPTION = typer.Option(
-    None, "--cache", help="What-if cache directory (default: under $COHORTQL_CACHE_DIR or ~/.cache/cohortql).")
-NO_CACHE_OPTION = typer.Option(False, "--no-cache", help="Count in one pass on the database; use no cache.")
+OutputFormat = choices("OutputFormat", ("table", "json", "csv", "markdown"))  # cohortql/report/counts.py
+ReportPlace = choices("ReportPlace", ("site", "site_group"))  # cohortql/protect/series.py
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-
-
+@option_groups
 def count(
     file: Path = typer.Argument(..., help="Definition file."),
-    db: str | None = DB_OPTION,
-    cdm_schema: str | None = CDM_OPTION,
-    vocab_schema: str | None = VOCAB_OPTION,
+    *,
+    database: DatabaseOptions,
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, json, csv or markdown."),
-    timeout: int | None = TIMEOUT_OPTION,
-    threshold: int | None = THRESHOLD_OPTION,
-    suppress_zero: bool = SUPPRESS_ZERO_OPTION,
-    rounding_base: int | None = ROUNDING_OPTION,
-    complementary: bool = COMPLEMENTARY_OPTION,
-    attrition_differences: bool = DIFFERENCES_OPTION,
+    policy: PolicyOptions,
     by: list[str] | None = typer.Option(
-        None, "--by", help="Break the final cohort down by site, site_group, sex, age5, age10 or year "
+        None, "--by", metavar="DIMENSION[,DIMENSION]",
+        help="Break the final cohort down by site, site_group, sex, age5, age10, year, quarter or month "
         "(comma-separated or repeated; at most two). Default: the definition's `breakdown by`."),
-    cache: Path | None = CACHE_OPTION,
-    no_cache: bool = NO_CACHE_OPTION,
+    cache: CacheOptions,
 ) -> None:
     """Count the cohort: attrition per rule, gains, final persons, breakdowns; small counts suppressed."""
     from cohortql.report.counts import render
-    from cohortql.whatif.app import target_counter
 
     dimensions = breakdown_dimensions(by)
     compiled = compile_or_exit(file)
-    active = policy_from_options(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
-    note = against_floor(active)
-    target = target_from_options(db, cdm_schema, vocab_schema, timeout)
-    counter = None if no_cache else target_counter(target, cache)
+    active_policy, note = policy.with_floor_note()
+    target = database.target()
+    counter = None if cache.no_cache else cache.counter(target)
+    warn_unknown_concepts(compiled, target)
     with expected_errors(), err.status(f"counting on {target.description} ...", spinner="dots"), cache_warnings():
-        result = pipeline.run(compiled, target, active.policy, by=dimensions, policy_note=note, cache=counter)
+        result = pipeline.run(compiled, target, active_policy, by=dimensions, policy_note=note, cache=counter)
     if format is OutputFormat.table:
         err.print(f"answered by: {target.description}", markup=False)
     sys.stdout.write(render(result, format.value))
 
 
-class ReportLanguage(StrEnum):
-    en = "en"
-    fr = "fr"
-
-
-class ReportPlace(StrEnum):
-    site = "site"
-    site_group = "site_group"
-
-
+@option_groups
 def report(
     file: Path = typer.Argument(..., help="Definition file."),
     output: Path = typer.Option(..., "--output", "-o", help="FILE.html (self-contained page) or FILE.pdf."),
     by: ReportPlace = typer.Option(ReportPlace.site, "--by", help="Sites (with site-group subtotals) or site groups."),
     lang: ReportLanguage = typer.Option(ReportLanguage.en, "--lang", help="Language of the report: en or fr."),
-    target: int | None = typer.Option(None, "--target", min=1, help="Patients to enrol: the time to reach it."),
+    target: int | None = typer.Option(
+        None, "--target", min=1, max=10_000_000, help="Patients to enrol: the time to reach it."),
     enrol_fraction: float | None = typer.Option(
         None, "--enrol-fraction",
         help="Share of newly eligible patients who enrol (default 0.35, see docs/report.md)."),
-    db: str | None = DB_OPTION,
-    cdm_schema: str | None = CDM_OPTION,
-    vocab_schema: str | None = VOCAB_OPTION,
-    timeout: int | None = TIMEOUT_OPTION,
-    threshold: int | None = THRESHOLD_OPTION,
-    suppress_zero: bool = SUPPRESS_ZERO_OPTION,
-    rounding_base: int | None = ROUNDING_OPTION,
-    complementary: bool = COMPLEMENTARY_OPTION,
-    attrition_differences: bool = DIFFERENCES_OPTION,
-    cache: Path | None = CACHE_OPTION,
-    no_cache: bool = NO_CACHE_OPTION,
+    *,
+    database: DatabaseOptions,
+    policy: PolicyOptions,
+    cache: CacheOptions,
 ) -> None:
     """Write the sponsor's feasibility report (HTML or PDF): counts, charts, newly eligible over time, forecast."""
     from cohortql.report.document import SUFFIXES, prepare_report, report_html, write_report
     from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
     from cohortql.report.pdf import PdfError
-    from cohortql.whatif.app import target_counter
 
     if output.suffix.lower() not in SUFFIXES:
         raise fail(f"cannot tell the format of {output}", "name the output FILE.html or FILE.pdf", code=2)
     if enrol_fraction is not None and not 0 < enrol_fraction <= 1:
         raise fail(f"--enrol-fraction {enrol_fraction} is not a share", "give a number above 0 and at most 1", 2)
     compiled = compile_or_exit(file)
-    policy = policy_from_options(threshold, suppress_zero, rounding_base, complementary, attrition_differences).policy
-    target_db = target_from_options(db, cdm_schema, vocab_schema, timeout)
-    counter = None if no_cache else target_counter(target_db, cache)
+    active_policy = policy.active().policy
+    target_db = database.target()
+    counter = None if cache.no_cache else cache.counter(target_db)
     ready = prepare_report()  # the page's libraries load while the database counts
+    warn_unknown_concepts(compiled, target_db)
     with expected_errors(), err.status(f"counting on {target_db.description} ...", spinner="dots"), cache_warnings():
-        answer = pipeline.run_report(compiled, target_db, policy, place=by.value, cache=counter)
+        answer = pipeline.run_report(compiled, target_db, active_policy, place=by.value, cache=counter)
     try:
         with err.status(f"writing {output} ...", spinner="dots"):
             ready()
@@ -140,37 +106,34 @@ def report(
     err.print(f"wrote {output}", markup=False)
 
 
-policy_app = typer.Typer(help="The disclosure policy results are protected with.", no_args_is_help=True)
+policy_app = command_group("The disclosure policy results are protected with.")
 
 
 @policy_app.command("show")
+@option_groups
 def policy_show(
     format: ErrorFormat = typer.Option(ErrorFormat.text, "--format", help="text or json."),
-    threshold: int | None = THRESHOLD_OPTION,
-    suppress_zero: bool = SUPPRESS_ZERO_OPTION,
-    rounding_base: int | None = ROUNDING_OPTION,
-    complementary: bool = COMPLEMENTARY_OPTION,
-    attrition_differences: bool = DIFFERENCES_OPTION,
+    *,
+    policy: PolicyOptions,
 ) -> None:
     """Print the active disclosure policy (the profile's, with any stricter options applied)."""
     from cohortql.report.counts import render_policy
 
-    active = policy_from_options(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    active = policy.active()
     sys.stdout.write(render_policy(active.policy, active.source, format.value))
 
 
+@option_groups
 def concepts(
     file: Path = typer.Argument(..., help="Definition file."),
-    db: str | None = DB_OPTION,
-    cdm_schema: str | None = CDM_OPTION,
-    vocab_schema: str | None = VOCAB_OPTION,
-    timeout: int | None = TIMEOUT_OPTION,
+    *,
+    database: DatabaseOptions,
 ) -> None:
     """List each concept set's resolved concepts, with names and record counts in the CDM."""
     from rich.table import Table
 
     compiled = compile_or_exit(file)
-    target = target_from_options(db, cdm_schema, vocab_schema, timeout)
+    target = database.target()
     with expected_errors(), err.status(f"resolving concept sets on {target.description} ...", spinner="dots"):
         report = pipeline.concept_report(compiled, target)
     console = Console(highlight=False, soft_wrap=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cohortql.cli.common import err, fail
+from cohortql.cli.common import command_group, err, fail
 
 
 def load(
@@ -47,13 +47,13 @@ def load(
         raise fail(error.cause, error.hint) from None
 
 
-fixtures_app = typer.Typer(help="Synthetic OMOP data for tests and benchmarks.", no_args_is_help=True)
+fixtures_app = command_group("Synthetic OMOP data for tests and benchmarks.")
 
 
 @fixtures_app.command("generate")
 def fixtures_generate(
-    persons: int = typer.Option(..., "--persons", min=1, help="Number of persons."),
-    seed: int = typer.Option(42, "--seed", help="Seed: the same seed gives the same data."),
+    persons: int = typer.Option(..., "--persons", min=1, max=100_000_000, help="Number of persons."),
+    seed: int = typer.Option(42, "--seed", min=0, max=2**63 - 1, help="Seed: the same seed gives the same data."),
     out: str = typer.Option(..., "--out", help="FILE.duckdb, or DIR/ for one Parquet file per table."),
 ) -> None:
     """Generate a synthetic OMOP CDM 5.4 of hospital groups (deterministic for a seed)."""
@@ -75,7 +75,7 @@ def fixtures_generate(
 
 @fixtures_app.command("scale-eunomia")
 def fixtures_scale_eunomia(
-    copies: int = typer.Option(..., "--copies", min=1, help="Number of copies of Eunomia."),
+    copies: int = typer.Option(..., "--copies", min=1, max=1000, help="Number of copies of Eunomia."),
     out: str = typer.Option(..., "--out", help="DuckDB file to write."),
 ) -> None:
     """Replicate the Eunomia demo CDM N times, each copy with new person and event ids."""

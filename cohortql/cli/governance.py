@@ -11,14 +11,26 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cohortql import pipeline
-from cohortql.cli.common import compile_or_exit, err, fail, target_from_options
+from cohortql.cli.common import (
+    DB_OPTION,
+    TIMEOUT_OPTION,
+    DatabaseOptions,
+    ErrorFormat,
+    ReportLanguage,
+    choices,
+    command_group,
+    compile_or_exit,
+    err,
+    fail,
+    option_groups,
+    target_from_options,
+)
 from cohortql.diagnostics import CohortQLError
 from cohortql.execute.errors import DatabaseError, explain_driver_error
 from cohortql.governance.errors import GovernanceError, Refused
@@ -35,29 +47,13 @@ if TYPE_CHECKING:
 StoreOption = Annotated[str | None, typer.Option(
     "--store", help="Governance store: a SQLite file or a URL (else COHORTQL_STORE, the profile, the data dir).")]
 UserOption = Annotated[str | None, typer.Option("--user", help="Act as this user (else COHORTQL_USER, the OS login).")]
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (else COHORTQL_DB, the profile, Eunomia).")]
-CdmOption = Annotated[str | None, typer.Option("--cdm-schema", help="Schema holding the CDM tables.")]
-VocabOption = Annotated[str | None, typer.Option("--vocab-schema", help="Schema holding the vocabulary.")]
-TimeoutOption = Annotated[int | None, typer.Option("--timeout", min=1, help="Query time limit in seconds.")]
-RequestArgument = Annotated[int, typer.Argument(help="Request id (see `cohortql review list`).")]
+# Ids are SQL BIGINTs: a larger number is a usage error here, not an OverflowError in the store.
+MAX_ID = 2**63 - 1
+RequestArgument = Annotated[int, typer.Argument(min=1, max=MAX_ID, help="Request id (see `cohortql review list`).")]
 
 
-class ReleaseFormat(StrEnum):
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-    html = "html"  # the feasibility report (docs/report.md)
-    pdf = "pdf"
-
-
-class ReportLanguage(StrEnum):
-    en = "en"
-    fr = "fr"
-
-
-class ReportFormat(StrEnum):
-    text = "text"
-    json = "json"
+# The release document's formats (cohortql/report/release.py), the feasibility report's among them.
+ReleaseFormat = choices("ReleaseFormat", ("json", "csv", "markdown", "html", "pdf"))
 
 
 @contextmanager
@@ -90,13 +86,13 @@ def governed(store_option: str | None, *, read_only: bool = False) -> Iterator[S
 # ---- requester -------------------------------------------------------------------------------
 
 
+@option_groups
 def submit(
     file: Annotated[Path, typer.Argument(help="Definition file (.cohort).")],
     study: Annotated[str, typer.Option("--study", help="Study or protocol id the sponsor asks about.")],
     sponsor: Annotated[str, typer.Option("--sponsor", help="Who asks (receives the release).")],
     note: Annotated[str | None, typer.Option("--note", help="A note for the steward.")] = None,
-    db: DbOption = None, cdm_schema: CdmOption = None, vocab_schema: VocabOption = None,
-    timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
+    store: StoreOption = None, user: UserOption = None, *, database: DatabaseOptions,
 ) -> None:
     """Submit a definition for a steward's review (text, fingerprint, engine, policy, requester, time)."""
     from cohortql.governance import binding, identity, workflow
@@ -104,7 +100,7 @@ def submit(
     with governed(store) as opened:
         actor = identity.acting_user(user)
         compiled = compile_or_exit(file)
-        target = target_from_options(db, cdm_schema, vocab_schema, timeout)
+        target = database.target()
         request = workflow.submit(opened, actor, workflow.Submission(
             study=study, sponsor=sponsor, note=note, title=dict(compiled.plan.metadata).get("title"),
             definition_path=str(file.resolve()), definition_text=compiled.source.text,
@@ -127,6 +123,7 @@ def withdraw(
     print(f"request {request_id} withdrawn")
 
 
+@option_groups
 def release(
     request_id: RequestArgument,
     file: Annotated[Path | None, typer.Option(
@@ -136,11 +133,10 @@ def release(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (else stdout).")] = None,
     lang: Annotated[ReportLanguage, typer.Option("--lang", help="html, pdf: its language.")] = ReportLanguage.en,
     target_count: Annotated[int | None, typer.Option(
-        "--target", min=1, help="html, pdf: patients to enrol, for the forecast.")] = None,
+        "--target", min=1, max=10_000_000, help="html, pdf: patients to enrol, for the forecast.")] = None,
     enrol_fraction: Annotated[float | None, typer.Option(
         "--enrol-fraction", help="html, pdf: share of newly eligible patients who enrol (default 0.35).")] = None,
-    db: DbOption = None, cdm_schema: CdmOption = None, vocab_schema: VocabOption = None,
-    timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
+    store: StoreOption = None, user: UserOption = None, *, database: DatabaseOptions,
 ) -> None:
     """Release an approved request's protected result for the sponsor, stamped with its approval."""
     from sqlalchemy.exc import DBAPIError
@@ -160,7 +156,7 @@ def release(
         with opened.reading() as session:
             request = workflow.get(session, request_id)
         compiled = binding.compile_file(file or Path(request.definition_path))
-        target = target_from_options(db, cdm_schema, vocab_schema, timeout)
+        target = database.target()
         current = binding.current_binding(compiled, target)
         with opened.reading() as session:
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
@@ -241,7 +237,7 @@ def _write_report(answer, compiled, target, release_stamp, output: Path, *, pdf:
         partial.unlink(missing_ok=True)
 
 def kpi(
-    format: Annotated[ReportFormat, typer.Option("--format", help="text or json.")] = ReportFormat.text,
+    format: Annotated[ErrorFormat, typer.Option("--format", help="text or json.")] = ErrorFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Indicators: requests per month and sponsor, approval rate, median days to approval and release."""
@@ -251,7 +247,7 @@ def kpi(
 
     with governed(store) as opened, opened.reading() as session:
         indicators = kpi_module.compute(chain.records(session))
-    if format is ReportFormat.json:
+    if format is ErrorFormat.json:
         print(json.dumps(indicators.to_dict(), indent=2))
     else:
         sys.stdout.write(records.kpi_text(indicators))
@@ -259,7 +255,7 @@ def kpi(
 
 # ---- steward ---------------------------------------------------------------------------------
 
-review_app = typer.Typer(help="A data steward's review: list, show, approve, reject, revoke.", no_args_is_help=True)
+review_app = command_group("A data steward's review: list, show, approve, reject, revoke.")
 
 
 @review_app.command("list")
@@ -337,7 +333,8 @@ def review_show(
     request_id: RequestArgument,
     concepts: Annotated[bool, typer.Option(
         "--concepts/--no-concepts", help="Resolve the concept sets against the vocabulary.")] = True,
-    db: DbOption = None, timeout: TimeoutOption = None, store: StoreOption = None, user: UserOption = None,
+    db: str | None = DB_OPTION, timeout: int | None = TIMEOUT_OPTION, store: StoreOption = None,
+    user: UserOption = None,
 ) -> None:
     """What a steward needs to decide: plain English, concept sets, SQL, and the protected result."""
     from cohortql.fingerprint import fingerprint
@@ -411,13 +408,15 @@ def review_revoke(
 
 # ---- audit -----------------------------------------------------------------------------------
 
-audit_app = typer.Typer(help="The append-only, hash-chained audit record.", no_args_is_help=True)
+audit_app = command_group("The append-only, hash-chained audit record.")
 
 
 @audit_app.command("log")
 def audit_log(
-    request_id: Annotated[int | None, typer.Option("--request", help="Only this request's records.")] = None,
-    format: Annotated[ReportFormat, typer.Option("--format", help="text or json.")] = ReportFormat.text,
+    request_id: Annotated[
+        int | None, typer.Option("--request", min=1, max=MAX_ID, help="Only this request's records.")
+    ] = None,
+    format: Annotated[ErrorFormat, typer.Option("--format", help="text or json.")] = ErrorFormat.text,
     store: StoreOption = None,
 ) -> None:
     """Print the audit records in order (all, or one request's)."""
@@ -426,7 +425,7 @@ def audit_log(
 
     with governed(store) as opened, opened.reading() as session:
         records = chain.records(session, request_id)
-    if format is ReportFormat.json:
+    if format is ErrorFormat.json:
         print(json.dumps(audit_dicts(records), indent=2))
     else:
         sys.stdout.write(audit_table(records))
@@ -456,7 +455,7 @@ def audit_verify(
 
 # ---- users -----------------------------------------------------------------------------------
 
-users_app = typer.Typer(help="Roles: requester, steward, admin (granted by an admin).", no_args_is_help=True)
+users_app = command_group("Roles: requester, steward, admin (granted by an admin).")
 UserArgument = Annotated[str, typer.Argument(help="User name.")]
 RoleArgument = Annotated[str, typer.Argument(help="requester, steward or admin.")]
 

@@ -8,32 +8,14 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from cohortql.cli import common as base
 
-CACHE_OPTION = typer.Option(
-    None, "--cache", help="What-if cache directory (default: $COHORTQL_CACHE_DIR/whatif or ~/.cache/cohortql/whatif)."
-)
-NO_CACHE_OPTION = typer.Option(False, "--no-cache", help="Compute everything from the database; keep nothing.")
-
-
-class VariantFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
+VariantFormat = base.choices("VariantFormat", ("table", "json", "csv"))  # cohortql/report/whatif.py
 FORMAT_OPTION = typer.Option(VariantFormat.table, "--format", help="table, json or csv.")
-
-
-def counter(db, cdm_schema, vocab_schema, timeout, cache: Path | None, no_cache: bool):
-    from cohortql.whatif.app import target_counter
-
-    return target_counter(base.target_from_options(db, cdm_schema, vocab_schema, timeout), cache, not no_cache)
 
 
 @contextmanager
@@ -48,26 +30,14 @@ def command_errors():
         raise base.fail(error.cause, error.hint, code=2) from None
 
 
-def _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences):
-    """(policy, note): as for `count`, held against the deployment's floor (looser is exit 2)."""
-    active = base.policy_from_options(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
-    return active.policy, base.against_floor(active)
-
-
+@base.option_groups
 def compare(
     files: list[Path] = typer.Argument(..., help="Two or more definition files."),
-    db: str | None = base.DB_OPTION,
-    cdm_schema: str | None = base.CDM_OPTION,
-    vocab_schema: str | None = base.VOCAB_OPTION,
-    timeout: int | None = base.TIMEOUT_OPTION,
     format: VariantFormat = FORMAT_OPTION,
-    threshold: int | None = base.THRESHOLD_OPTION,
-    suppress_zero: bool = base.SUPPRESS_ZERO_OPTION,
-    rounding_base: int | None = base.ROUNDING_OPTION,
-    complementary: bool = base.COMPLEMENTARY_OPTION,
-    attrition_differences: bool = base.DIFFERENCES_OPTION,
-    cache: Path | None = CACHE_OPTION,
-    no_cache: bool = NO_CACHE_OPTION,
+    *,
+    database: base.DatabaseOptions,
+    policy: base.PolicyOptions,
+    cache: base.CacheOptions,
 ) -> None:
     """Attrition of several definitions side by side, rules matched by name, with the differences."""
     from cohortql.report.whatif import render_variants
@@ -76,63 +46,51 @@ def compare(
     if len(files) < 2:
         raise base.fail("compare needs at least two definition files", code=2)
     sources = [base.read_definition(file) for file in files]
-    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
-    counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
+    active_policy, note = policy.with_floor_note()
+    counting = cache.counter(database.target())
     with command_errors():
-        released = app.compare(sources, counting, policy, note)
+        released = app.compare(sources, counting, active_policy, note)
     sys.stdout.write(render_variants(released, format.value))
 
 
+@base.option_groups
 def whatif(
     file: Path = typer.Argument(..., help="Definition file (not changed)."),
     drop: list[str] | None = typer.Option(None, "--drop", help="Drop the rule of this name (repeatable)."),
     set_: list[str] | None = typer.Option(
         None, "--set", help='Replace a rule\'s criterion: "rule name: criterion" (repeatable).'),
     each: bool = typer.Option(False, "--each", help="One variant per --drop/--set instead of all together."),
-    db: str | None = base.DB_OPTION,
-    cdm_schema: str | None = base.CDM_OPTION,
-    vocab_schema: str | None = base.VOCAB_OPTION,
-    timeout: int | None = base.TIMEOUT_OPTION,
     format: VariantFormat = FORMAT_OPTION,
-    threshold: int | None = base.THRESHOLD_OPTION,
-    suppress_zero: bool = base.SUPPRESS_ZERO_OPTION,
-    rounding_base: int | None = base.ROUNDING_OPTION,
-    complementary: bool = base.COMPLEMENTARY_OPTION,
-    attrition_differences: bool = base.DIFFERENCES_OPTION,
-    cache: Path | None = CACHE_OPTION,
-    no_cache: bool = NO_CACHE_OPTION,
+    *,
+    database: base.DatabaseOptions,
+    policy: base.PolicyOptions,
+    cache: base.CacheOptions,
 ) -> None:
     """Variants of a definition without editing it: drop rules, set a rule's criterion."""
     from cohortql.report.whatif import render_variants
     from cohortql.whatif import app
 
     source = base.read_definition(file)
-    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    active_policy, note = policy.with_floor_note()
     with command_errors():
         variants = app.whatif_sources(source, drop or [], set_ or [], each)  # bad input stops before the database
-        counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
-        released = app.release_sources(variants, counting, policy, note)
+        counting = cache.counter(database.target())
+        released = app.release_sources(variants, counting, active_policy, note)
     sys.stdout.write(render_variants(released, format.value))
 
 
+@base.option_groups
 def sweep(
     file: Path = typer.Argument(..., help="Definition file (not changed)."),
     rule: str = typer.Option(..., "--rule", help="The rule whose number varies."),
     vary: str = typer.Option(..., "--vary", help="Values: from..to/step (e.g. 65..85/5) or a list (7,8,9)."),
     number: int | None = typer.Option(
         None, "--number", min=1, help="Which number of the rule (1 = first), when it has several."),
-    db: str | None = base.DB_OPTION,
-    cdm_schema: str | None = base.CDM_OPTION,
-    vocab_schema: str | None = base.VOCAB_OPTION,
-    timeout: int | None = base.TIMEOUT_OPTION,
     format: VariantFormat = FORMAT_OPTION,
-    threshold: int | None = base.THRESHOLD_OPTION,
-    suppress_zero: bool = base.SUPPRESS_ZERO_OPTION,
-    rounding_base: int | None = base.ROUNDING_OPTION,
-    complementary: bool = base.COMPLEMENTARY_OPTION,
-    attrition_differences: bool = base.DIFFERENCES_OPTION,
-    cache: Path | None = CACHE_OPTION,
-    no_cache: bool = NO_CACHE_OPTION,
+    *,
+    database: base.DatabaseOptions,
+    policy: base.PolicyOptions,
+    cache: base.CacheOptions,
 ) -> None:
     """The final count as one number of a rule takes each value (age bounds, values, windows, counts)."""
     from cohortql.report.whatif import render_sweep
@@ -140,57 +98,45 @@ def sweep(
     from cohortql.whatif import variants as edit
 
     source = base.read_definition(file)
-    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
+    active_policy, note = policy.with_floor_note()
     with command_errors():
         edit.choose_number(source, rule, edit.parse_range(vary), number)  # bad input stops before the database
-        counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
-        result = app.sweep(source, rule, vary, counting, policy, number, note)
+        counting = cache.counter(database.target())
+        result = app.sweep(source, rule, vary, counting, active_policy, number, note)
     sys.stdout.write(render_sweep(result, format.value))
 
 
+@base.option_groups
 def impact(
     file: Path = typer.Argument(..., help="Definition file."),
-    db: str | None = base.DB_OPTION,
-    cdm_schema: str | None = base.CDM_OPTION,
-    vocab_schema: str | None = base.VOCAB_OPTION,
-    timeout: int | None = base.TIMEOUT_OPTION,
     format: VariantFormat = FORMAT_OPTION,
-    threshold: int | None = base.THRESHOLD_OPTION,
-    suppress_zero: bool = base.SUPPRESS_ZERO_OPTION,
-    rounding_base: int | None = base.ROUNDING_OPTION,
-    complementary: bool = base.COMPLEMENTARY_OPTION,
-    attrition_differences: bool = base.DIFFERENCES_OPTION,
-    cache: Path | None = CACHE_OPTION,
-    no_cache: bool = NO_CACHE_OPTION,
+    *,
+    database: base.DatabaseOptions,
+    policy: base.PolicyOptions,
+    cache: base.CacheOptions,
 ) -> None:
     """Each rule's impact on the final count: Shapley value, persons it alone excludes, gain if dropped."""
     from cohortql.report.whatif import render_impact
     from cohortql.whatif import app
 
     source = base.read_definition(file)
-    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
-    counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
+    active_policy, note = policy.with_floor_note()
+    counting = cache.counter(database.target())
     with command_errors():
-        result = app.impact(source, counting, policy, note)
+        result = app.impact(source, counting, active_policy, note)
     sys.stdout.write(render_impact(result, format.value))
 
 
+@base.option_groups
 def watch(
     file: Path = typer.Argument(..., help="Definition file to watch."),
-    interval: float = typer.Option(0.5, "--interval", min=0.01, help="Seconds between looks at the file."),
+    interval: float = typer.Option(0.5, "--interval", min=0.01, max=3600, help="Seconds between looks at the file."),
     iterations: int | None = typer.Option(
         None, "--iterations", min=1, help="Stop after this many looks (default: until Ctrl-C)."),
-    db: str | None = base.DB_OPTION,
-    cdm_schema: str | None = base.CDM_OPTION,
-    vocab_schema: str | None = base.VOCAB_OPTION,
-    timeout: int | None = base.TIMEOUT_OPTION,
-    threshold: int | None = base.THRESHOLD_OPTION,
-    suppress_zero: bool = base.SUPPRESS_ZERO_OPTION,
-    rounding_base: int | None = base.ROUNDING_OPTION,
-    complementary: bool = base.COMPLEMENTARY_OPTION,
-    attrition_differences: bool = base.DIFFERENCES_OPTION,
-    cache: Path | None = CACHE_OPTION,
-    no_cache: bool = NO_CACHE_OPTION,
+    *,
+    database: base.DatabaseOptions,
+    policy: base.PolicyOptions,
+    cache: base.CacheOptions,
 ) -> None:
     """Re-count on every save, showing what changed since the last count; errors shown, watching goes on."""
     from cohortql.diagnostics import CohortQLError
@@ -200,13 +146,13 @@ def watch(
     from cohortql.whatif import app
     from cohortql.whatif.watch import watch as watch_loop
 
-    policy, note = _policy(threshold, suppress_zero, rounding_base, complementary, attrition_differences)
-    counting = counter(db, cdm_schema, vocab_schema, timeout, cache, no_cache)
+    active_policy, note = policy.with_floor_note()
+    counting = cache.counter(database.target())
 
     def recount(previous, current) -> str:
         pairs = [("now", current)] if previous is None else [("before", previous), ("now", current)]
         with base.cache_warnings():
-            released = app.release_sources(pairs, counting, policy, note)
+            released = app.release_sources(pairs, counting, active_policy, note)
         return render_variants_table(released, title=f"{file}: count on save")
 
     def describe(error: Exception, source) -> str:
@@ -226,11 +172,11 @@ def watch(
     watch_loop(file, recount, show, describe, interval, iterations)
 
 
-cache_app = typer.Typer(help="The what-if cache on this machine.", no_args_is_help=True)
+cache_app = base.command_group("The what-if cache on this machine.")
 
 
 @cache_app.command("info")
-def cache_info(cache: Path | None = CACHE_OPTION) -> None:
+def cache_info(cache: Path | None = base.CACHE_OPTION) -> None:
     """Where the cache is, how many files and bytes it holds, and its size bound."""
     from cohortql.whatif.store import VectorCache
 
@@ -242,7 +188,7 @@ def cache_info(cache: Path | None = CACHE_OPTION) -> None:
 
 
 @cache_app.command("clear")
-def cache_clear(cache: Path | None = CACHE_OPTION) -> None:
+def cache_clear(cache: Path | None = base.CACHE_OPTION) -> None:
     """Delete every file of the cache (the next count recomputes from the database)."""
     from cohortql.whatif.store import VectorCache
 

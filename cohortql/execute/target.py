@@ -12,9 +12,10 @@ from sqlalchemy.exc import ArgumentError
 from cohortql.credentials import redact_text, secrets_of, strip_url
 from cohortql.execute.errors import DatabaseError, ErrorContext
 from cohortql.execute.spark_url import URL_HINT, parse_spark_url
-from cohortql.profile import read_profile
+from cohortql.profile import ProfileError, read_profile
 
 DEFAULT_TIMEOUT_SECONDS = 600
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
 CONNECT_TIMEOUT_SECONDS = 10
 
 
@@ -104,6 +105,15 @@ def _spark_target(url_text: str, cdm_schema: str | None, vocab_schema: str | Non
     return Target(url, cdm_schema, vocab_schema, location.describe(), timeout_seconds)
 
 
+def _timeout(value, where: str) -> int:
+    """Seconds, 1 to a week: PostgreSQL's statement_timeout is an int of milliseconds, and no count
+    is worth more (the CLI's --timeout has the same bounds)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TIMEOUT_SECONDS:
+        raise ProfileError(where.format(repr(value)),
+                           f"give whole seconds from 1 to {MAX_TIMEOUT_SECONDS} (a week)")
+    return value
+
+
 def resolve_target(
     db: str | None = None,
     cdm_schema: str | None = None,
@@ -115,7 +125,13 @@ def resolve_target(
     url_text = db or os.environ.get("COHORTQL_DB") or profile.get("url")
     cdm_schema = cdm_schema or profile.get("cdm_schema")
     vocab_schema = vocab_schema or profile.get("vocab_schema")
-    timeout = int(timeout_seconds or profile.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
+    if timeout_seconds is not None:
+        timeout = _timeout(timeout_seconds, "a time limit of {} seconds is out of range")
+    elif "timeout_seconds" in profile:
+        where = "timeout_seconds = {} in the [database] table of the profile is not a time limit"
+        timeout = _timeout(profile["timeout_seconds"], where)
+    else:
+        timeout = DEFAULT_TIMEOUT_SECONDS
     if not url_text:
         from cohortql.execute.eunomia import eunomia_cdm_path
 

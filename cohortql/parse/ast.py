@@ -234,7 +234,7 @@ class Within:
 
     days: Int
     direction: str
-    anchor: str = "index"
+    anchor: str = "index"  # index | it, then " end" for that record's end date
     span: Span = _span()
 
 
@@ -282,10 +282,21 @@ WindowSpan = Within | Around | FromTo | AnyTime | OnIndex
 
 
 @dataclass(frozen=True)
+class DatedSpan:
+    """`ending WINDOW_SPAN` (or `starting`): a window on the record's end (or start) date."""
+
+    date: str  # starting | ending
+    span_: WindowSpan
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Window:
     span_: WindowSpan
     ignore_observation: bool
     span: Span = _span()
+    date: str | None = None  # starting | ending | None: not written (the record's start date)
+    also: DatedSpan | None = None  # `and ending ...`: a second window that must hold too
 
 
 # ---- criteria and rules ------------------------------------------------------------------
@@ -366,12 +377,21 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Qualify:
+    """`qualify earliest|all: CRITERION`: what an entry event must meet before the rules."""
+
+    mode: str  # earliest | all
+    criterion: Criterion
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Breakdown:
     dimensions: tuple[Name, ...]
     span: Span = _span()
 
 
-Statement = Meta | ConceptSet | Entry | Observation | Rule | Breakdown
+Statement = Meta | ConceptSet | Entry | Observation | Qualify | Rule | Breakdown
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+# Small-cell thresholds are 5 to 20; one above this hides any cohort a feasibility count is about.
+MAX_THRESHOLD = 1_000_000
+
 
 class PolicyError(ValueError):
     """An invalid policy, or a per-run override that would loosen the active one."""
+
+
+class PolicyRangeError(PolicyError):
+    """A field beyond what any policy can mean (a threshold above MAX_THRESHOLD)."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,8 @@ class DisclosurePolicy:
     def __post_init__(self):
         if not _is_int(self.threshold) or self.threshold < 1:
             raise PolicyError(f"threshold must be an integer >= 1, not {self.threshold!r}")
+        if self.threshold > MAX_THRESHOLD:
+            raise PolicyRangeError(f"threshold {self.threshold} is more than {MAX_THRESHOLD:,}: it hides every count")
         for name in ("suppress_zero", "complementary", "attrition_differences"):
             if not isinstance(getattr(self, name), bool):
                 raise PolicyError(f"{name} must be true or false, not {getattr(self, name)!r}")

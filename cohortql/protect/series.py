@@ -122,13 +122,21 @@ def _collapse_months(raw: RawCounts, window: Window, period: str) -> RawCounts:
     position = raw.strata.index("month")
     period_of = {m: quarter_of(m) if period == "quarter" else m for m in window.months}
     merged: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    cut: dict[tuple, tuple] = {}  # the same strata recur under every rule mask
     for mask, strata, persons, entries in raw.rows:
-        key = (mask, (*strata[:position], period_of.get(strata[position], BEFORE), *strata[position + 1 :]))
-        merged[key][0] += persons
-        merged[key][1] += entries
+        if strata not in cut:
+            cut[strata] = (*strata[:position], period_of.get(strata[position], BEFORE), *strata[position + 1 :])
+        total = merged[(mask, cut[strata])]
+        total[0] += persons
+        total[1] += entries
     rows = tuple((mask, strata, persons, entries) for (mask, strata), (persons, entries) in merged.items())
     names = (*raw.strata[:position], period, *raw.strata[position + 1 :])
     return RawCounts(raw.rule_names, names, rows)
+
+
+def _as_months(raw: RawCounts, period: str) -> RawCounts:
+    """A series cut by month read again as by month (to be cut into quarters without the raw rows)."""
+    return RawCounts(raw.rule_names, tuple("month" if name == period else name for name in raw.strata), raw.rows)
 
 
 def _grains(place: str | None) -> list[Grain]:
@@ -161,8 +169,10 @@ def plan_release(
     """The tables of one report, protected together: by place, by sex x age band, and the series."""
     dimensions = (*((place,) if place else ()), "sex", AGE_BAND)
     refused, chosen = [], None
+    by_period = {"month": _collapse_months(raw, window, "month")}
+    by_period["quarter"] = _collapse_months(_as_months(by_period["month"], "month"), window, "quarter")
     for grain in _grains(place):
-        cut = _collapse_months(raw, window, grain.period)
+        cut = by_period[grain.period]
         _breakdowns, hierarchies, values = breakdown_inputs((*dimensions, grain.period), cut, site_catalogue)
         parent_of = dict(hierarchies[0].parent_of) if hierarchies else {}
         chosen = (grain, cut, hierarchies, values)

@@ -6,6 +6,7 @@ Values reach SQL only through `param()` (a bind parameter); schema names only th
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -15,7 +16,7 @@ import jinja2
 from cohortql.omop import DOMAINS, GENDER_CONCEPTS
 from cohortql.render.identifiers import qualifier
 from cohortql.resolve import plan as p
-from cohortql.resources import resource_path
+from cohortql.resources import cache_dir, resource_path
 
 _SQL_OPS = {">=": ">=", ">": ">", "<=": "<=", "<": "<", "=": "=", "!=": "<>"}
 
@@ -50,10 +51,30 @@ class RenderedCohort:
     strata: tuple[str, ...]
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept in the user's cache, keyed by each template's checksum (an edited
+    template is compiled again): a new process skips compiling them. A cache that cannot be written
+    is no error."""
+
+    def dump_bytecode(self, bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    directory = cache_dir() / "sql_templates"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _CompiledTemplates(str(directory))
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resource_path("sql_templates"))),
+        bytecode_cache=_compiled_templates(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=False,
@@ -131,12 +152,19 @@ def _nested_scopes(plan: p.Plan, criteria: list[p.Occurs]) -> list[_Nested]:
     return scopes
 
 
-def _template_context(plan: p.Plan, found: list[p.Occurs]) -> dict:
-    """What index_events.sql.j2 needs: the criteria counted per entry and the nested scopes."""
-    scopes = _nested_scopes(plan, found)
+def _template_context(plan: p.Plan, tests) -> dict:
+    """What index_events.sql.j2 needs: the criteria of `tests` (the rules') counted per entry, those
+    of the entry's qualify criterion, and the nested scopes. Each list is numbered once: qualify's
+    criteria are counted over the entry events, the rules' over the entries that qualify, so a
+    criterion used by both is counted twice."""
+    found = _criteria(tests)
+    qualify = _criteria([plan.entry.qualify.test]) if plan.entry.qualify else []
+    scopes = _nested_scopes(plan, [*qualify, *found])
     return {
         "criteria": [_Criterion(i, node) for i, node in enumerate(found)],
         "criterion_id": found.index,
+        "qualify_criteria": [_Criterion(len(found) + i, node) for i, node in enumerate(qualify)],
+        "qualify_criterion_id": lambda node: len(found) + qualify.index(node),
         "nested_scopes": scopes,
         "nested_id": lambda event: next(scope.id for scope in scopes if scope.event == event),
     }
@@ -223,22 +251,21 @@ def render(
     codeset_params = _Parameters()
     codesets_sql = _render("codesets.sql.j2", codeset_params, vocab_table=vocab_table)
 
-    found = _criteria(rule.test for rule in plan.rules)
-
+    context = _template_context(plan, [rule.test for rule in plan.rules])
     cohort_params = _Parameters()
     cohort_sql = _render(
         "cohort.sql.j2",
         cohort_params,
         plan=plan,
         cdm_table=cdm_table,
-        **_template_context(plan, found),
+        **context,
         strata=strata,
         per_person=per_person,
         female=GENDER_CONCEPTS["female"],
         male=GENDER_CONCEPTS["male"],
     )
     report_params = _Parameters()
-    usages = _usages(plan, found)
+    usages = _usages(plan, [c.node for c in (*context["qualify_criteria"], *context["criteria"])])
     report_sql = _render(
         "concept_report.sql.j2", report_params, cdm_table=cdm_table, vocab_table=vocab_table, usages=usages
     )
@@ -266,7 +293,6 @@ def render_split(
     Entries are numbered exactly as in the one-pass query (same CTEs), so vectors computed by
     separate statements line up. It reads cq_codeset, which `render(plan)` prepares.
     """
-    found = _criteria(tests)
     parameters = _Parameters()
     sql = _render(
         "split.sql.j2",
@@ -274,9 +300,16 @@ def render_split(
         plan=plan,
         tests=tests,
         cdm_table=_table_namer(cdm_schema),
-        **_template_context(plan, found),
+        **_template_context(plan, tests),
         strata=strata,
         female=GENDER_CONCEPTS["female"],
         male=GENDER_CONCEPTS["male"],
     )
     return SqlStatement(sql, parameters.values)
+
+
+def render_known_concepts(concept_ids: tuple[int, ...], vocab_schema: str | None = None) -> SqlStatement:
+    """The ids among `concept_ids` that the vocabulary's concept table holds (no person data)."""
+    parameters = _Parameters()
+    sql = _render("known_concepts.sql.j2", parameters, vocab_table=_table_namer(vocab_schema), ids=concept_ids)
+    return SqlStatement(sql, parameters.values, reads_concept_sets=False)

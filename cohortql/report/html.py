@@ -1,8 +1,10 @@
 """Writes the feasibility report as one self-contained HTML page: CSS, the font and the charts inline.
 
 Nothing is fetched when the page opens (its Content-Security-Policy forbids it): the charts are
-inline SVG, the font is DejaVu Sans (the one matplotlib ships), cut down to the characters the
-page uses and embedded as a data URL, and the protected result rides along as JSON.
+inline SVG, the font is DejaVu Sans (the one matplotlib ships), cut down to a fixed repertoire
+and any other character the page uses, and embedded as a data URL, and the protected result
+rides along as JSON. The repertoire's cut, matplotlib and the template are prepared ahead
+(`prepare`), in a thread while the database counts.
 """
 
 from __future__ import annotations

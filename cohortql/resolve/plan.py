@@ -115,12 +115,15 @@ class EventQuery:
 
 @dataclass(frozen=True)
 class Window:
-    """Days relative to the index date, inclusive; None is open (bounded by the observation
-    period when `within_observation`, unbounded otherwise)."""
+    """Days relative to the index date (with `index_end`, the index record's end date), inclusive,
+    tested on the other record's start date (with `event_end`, its end date); None is open
+    (bounded by the observation period when `within_observation`, unbounded otherwise)."""
 
     start: int | None
     end: int | None
     within_observation: bool = True
+    event_end: bool = False
+    index_end: bool = False
 
     def __post_init__(self):
         _require(self.start is None or self.end is None or self.start <= self.end, "window start after end")
@@ -135,6 +138,7 @@ class Occurs:
     count: int
     distinct_days: bool
     window: Window
+    also: Window | None = None  # a second window the record must be in too (Circe's EndWindow)
 
     def __post_init__(self):
         _require(self.op in (">=", "<=", "=") and self.count >= 0, "bad occurrence count")
@@ -195,18 +199,31 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Qualify:
+    """The entry events must meet `test` before the rules (Circe's AdditionalCriteria); with
+    `earliest`, each person's earliest one that does is kept (QualifiedLimit First), else all."""
+
+    test: Test
+    earliest: bool
+
+
+@dataclass(frozen=True)
 class Entry:
-    """Records of any of `events` (each first-ever one, in mode first) are the candidate entries."""
+    """Records of any of `events` (each first-ever one, in mode first) are the candidate entries;
+    those meeting `qualify` (if any) are the entries the rules are tested on."""
 
     mode: str  # first | earliest | all
     events: tuple[EventQuery, ...]
     prior_days: int
     post_days: int
+    qualify: Qualify | None = None
 
     def __post_init__(self):
         _require(len(self.events) >= 1, "an entry needs an event")
         _require(self.mode in ("first", "earliest", "all"), "bad entry mode")
         _require(self.prior_days >= 0 and self.post_days >= 0, "negative observation requirement")
+        # Only `entry all` leaves a person several events for the qualified limit to choose from.
+        _require(self.qualify is None or self.mode == "all" or not self.qualify.earliest, "qualify earliest of one")
 
 
 @dataclass(frozen=True)

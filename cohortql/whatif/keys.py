@@ -46,7 +46,8 @@ def _event_tables(event: p.EventQuery) -> tuple[str, ...]:
 
 
 def entry_tables(plan: p.Plan) -> tuple[str, ...]:
-    events = (table for event in plan.entry.events for table in _event_tables(event))
+    qualify = _events(plan.entry.qualify.test) if plan.entry.qualify else []
+    events = (table for event in (*plan.entry.events, *qualify) for table in _event_tables(event))
     return tuple(dict.fromkeys((*VOCABULARY_TABLES, *events, *BASE_TABLES)))
 
 

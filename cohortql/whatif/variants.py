@@ -118,26 +118,33 @@ def numbers_in_rule(source: Source, name: str) -> list[NumberInRule]:
     ]
 
 
+MAX_SWEEP_VALUES = 200
+
+
 def parse_range(text: str) -> list[Decimal]:
-    """`65..85/5` (from..to/step, both ends included) or `7,8.5,10` (a list)."""
+    """`65..85/5` (from..to/step, both ends included) or `7,8.5,10` (a list), at most 200 finite values."""
     try:
         if ".." in text:
             bounds, _, step_text = text.partition("/")
             low_text, high_text = bounds.split("..")
             low, high = Decimal(low_text.strip()), Decimal(high_text.strip())
             step = Decimal(step_text.strip()) if step_text else Decimal(1)
-            if step <= 0 or high < low:
+            if not (low.is_finite() and high.is_finite() and step.is_finite()) or step <= 0 or high < low:
                 raise ValueError
-            values = []
-            value = low
-            while value <= high:
-                values.append(value)
-                value += step
-            return values
-        return [Decimal(part.strip()) for part in text.split(",") if part.strip()]
+            count = int((high - low) / step) + 1  # counted before listing: 0..1e9/0.001 is no list to build
+            values = [low + i * step for i in range(min(count, MAX_SWEEP_VALUES + 1))]
+        else:
+            values = [Decimal(part.strip()) for part in text.split(",") if part.strip()]
+            count = len(values)
+            if not all(value.is_finite() for value in values):
+                raise ValueError
     except (ArithmeticError, ValueError):
         hint = "write from..to/step (e.g. 65..85/5) or a list (7,8,9)"
         raise VariantError(f"--vary `{text}` is not a range", hint) from None
+    if count > MAX_SWEEP_VALUES:
+        hint = f"sweep at most {MAX_SWEEP_VALUES} values at a time"
+        raise VariantError(f"--vary `{text}` gives {count:,} values", hint)
+    return values
 
 
 def choose_number(source: Source, name: str, values: list[Decimal], position: int | None) -> NumberInRule:

@@ -8,6 +8,7 @@ the same order. Persons are contiguous runs of entries (entries are numbered per
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,16 +89,40 @@ def raw_counts(
     chosen, mask = best_entries(entries, rule_bits(tests, kinds))
     if len(chosen) == 0:
         return RawCounts(rule_names, names, ())
-    columns = np.column_stack([mask[chosen], *(strata[name].codes[chosen] for name in names)])
-    groups, inverse, persons = np.unique(columns, axis=0, return_inverse=True, return_counts=True)
+    # ORDER BY mask, strata: each stratum's codes ranked by their values' order (NULL's place as
+    # the engine puts it), so that sorting ranks is sorting rows, in numpy (the report's strata
+    # give tens of thousands of rows).
+    values = [list(strata[name].values) for name in names]
+    orders, ranks = [], []
+    for known in values:
+        order = sorted(range(len(known)), key=lambda code, known=known: _null_order(known[code], nulls_first))
+        rank = np.empty(len(known), dtype=np.int64)
+        rank[order] = np.arange(len(known))
+        orders.append(order)
+        ranks.append(rank)
+    ranked = [rank[strata[name].codes[chosen]] for rank, name in zip(ranks, names, strict=True)]
+    radices = [max(1, len(known)) for known in values]
+    if (int(mask[chosen].max()) + 1) * math.prod(radices) < 2**62:
+        # One int64 key per entry (mask, then each rank, in mixed radix): a 1-D unique is sorted rows.
+        key = mask[chosen].astype(np.int64)
+        for column, radix in zip(ranked, radices, strict=True):
+            key = key * radix + column
+        found, inverse, persons = np.unique(key, return_inverse=True, return_counts=True)
+        digits = []
+        for radix in reversed(radices):
+            digits.append(found % radix)
+            found = found // radix
+        groups = np.column_stack([found, *reversed(digits)])
+    else:  # too many rules for one key: unique rows, then sorted by rank
+        groups, inverse, persons = np.unique(np.column_stack([mask[chosen], *ranked]), axis=0,
+                                             return_inverse=True, return_counts=True)
     entry_counts = np.bincount(inverse.ravel(), weights=entries.run_lengths(), minlength=len(groups))
-    rows = [
-        (int(group[0]), tuple(strata[name].values[code] for name, code in zip(names, group[1:], strict=True)),
-         int(n), int(e))
-        for group, n, e in zip(groups, persons, entry_counts, strict=True)
-    ]
-    rows.sort(key=lambda row: (row[0], *(_null_order(v, nulls_first) for v in row[1])))
-    return RawCounts(rule_names, names, tuple(rows))
+    rows = tuple(
+        (group[0], tuple(known[order[rank]] for known, order, rank in zip(values, orders, group[1:], strict=True)),
+         n, int(e))
+        for group, n, e in zip(groups.tolist(), persons.tolist(), entry_counts.tolist(), strict=True)
+    )
+    return RawCounts(rule_names, names, rows)
 
 
 def _null_order(value, nulls_first: bool) -> tuple:

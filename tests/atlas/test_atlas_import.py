@@ -242,3 +242,48 @@ def test_rule_descriptions_become_comments_above_their_rule():
     text = import_circe(json.dumps(expression), "described.json").text
     assert "# why this rule\n# second line\ninclude \"prior\": " in text
     assert format_definition(parse(text)) == text
+
+
+def _prior_condition_group(expression: dict) -> dict:
+    criterion = {"Criteria": {"ConditionOccurrence": {"CodesetId": expression["ConceptSets"][0]["id"]}},
+                 "StartWindow": {"Start": {"Coeff": -1}, "End": {"Days": 1, "Coeff": -1}}}  # fmt: skip
+    return {"Type": "ALL", "CriteriaList": [criterion]}
+
+
+@pytest.mark.parametrize(("limit", "mode"), [("First", "earliest"), ("All", "all")])
+def test_additional_criteria_become_the_qualify_stage(limit, mode):
+    expression = _cohort(QualifiedLimit={"Type": limit})
+    expression["PrimaryCriteria"]["PrimaryCriteriaLimit"] = {"Type": "All"}
+    expression["AdditionalCriteria"] = _prior_condition_group(expression)
+    text = import_circe(json.dumps(expression), "qualified.json").text
+    name = text.split("concepts ", 1)[1].split(" ", 1)[0]
+    assert f"\nqualify {mode}: at least 1 condition {name} any time before index\n" in text
+    assert format_definition(parse(text)) == text
+    # and back: the same group and limit
+    compiled = pipeline.compile_source(pipeline.Source("q.cohort", text))
+    exported = export_circe(compiled.definition, compiled.plan, "q.cohort")
+    assert exported["QualifiedLimit"] == {"Type": limit}
+    assert exported["AdditionalCriteria"]["CriteriaList"][0]["StartWindow"]["End"] == {"Days": 1, "Coeff": -1}
+
+
+def test_the_latest_qualifying_event_is_rejected():
+    expression = _cohort(QualifiedLimit={"Type": "Last"})
+    expression["AdditionalCriteria"] = _prior_condition_group(expression)
+    assert _problems(expression) == [("E303", "$.QualifiedLimit")]
+
+
+def test_end_windows_import_with_circe_defaults_and_export_back():
+    expression = _cohort()
+    group = _prior_condition_group(expression)
+    criterion = group["CriteriaList"][0]
+    criterion["StartWindow"] = {"Start": {"Coeff": -1}, "End": {"Days": 0, "Coeff": 1}}
+    criterion["EndWindow"] = {"Start": {"Days": 0, "Coeff": 1}, "End": {"Coeff": 1}, "UseIndexEnd": True}
+    expression["InclusionRules"] = [{"name": "overlap", "expression": group}]
+    text = import_circe(json.dumps(expression), "ended.json").text
+    # EndWindow without UseEventEnd is on the record's end (Circe's default there)
+    assert "starting from all days before index to index and ending from index end to all days after index end" in text
+    compiled = pipeline.compile_source(pipeline.Source("e.cohort", text))
+    exported = export_circe(compiled.definition, compiled.plan, "e.cohort")["InclusionRules"][0]["expression"]
+    window = exported["CriteriaList"][0]
+    assert window["StartWindow"]["UseEventEnd"] is False and window["EndWindow"]["UseEventEnd"] is True
+    assert window["EndWindow"]["UseIndexEnd"] is True and window["StartWindow"]["UseIndexEnd"] is False

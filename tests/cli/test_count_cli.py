@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -19,6 +20,7 @@ from cohortql.pipeline import compile_source
 from cohortql.protect.result import ProtectedResult, UnprotectedResultError
 from cohortql.report.counts import render
 from tests.conftest import REPO
+from tests.test_docs import cli_commands
 
 Q1 = str(REPO / "examples" / "q1_gi_bleed_nsaid.cohort")
 Q4 = str(REPO / "examples" / "q4_coronary_events.cohort")
@@ -83,6 +85,23 @@ def test_python_api_returns_the_protected_result():
     assert text_result.final.value == 27
 
 
+def test_python_api_breakdown_frame_is_the_protected_table():
+    result = cohortql.count(Q4, by=["sex", "age10"], cache=False)
+    frame = result.breakdown_frame("sex", "age10")
+    (table,) = json.loads(render(result, "json"))["breakdowns"]
+    assert len(frame) == len(table["cells"]) + len(table["margins"])
+    interior = frame[~frame["margin"]]
+    shown = {(c["strata"]["sex"], c["strata"]["age10"]): c["value"] for c in table["cells"]}
+    assert {(r.sex, r.age10): (None if pd.isna(r.persons) else r.persons) for r in interior.itertuples()} == shown
+    hidden = frame[frame["display"].str.startswith(("<", ">="))]
+    assert len(hidden) and hidden["persons"].isna().all()  # a suppressed count is missing, never a number
+    assert frame.equals(result.breakdown_frame())  # the only table
+    with pytest.raises(KeyError, match="the breakdowns: sex x age10"):
+        result.breakdown_frame("site")
+    with pytest.raises(ValueError, match="did you mean `sex`"):
+        cohortql.count(Q4, by=["sexx"])
+
+
 def test_report_layer_refuses_unprotected_results():
     with pytest.raises(UnprotectedResultError):
         ProtectedResult(None, None, None, (), None, "", {})
@@ -140,3 +159,11 @@ def test_bad_schema_name_is_a_usage_error():
     result = CliRunner().invoke(app, ["count", Q1, "--cdm-schema", "cdm; DROP TABLE person"])
     assert result.exit_code == 2
     assert "invalid schema name" in result.stderr
+
+
+@pytest.mark.parametrize("command", cli_commands())
+def test_help_is_plain_and_shows_no_placeholder_for_a_flag(command):
+    result = CliRunner().invoke(app, [*command.split(), "--help"], prog_name="cohortql")
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output and "╭" not in result.output  # no flag placeholder, no boxes
+    assert "Usage: cohortql " + command in result.output

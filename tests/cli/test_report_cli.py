@@ -53,3 +53,20 @@ def test_no_browser_for_the_pdf_is_a_clear_error(tiny_duckdb_target, tmp_path, m
     assert result.exit_code == 1
     assert "no Chromium browser found" in result.output and "hint:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_report_through_the_what_if_cache_is_the_one_pass_report(tiny_duckdb_target, tmp_path):
+    """`--cache` (cold, then warm) and `--no-cache` write the same protected result into the page."""
+    def embedded(*options) -> str:
+        out = tmp_path / "page.html"
+        result = CliRunner().invoke(app, ["report", Q7, "--db", str(tiny_duckdb_target.url), "-o", str(out),
+                                          *options])
+        assert result.exit_code == 0, result.output
+        page = out.read_text(encoding="utf-8")
+        return re.search(r'<script type="application/json" id="protected-result">(.*?)</script>', page, re.S)[1]
+
+    one_pass = embedded("--no-cache")
+    cache = str(tmp_path / "cache")
+    assert embedded("--cache", cache) == one_pass  # filled
+    assert embedded("--cache", cache) == one_pass  # read
+    assert any((tmp_path / "cache").iterdir())

@@ -144,7 +144,8 @@ def test_protected_site_tables_add_up(synthetic_target):
 
 def test_json_and_csv_carry_the_table(eunomia_target, monkeypatch, tmp_path):
     monkeypatch.delenv("COHORTQL_DB", raising=False)
-    monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("COHORTQL_PROFILE", raising=False)  # no profile: the defaults
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
     q3 = str(REPO / "examples/q3_new_af_warfarin.cohort")
     document = json.loads(CliRunner().invoke(app, ["count", q3, "--by", "sex", "--format", "json"]).stdout)
     (table,) = document["breakdowns"]

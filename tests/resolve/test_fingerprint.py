@@ -107,6 +107,7 @@ MEANING_CHANGES = {
     "include to exclude": (Q1, 'include "', 'exclude "'),
     "a rule name": (Q3, 'include "', 'include "renamed '),
     "the entry mode": (Q3, "entry first", "entry all"),
+    "a qualify criterion": (Q3, "\ninclude ", "\nqualify all: age >= 18\ninclude "),
 }
 
 
@@ -115,6 +116,20 @@ def test_a_change_of_meaning_changes_it(change):
     text, old, new = MEANING_CHANGES[change]
     assert old in text, change  # the example still says what the change assumes
     assert _fingerprint(text.replace(old, new, 1)) != _fingerprint(text)
+
+
+def test_qualify_earliest_or_all_differ_only_with_entry_all():
+    def qualified(entry: str, mode: str) -> str:
+        text = Q3.replace("entry first", f"entry {entry}")
+        return _fingerprint(text.replace("\ninclude ", f"\nqualify {mode}: age >= 18\ninclude ", 1))
+
+    assert qualified("all", "earliest") != qualified("all", "all")
+    assert qualified("earliest", "earliest") == qualified("earliest", "all")  # one event per person either way
+
+
+def test_a_construct_left_out_keeps_the_fingerprints_it_had():
+    """Fields added with a later construct (`qualify`) are not written while absent."""
+    assert '"qualify"' not in json.dumps(canonical(compile_source(Source("q3.cohort", Q3)).plan))
 
 
 def test_rule_order_changes_it_because_the_released_attrition_does():
