@@ -88,6 +88,8 @@ def child(spec: dict) -> dict:
     import cohortql
 
     options = {"db": spec["db"], "cdm_schema": spec.get("cdm_schema"), "cache": spec["cache"] or False}
+    if spec["op"] == "phases":
+        return phases(spec)
     wall, cpu = time.perf_counter(), _cpu()
     if spec["op"] == "sweep":
         rule, vary, number = spec["sweep"]
@@ -101,6 +103,48 @@ def child(spec: dict) -> dict:
         cold = cohortql.count(spec["text"], **{**options, "cache": False})
         out["same_as_cold"] = _digest(cold) == out["digest"]
     return out
+
+
+def phases(spec: dict) -> dict:
+    """Where a re-count's time goes, in a new process: the same steps as `cohortql.count()`, timed one by one."""
+    found: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(label: str) -> None:
+        now = time.perf_counter()
+        found[label] = found.get(label, 0.0) + now - clock[0]
+        clock[0] = now
+
+    from cohortql import api, pipeline
+    from cohortql.whatif import app  # noqa: F401  (what api._counter imports)
+
+    lap("imports")
+    compiled = pipeline.compile_source(api._source(spec["text"]))
+    lap("parse + resolve")
+    counter = api._counter(spec["db"], spec.get("cdm_schema"), None, None, spec["cache"])
+    lap("target")
+    from cohortql.protect.profile import active_policy
+    from cohortql.render.strata import strata_for
+
+    policy = active_policy().policy
+    lap("policy")
+    statements: list[float] = []
+    run = counter._run
+
+    def timed_run(rendered, statement):
+        start = time.perf_counter()
+        try:
+            return run(rendered, statement)
+        finally:
+            statements.append(time.perf_counter() - start)
+
+    counter._run = timed_run
+    dimensions = compiled.plan.breakdown
+    raw, catalogue = counter.counts(compiled.plan, strata_for(dimensions))
+    lap("counts")
+    pipeline.protect_counts(compiled, counter.target, raw, catalogue, dimensions, policy)
+    lap("protect")
+    return {"phases": found, "statements": statements, "computed_tests": counter.computed_tests}
 
 
 def run_child(spec: dict) -> dict:
@@ -129,6 +173,7 @@ def cohort_runs(name: str, db: str, cdm_schema: str | None, repeats: int, sweeps
         "one_pass": [],
         "recount": [],
         "recount_unchanged": [],
+        "phases": [],
         "sweep": [],
         "sweep_cold": [],
     }
@@ -143,6 +188,8 @@ def cohort_runs(name: str, db: str, cdm_schema: str | None, repeats: int, sweeps
             runs["recount_unchanged"].append(run_child({**base, "op": "count", "text": text, "cache": cache}))
             edited = text.replace(old, template.format(v=value(i)))
             runs["recount"].append(run_child({**base, "op": "count", "text": edited, "cache": cache, "check": True}))
+            again = text.replace(old, template.format(v=value(i + repeats)))
+            runs["phases"].append(run_child({**base, "op": "phases", "text": again, "cache": cache}))
             if sweeps:
                 runs["sweep"].append(
                     run_child({**base, "op": "sweep", "text": text, "cache": cache, "sweep": cohort["sweep"]})
@@ -320,8 +367,30 @@ def cohort_table(title: str, results: dict) -> list[str]:
         + ".",
         "",
     ]
+    lines += phase_table(results)
     lines += [f"{name} failed: `{error.strip().splitlines()[-1]}`" for name, error in failed.items()]
     return lines
+
+
+def phase_table(results: dict) -> list[str]:
+    """Medians of each step of a one-rule-edit re-count (another new value), by cohort."""
+    rows = [name for name, data in results.items() if data["runs"].get("phases")]
+    if not rows:
+        return []
+    labels = list(results[rows[0]]["runs"]["phases"][0]["phases"])
+    lines = [
+        "Where a one-rule-edit re-count's time goes (the same steps timed one by one in a new process, medians, s;"
+        " *statements*: each database statement's wall time):",
+        "",
+        "| cohort | " + " | ".join(labels) + " | statements |",
+        "|---|" + "---:|" * len(labels) + "---|",
+    ]
+    for name in rows:
+        runs = results[name]["runs"]["phases"]
+        cells = [f"{statistics.median(run['phases'][label] for run in runs):.3f}" for label in labels]
+        statements = " + ".join(f"{x:.3f}" for x in runs[len(runs) // 2]["statements"])
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {statements} |")
+    return [*lines, ""]
 
 
 def report(results: dict) -> str:
