@@ -484,37 +484,45 @@ def main() -> None:
 
         results: dict = {}
         loads = [load()]
+
+        def save() -> None:  # after every section: a run stopped part way keeps what it measured
+            every = loads + [
+                x
+                for engine in ("duckdb", "postgres", "spark")
+                if engine in results
+                for c in results[engine]["cohorts"].values()
+                for x in c.get("load", [])
+            ]
+            every += results.get("help", {}).get("load", [])
+            results["meta"] = {
+                "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores, DuckDB {duckdb.__version__}",
+                "python": platform.python_version(),
+                "repeats": args.repeats,
+                "load_min": min(every),
+                "load_max": max(every),
+            }
+            args.out.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+
         if args.db:
             results["duckdb"] = engine_runs(args.label, args.db, None, args.cohorts, args.repeats, not args.no_sweeps)
+            save()
+        if not args.no_help:
+            results["help"] = help_runs(9)
+            save()
+        if args.bitmaps:
+            results["bitmaps"] = bitmaps(args.bitmap_entries, 6, 7)
+            save()
         if args.postgres:
             results["postgres"] = engine_runs(
                 args.pg_label, args.postgres, args.pg_schema, args.cohorts, args.repeats, not args.no_sweeps
             )
+            save()
         if args.spark_parquet:
             url = f"spark:///{Path(args.spark_parquet).resolve()}?format=parquet".replace(":////", ":///")
             results["spark"] = engine_runs(args.spark_label, url, None, args.spark_cohorts, args.spark_repeats, False)
-        if not args.no_help:
-            results["help"] = help_runs(9)
-        if args.bitmaps:
-            results["bitmaps"] = bitmaps(args.bitmap_entries, 6, 7)
         loads.append(load())
-        every = loads + [
-            x
-            for engine in ("duckdb", "postgres", "spark")
-            if engine in results
-            for c in results[engine]["cohorts"].values()
-            for x in c.get("load", [])
-        ]
-        every += results.get("help", {}).get("load", [])
-        results["meta"] = {
-            "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, DuckDB {duckdb.__version__}",
-            "python": platform.python_version(),
-            "repeats": args.repeats,
-            "load_min": min(every),
-            "load_max": max(every),
-        }
-        args.out.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+        save()
     section = report(results)
     print(section)
     if args.write_docs:
