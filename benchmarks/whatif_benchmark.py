@@ -294,7 +294,7 @@ def bitmaps(n_entries: int, rules: int, repeats: int) -> dict:
         measure("pyroaring: to numpy, then best entry + group by", roaring_group)
         found["pyroaring"] = {
             "version": pyroaring.__version__,
-            "bytes": sum(m.get_serialized_size_in_bytes() for m in maps),
+            "bytes": sum(len(m.serialize()) for m in maps),
         }
     import duckdb
     import pyarrow as pa
