@@ -23,7 +23,8 @@ from cohortql import pipeline
 from cohortql.diagnostics import CohortQLError
 from cohortql.profile import ProfileError
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Messages carry user text (rule names, paths, URLs): never read as Rich markup or emoji codes.
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def command_group(help: str) -> typer.Typer:

@@ -136,16 +136,19 @@ def concepts(
     target = database.target()
     with expected_errors(), err.status(f"resolving concept sets on {target.description} ...", spinner="dots"):
         report = pipeline.concept_report(compiled, target)
-    console = Console(highlight=False, soft_wrap=False)
+    from cohortql.report.terminal import print_table
+
+    # Concept names from the vocabulary are printed as written: no markup, no emoji codes.
+    console = Console(highlight=False, soft_wrap=False, markup=False, emoji=False)
     if not console.is_terminal:
         console.width = 160  # piped or captured: keep concept names on one line
     for codeset, rows in report:
-        table = Table(title=f"{codeset.name}: {len(rows)} concepts", title_justify="left")
+        table = Table()
         for column in ("concept_id", "name", "domain", "vocabulary", "standard", "records"):
             table.add_column(column, justify="right" if column in ("concept_id", "records") else "left")
         for row in rows:
             table.add_row(*row)
-        console.print(table)
+        print_table(console, table, f"{codeset.name}: {len(rows)} concepts")
 
 
 def register(app: typer.Typer) -> None:

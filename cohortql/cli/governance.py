@@ -340,7 +340,7 @@ def review_show(
     from cohortql.fingerprint import fingerprint
     from cohortql.governance import binding, identity, workflow
     from cohortql.report import records
-    from cohortql.report.explain import explain_plan
+    from cohortql.report.explain import concept_labels, explain_plan
 
     with governed(store) as opened:
         actor = identity.acting_user(user)
@@ -352,7 +352,7 @@ def review_show(
             raise Refused(f"the stored definition of request {request_id} now has another fingerprint",
                           "this cohortql version reads it differently: submit it again")
         print("\n== In plain English ==")
-        sys.stdout.write(explain_plan(compiled.plan))
+        sys.stdout.write(explain_plan(compiled.plan, concept_labels(compiled.definition)))
         engine = request.engine
         print(f"\n== SQL ({engine['dialect']}) ==")
         sys.stdout.write(pipeline.rendered_sql(compiled, engine["dialect"], engine["cdm_schema"],
