@@ -286,7 +286,7 @@ def _codeset_ref(event: plan.EventQuery, p: plan.Plan, summary: bool = False) ->
 
 def _attributes(event: plan.EventQuery, p: plan.Plan, indent: str = "  ") -> list[str]:
     """Each attribute filter as a phrase that can follow a record noun."""
-    phrases = []
+    phrases = [_w("first_ever")] if event.first else []
     if event.nested is not None:
         test = _predicate(event.nested, p, indent + "  ", _record_anchor(event))
         phrases.append(_w("nested", test=test + ("\n" + indent if "\n" in test else "")))
