@@ -327,7 +327,10 @@ def _(node: ast.IndexDate) -> str:
 
 @_inline.register
 def _(node: ast.Window) -> str:
-    return _inline(node.span_) + (" ignoring observation period" if node.ignore_observation else "")
+    words = [_inline(node.span_)] if node.date is None else [node.date, _inline(node.span_)]
+    if node.also is not None:
+        words += ["and", node.also.date, _inline(node.also.span_)]
+    return " ".join(words) + (" ignoring observation period" if node.ignore_observation else "")
 
 
 @_inline.register

@@ -194,6 +194,15 @@ def expected_errors():
         raise fail(str(error)) from None
 
 
+def warn_unknown_concepts(compiled: pipeline.Compiled, target) -> None:
+    """A concept id the target's vocabulary lacks matches no record: say so before counting."""
+    with expected_errors():
+        unknown = pipeline.unknown_concepts(compiled, target)
+    for diagnostic in unknown:
+        where = f"{compiled.source.name}:{diagnostic.span.line}:{diagnostic.span.column}"
+        err.print(f"warning: {diagnostic.message} ({where}); it matches no record", markup=False)
+
+
 @contextmanager
 def cache_warnings():
     """A what-if cache that cannot be used is a warning on stderr, never a traceback."""

@@ -24,6 +24,7 @@ from cohortql.cli.common import (
     expected_errors,
     fail,
     option_groups,
+    warn_unknown_concepts,
 )
 
 OutputFormat = choices("OutputFormat", ("table", "json", "csv", "markdown"))  # cohortql/report/counts.py
@@ -51,6 +52,7 @@ def count(
     active_policy, note = policy.with_floor_note()
     target = database.target()
     counter = None if cache.no_cache else cache.counter(target)
+    warn_unknown_concepts(compiled, target)
     with expected_errors(), err.status(f"counting on {target.description} ...", spinner="dots"), cache_warnings():
         result = pipeline.run(compiled, target, active_policy, by=dimensions, policy_note=note, cache=counter)
     if format is OutputFormat.table:
@@ -88,6 +90,7 @@ def report(
     target_db = database.target()
     counter = None if cache.no_cache else cache.counter(target_db)
     ready = prepare_report()  # the page's libraries load while the database counts
+    warn_unknown_concepts(compiled, target_db)
     with expected_errors(), err.status(f"counting on {target_db.description} ...", spinner="dots"), cache_warnings():
         answer = pipeline.run_report(compiled, target_db, active_policy, place=by.value, cache=counter)
     try:

@@ -12,6 +12,7 @@ import typer
 from cohortql import pipeline
 from cohortql.cli.common import (
     CDM_OPTION,
+    TIMEOUT_OPTION,
     VOCAB_OPTION,
     ErrorFormat,
     compile_or_exit,
@@ -21,6 +22,7 @@ from cohortql.cli.common import (
     open_definition,
     read_definition,
     report_definition_errors,
+    target_from_options,
 )
 from cohortql.diagnostics import CohortQLError
 
@@ -28,12 +30,25 @@ from cohortql.diagnostics import CohortQLError
 def check(
     files: list[Path] = typer.Argument(..., help="Definition files (.cohort)."),
     format: ErrorFormat = typer.Option(ErrorFormat.text, "--format", help="Error output: text or json."),
+    db: str | None = typer.Option(
+        None, "--db", help="Also look every concept id up in this database's vocabulary (unknown: E401)."),
+    cdm_schema: str | None = CDM_OPTION,
+    vocab_schema: str | None = VOCAB_OPTION,
+    timeout: int | None = TIMEOUT_OPTION,
 ) -> None:
-    """Check definitions for syntax and semantic errors (exit 1 if any)."""
+    """Check definitions for syntax and semantic errors (exit 1 if any); with --db, their concept ids too."""
+    if db is None and (cdm_schema or vocab_schema):
+        raise fail("--cdm-schema and --vocab-schema go with --db", "name the database: --db URL", code=2)
+    target = target_from_options(db, cdm_schema, vocab_schema, timeout) if db else None
     errors = []
     for path in files:
         try:
-            pipeline.compile_source(open_definition(path))
+            compiled = pipeline.compile_source(open_definition(path))
+            if target is not None:
+                with expected_errors():  # a database failure: one line, exit 1
+                    unknown = pipeline.unknown_concepts(compiled, target)
+                if unknown:
+                    raise CohortQLError(compiled.source, unknown)
         except CohortQLError as error:
             errors.append(error)
     if errors:
@@ -42,7 +57,8 @@ def check(
     if format is ErrorFormat.json:
         print(json.dumps({"errors": []}))
     else:
-        err.print(f"ok: {len(files)} definition{'s' if len(files) != 1 else ''} checked", markup=False)
+        where = f", every concept id in the vocabulary of {target.description}" if target else ""
+        err.print(f"ok: {len(files)} definition{'s' if len(files) != 1 else ''} checked{where}", markup=False)
 
 
 def fmt(
@@ -159,7 +175,25 @@ def export(
         err.print(f"wrote {output}", markup=False)
 
 
+STARTER = Path(__file__).with_name("starter.cohort")  # commented, `check`- and `fmt`-clean
+
+
+def init(
+    file: Path = typer.Argument(Path("cohort.cohort"), help="Where to write the starter definition."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the file if it exists."),
+) -> None:
+    """Write a commented starter definition to edit (entry, rules, breakdown)."""
+    if file.exists() and not force:
+        raise fail(f"{file} exists", "choose another name, or overwrite it with --force", code=2)
+    try:
+        file.write_text(STARTER.read_text(encoding="utf-8"), encoding="utf-8")
+    except OSError as error:
+        raise fail(f"cannot write {file}: {error.strerror or error}") from None
+    err.print(f"wrote {file}: edit it, then `cohortql check {file}` and `cohortql count {file}`", markup=False)
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(init)
     for command in (check, fmt, explain, sql):
         app.command()(command)
     app.command("import")(import_)

@@ -225,7 +225,7 @@ class Within:
 
     days: Int
     direction: str
-    anchor: str = "index"
+    anchor: str = "index"  # index | it, then " end" for that record's end date
     span: Span = _span()
 
 
@@ -273,10 +273,21 @@ WindowSpan = Within | Around | FromTo | AnyTime | OnIndex
 
 
 @dataclass(frozen=True)
+class DatedSpan:
+    """`ending WINDOW_SPAN` (or `starting`): a window on the record's end (or start) date."""
+
+    date: str  # starting | ending
+    span_: WindowSpan
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Window:
     span_: WindowSpan
     ignore_observation: bool
     span: Span = _span()
+    date: str | None = None  # starting | ending | None: not written (the record's start date)
+    also: DatedSpan | None = None  # `and ending ...`: a second window that must hold too
 
 
 # ---- criteria and rules ------------------------------------------------------------------

@@ -20,6 +20,11 @@ def _meta_span(meta) -> Span:
     return Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
 
+def _span_between(token: Token, node) -> Span:
+    """From a token to the end of a node after it."""
+    return Span(token.line, token.column, node.span.end_line, node.span.end_column)
+
+
 def _unquote(token: Token) -> str:
     # The grammar admits backslash escapes of any character; `\"` and `\\` are the useful ones.
     body = str(token)[1:-1]
@@ -229,8 +234,15 @@ class ToAst(Transformer):
 
     # ---- windows ----
     def window(self, meta, children):
-        span_, ignore = children
-        return ast.Window(span_, ignore is not None, _meta_span(meta))
+        date, span_, also_date, also_span, ignore = children
+        also = None
+        if also_span is not None:
+            also = ast.DatedSpan(str(also_date), also_span, _span_between(also_date, also_span))
+        return ast.Window(span_, ignore is not None, _meta_span(meta), None if date is None else str(date), also)
+
+    def record_date(self, meta, children):
+        (token,) = children
+        return token
 
     def within(self, meta, children):
         days, _unit, direction, anchor = children

@@ -6,6 +6,7 @@ Values reach SQL only through `param()` (a bind parameter); schema names only th
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -15,7 +16,7 @@ import jinja2
 from cohortql.omop import DOMAINS, GENDER_CONCEPTS
 from cohortql.render.identifiers import qualifier
 from cohortql.resolve import plan as p
-from cohortql.resources import resource_path
+from cohortql.resources import cache_dir, resource_path
 
 _SQL_OPS = {">=": ">=", ">": ">", "<=": "<=", "<": "<", "=": "=", "!=": "<>"}
 
@@ -50,10 +51,30 @@ class RenderedCohort:
     strata: tuple[str, ...]
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept in the user's cache, keyed by each template's checksum (an edited
+    template is compiled again): a new process skips compiling them. A cache that cannot be written
+    is no error."""
+
+    def dump_bytecode(self, bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    directory = cache_dir() / "sql_templates"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _CompiledTemplates(str(directory))
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resource_path("sql_templates"))),
+        bytecode_cache=_compiled_templates(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=False,
@@ -285,3 +306,10 @@ def render_split(
         male=GENDER_CONCEPTS["male"],
     )
     return SqlStatement(sql, parameters.values)
+
+
+def render_known_concepts(concept_ids: tuple[int, ...], vocab_schema: str | None = None) -> SqlStatement:
+    """The ids among `concept_ids` that the vocabulary's concept table holds (no person data)."""
+    parameters = _Parameters()
+    sql = _render("known_concepts.sql.j2", parameters, vocab_table=_table_namer(vocab_schema), ids=concept_ids)
+    return SqlStatement(sql, parameters.values, reads_concept_sets=False)

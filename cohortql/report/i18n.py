@@ -308,7 +308,12 @@ EXPLAIN: dict[str, dict[str, str | tuple[str, str]]] = {
         "between": "between {low} and {high}",
         "between_value": "{amount}",
         "of_amount": "of {amount}",
-        "dated": "dated", "with_start_date": "with start date",
+        "dated": "dated", "with_start_date": "with start date", "with_end_date": "with end date",
+        "with_end_date_next_day": "with end date (the day after its date)", "and_window": "and {window}",
+        "the_index_end": "the index record's end date", "the_record_end": "the {noun}'s end date",
+        "qualify": "Qualifying entries, tested before the rules (the attrition starts with them){kept}: an entry "
+                   "event qualifies when the person {test}",
+        "qualify_earliest": "; each person's earliest qualifying event is kept (the lowest record id on a tie)",
         "of_any_concept": " of any concept",
         "in_concept_set": " in concept set {name}",
         "value": "with a value {amount} (a record with no value never matches)",
@@ -424,7 +429,13 @@ EXPLAIN: dict[str, dict[str, str | tuple[str, str]]] = {
         "between": "entre {low} et {high}",
         "between_value": "comprise {amount}",
         "of_amount": "de {amount}",
-        "dated": "daté", "with_start_date": "commençant",
+        "dated": "daté", "with_start_date": "commençant", "with_end_date": "finissant",
+        "with_end_date_next_day": "finissant (le lendemain de sa date)", "and_window": "et {window}",
+        "the_index_end": "la date de fin de l’entrée", "the_record_end": "la date de fin de cet {noun}",
+        "qualify": "Entrées retenues, testées avant les règles (l’attrition part d’elles){kept} : une entrée est "
+                   "retenue quand la personne {test}",
+        "qualify_earliest": " ; la plus ancienne entrée retenue de chaque personne est gardée (à égalité, le plus "
+                            "petit identifiant)",
         "of_any_concept": " de n’importe quel concept",
         "in_concept_set": " de l’ensemble de concepts {name}",
         "value": "avec une valeur {amount} (un enregistrement sans valeur ne correspond jamais)",
