@@ -27,6 +27,18 @@ from cohortql.profile import ProfileError
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
+@contextmanager
+def working(what: str):
+    """`what ...` with a spinner and the elapsed time on standard error while a long step runs; only
+    on a terminal (nothing is printed into a pipe or a log), and gone when the step ends."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn("dots"), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        progress.add_task(what, total=None)
+        yield
+
+
 def command_group(help: str) -> typer.Typer:
     """A group of commands (`cohortql review ...`). Help is plain text: the options with their values'
     types, a flag without a `<bool>` placeholder, and nothing that needs a wide terminal to read."""

@@ -25,6 +25,7 @@ from cohortql.cli.common import (
     fail,
     option_groups,
     warn_unknown_concepts,
+    working,
 )
 
 OutputFormat = choices("OutputFormat", ("table", "json", "csv", "markdown"))  # cohortql/report/counts.py
@@ -53,7 +54,7 @@ def count(
     target = database.target()
     counter = None if cache.no_cache else cache.counter(target)
     warn_unknown_concepts(compiled, target)
-    with expected_errors(), err.status(f"counting on {target.description} ...", spinner="dots"), cache_warnings():
+    with expected_errors(), working(f"counting on {target.description} ..."), cache_warnings():
         result = pipeline.run(compiled, target, active_policy, by=dimensions, policy_note=note, cache=counter)
     if format is OutputFormat.table:
         err.print(f"answered by: {target.description}", markup=False)
@@ -91,10 +92,10 @@ def report(
     counter = None if cache.no_cache else cache.counter(target_db)
     ready = prepare_report()  # the page's libraries load while the database counts
     warn_unknown_concepts(compiled, target_db)
-    with expected_errors(), err.status(f"counting on {target_db.description} ...", spinner="dots"), cache_warnings():
+    with expected_errors(), working(f"counting on {target_db.description} ..."), cache_warnings():
         answer = pipeline.run_report(compiled, target_db, active_policy, place=by.value, cache=counter)
     try:
-        with err.status(f"writing {output} ...", spinner="dots"):
+        with working(f"writing {output} ..."):
             ready()
             html = report_html(answer, compiled, answered_by=target_db.description, lang=lang.value, target=target,
                                enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
@@ -134,7 +135,7 @@ def concepts(
 
     compiled = compile_or_exit(file)
     target = database.target()
-    with expected_errors(), err.status(f"resolving concept sets on {target.description} ...", spinner="dots"):
+    with expected_errors(), working(f"resolving concept sets on {target.description} ..."):
         report = pipeline.concept_report(compiled, target)
     from cohortql.report.terminal import print_table
 

@@ -176,7 +176,25 @@ def export(
         err.print(f"wrote {output}", markup=False)
 
 
+STARTER = Path(__file__).with_name("starter.cohort")  # commented, `check`- and `fmt`-clean
+
+
+def init(
+    file: Path = typer.Argument(Path("cohort.cohort"), help="Where to write the starter definition."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the file if it exists."),
+) -> None:
+    """Write a commented starter definition to edit (entry, rules, breakdown)."""
+    if file.exists() and not force:
+        raise fail(f"{file} exists", "choose another name, or overwrite it with --force", code=2)
+    try:
+        file.write_text(STARTER.read_text(encoding="utf-8"), encoding="utf-8")
+    except OSError as error:
+        raise fail(f"cannot write {file}: {error.strerror or error}") from None
+    err.print(f"wrote {file}: edit it, then `cohortql check {file}` and `cohortql count {file}`", markup=False)
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(init)
     for command in (check, fmt, explain, sql):
         app.command()(command)
     app.command("import")(import_)

@@ -30,6 +30,7 @@ from cohortql.cli.common import (
     fail,
     option_groups,
     target_from_options,
+    working,
 )
 from cohortql.diagnostics import CohortQLError
 from cohortql.execute.errors import DatabaseError, explain_driver_error
@@ -160,7 +161,7 @@ def release(
         current = binding.current_binding(compiled, target)
         with opened.reading() as session:
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
-        with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
+        with working(f"counting on {target.description} and checking earlier releases ..."):
             checked = ledger.check(opened, request, compiled, target, binding.active_policy())
             # The report's own release: the same definition, engine and policy as approved.
             answer = pipeline.run_report(compiled, target, binding.active_policy()) if report_format else None
@@ -293,7 +294,7 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
               f"this is {records.engine_text(binding.engine_of(target))}")
         return False
     if request.result is None and request.state == "submitted":
-        with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
+        with working(f"counting on {target.description} and checking earlier releases ..."):
             checked = ledger.check(opened, request, compiled, target, binding.active_policy())
         if not checked.verdict.ok:
             print("\n== Earlier releases on this CDM ==")
@@ -303,7 +304,7 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
             raise Refused(f"request {request.id} cannot be released safely next to the earlier releases",
                           "the requester asks for a coarser question (fewer rules apart, no breakdown), or an "
                           "earlier approval is revoked before it is released")
-        with err.status(f"running the feasibility report's release on {target.description} ...", spinner="dots"):
+        with working(f"running the feasibility report's release on {target.description} ..."):
             report = pipeline.run_report(compiled, target, binding.active_policy())
         # The report's tables are reviewed with the count: `release --format html|pdf` checks them too.
         request = workflow.record_result(opened, actor, request.id,
