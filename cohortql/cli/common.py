@@ -63,6 +63,19 @@ def report_definition_errors(errors: list[CohortQLError], fmt: ErrorFormat) -> N
             err.print()
 
 
+def write_whole(path: Path, text: str) -> None:
+    """Write a file completely or not at all: a temporary file beside it, then renamed over it
+    (an interrupted or failed write leaves the old file, and no partial one)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as error:  # named by the file asked for, not the partial one
+        raise OSError(error.errno, error.strerror, str(path)) from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def open_definition(path: Path, reader=pipeline.read_source):
     """`reader(path)`; a file that cannot be read is a usage error (exit 2). A file that is not
     UTF-8 is a definition error (E006, a CohortQLError), for the caller to show with the others."""

@@ -23,6 +23,7 @@ from cohortql.cli.common import (
     read_definition,
     report_definition_errors,
     target_from_options,
+    write_whole,
 )
 from cohortql.diagnostics import CohortQLError
 
@@ -79,7 +80,7 @@ def fmt(
         if formatted != source.text:
             unformatted.append(path)
             if not check_only:
-                path.write_text(formatted, encoding="utf-8")
+                write_whole(path, formatted)
     if errors:
         report_definition_errors(errors, ErrorFormat.text)
         raise typer.Exit(1)
@@ -150,7 +151,7 @@ def import_(
     if output is None:
         sys.stdout.write(result.text)
     else:
-        output.write_text(result.text, encoding="utf-8")
+        write_whole(output, result.text)
         err.print(f"wrote {output}", markup=False)
 
 
@@ -172,7 +173,7 @@ def export(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_whole(output, text)
         err.print(f"wrote {output}", markup=False)
 
 

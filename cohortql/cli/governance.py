@@ -31,6 +31,7 @@ from cohortql.cli.common import (
     option_groups,
     target_from_options,
     working,
+    write_whole,
 )
 from cohortql.diagnostics import CohortQLError
 from cohortql.execute.errors import DatabaseError, explain_driver_error
@@ -185,7 +186,7 @@ def release(
                 sys.stdout.write(document)
                 sys.stdout.flush()
             else:
-                _write_whole(output, document)
+                write_whole(output, document)
 
         released = result.to_dict() if answer is None else {**result.to_dict(), workflow.REPORT_KEY: answer.to_dict()}
         try:
@@ -208,34 +209,14 @@ def release(
         err.print(f"released request {request_id} to {output} (audit record {record.seq})", markup=False)
 
 
-def _write_whole(path: Path, text: str) -> None:
-    """Write a file completely or not at all: a temporary file beside it, then renamed over it."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def _write_report(answer, compiled, target, release_stamp, output: Path, *, pdf: bool, lang: str,
                   target_count: int | None, enrol_fraction: float | None) -> None:
     """The feasibility report with its approval stamp, written whole: HTML, or printed to PDF."""
-    from cohortql.report.document import report_html
+    from cohortql.report.document import report_html, write_report
     from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
-    from cohortql.report.pdf import html_to_pdf
-
     html = report_html(answer, compiled, answered_by=target.description, stamp=release_stamp, lang=lang,
                        target=target_count, enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
-    if not pdf:
-        _write_whole(output, html)
-        return
-    partial = output.with_name(f".{output.name}.partial")
-    try:
-        html_to_pdf(html, partial)
-        partial.replace(output)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_report(html, output)  # whole or not at all, HTML or PDF by the suffix
 
 def kpi(
     format: Annotated[ErrorFormat, typer.Option("--format", help="text or json.")] = ErrorFormat.text,

@@ -44,10 +44,16 @@ def report_html(answer, compiled, *, answered_by: str, lang: str = "en",
 
 
 def write_report(html: str, output: Path) -> None:
-    """Writes the page, or prints it to PDF; raises `pdf.PdfError` or `OSError`."""
-    if output.suffix.lower() == ".pdf":
-        from cohortql.report.pdf import html_to_pdf
+    """Writes the page, or prints it to PDF, completely or not at all (a file beside it renamed
+    over it; removed on any failure, Ctrl-C included); raises `pdf.PdfError` or `OSError`."""
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        if output.suffix.lower() == ".pdf":
+            from cohortql.report.pdf import html_to_pdf
 
-        html_to_pdf(html, output)
-    else:
-        output.write_text(html, encoding="utf-8")
+            html_to_pdf(html, partial)
+        else:
+            partial.write_text(html, encoding="utf-8")
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
