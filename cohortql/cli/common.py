@@ -23,7 +23,20 @@ from cohortql import pipeline
 from cohortql.diagnostics import CohortQLError
 from cohortql.profile import ProfileError
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Messages carry user text (rule names, paths, URLs): never read as Rich markup or emoji codes.
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+@contextmanager
+def working(what: str):
+    """`what ...` with a spinner and the elapsed time on standard error while a long step runs; only
+    on a terminal (nothing is printed into a pipe or a log), and gone when the step ends."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn("dots"), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        progress.add_task(what, total=None)
+        yield
 
 
 def command_group(help: str) -> typer.Typer:

@@ -91,9 +91,10 @@ def fmt(
 
 def explain(file: Path = typer.Argument(..., help="Definition file.")) -> None:
     """Print the definition in plain English for a data steward (reads the file only)."""
-    from cohortql.report.explain import explain_plan
+    from cohortql.report.explain import concept_labels, explain_plan
 
-    sys.stdout.write(explain_plan(compile_or_exit(file).plan))
+    compiled = compile_or_exit(file)
+    sys.stdout.write(explain_plan(compiled.plan, concept_labels(compiled.definition)))
 
 
 class Dialect(StrEnum):

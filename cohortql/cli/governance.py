@@ -30,6 +30,7 @@ from cohortql.cli.common import (
     fail,
     option_groups,
     target_from_options,
+    working,
 )
 from cohortql.diagnostics import CohortQLError
 from cohortql.execute.errors import DatabaseError, explain_driver_error
@@ -160,7 +161,7 @@ def release(
         current = binding.current_binding(compiled, target)
         with opened.reading() as session:
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
-        with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
+        with working(f"counting on {target.description} and checking earlier releases ..."):
             checked = ledger.check(opened, request, compiled, target, binding.active_policy())
             # The report's own release: the same definition, engine and policy as approved.
             answer = pipeline.run_report(compiled, target, binding.active_policy()) if report_format else None
@@ -293,7 +294,7 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
               f"this is {records.engine_text(binding.engine_of(target))}")
         return False
     if request.result is None and request.state == "submitted":
-        with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
+        with working(f"counting on {target.description} and checking earlier releases ..."):
             checked = ledger.check(opened, request, compiled, target, binding.active_policy())
         if not checked.verdict.ok:
             print("\n== Earlier releases on this CDM ==")
@@ -303,7 +304,7 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
             raise Refused(f"request {request.id} cannot be released safely next to the earlier releases",
                           "the requester asks for a coarser question (fewer rules apart, no breakdown), or an "
                           "earlier approval is revoked before it is released")
-        with err.status(f"running the feasibility report's release on {target.description} ...", spinner="dots"):
+        with working(f"running the feasibility report's release on {target.description} ..."):
             report = pipeline.run_report(compiled, target, binding.active_policy())
         # The report's tables are reviewed with the count: `release --format html|pdf` checks them too.
         request = workflow.record_result(opened, actor, request.id,
@@ -340,7 +341,7 @@ def review_show(
     from cohortql.fingerprint import fingerprint
     from cohortql.governance import binding, identity, workflow
     from cohortql.report import records
-    from cohortql.report.explain import explain_plan
+    from cohortql.report.explain import concept_labels, explain_plan
 
     with governed(store) as opened:
         actor = identity.acting_user(user)
@@ -352,7 +353,7 @@ def review_show(
             raise Refused(f"the stored definition of request {request_id} now has another fingerprint",
                           "this cohortql version reads it differently: submit it again")
         print("\n== In plain English ==")
-        sys.stdout.write(explain_plan(compiled.plan))
+        sys.stdout.write(explain_plan(compiled.plan, concept_labels(compiled.definition)))
         engine = request.engine
         print(f"\n== SQL ({engine['dialect']}) ==")
         sys.stdout.write(pipeline.rendered_sql(compiled, engine["dialect"], engine["cdm_schema"],

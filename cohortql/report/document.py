@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
-from cohortql.report.explain import explain_plan
+from cohortql.report.explain import concept_labels, explain_plan
 from cohortql.report.feasibility import build_report
 from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
 
@@ -27,20 +27,6 @@ def prepare_report() -> Callable[[], None]:
     thread = threading.Thread(target=work, name="cohortql-report-prepare")
     thread.start()
     return thread.join
-
-
-def concept_labels(definition) -> dict[int, str]:
-    """The labels the definition wrote beside its concept ids (`201826 "Type 2 diabetes mellitus"`)."""
-    from cohortql.parse import ast
-
-    labels = {}
-    for statement in definition.statements:
-        if isinstance(statement, ast.ConceptSet):
-            for item in statement.items:
-                label = getattr(item, "label", None)
-                if label:
-                    labels.setdefault(int(item.concept_id.value), label)
-    return labels
 
 
 def report_html(answer, compiled, *, answered_by: str, lang: str = "en",
