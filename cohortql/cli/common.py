@@ -21,7 +21,7 @@ from rich.console import Console
 
 from cohortql import pipeline
 from cohortql.diagnostics import CohortQLError
-from cohortql.profile import ProfileError
+from cohortql.profile import ProfileError, read_profile
 
 # Messages carry user text (rule names, paths, URLs): never read as Rich markup or emoji codes.
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
@@ -146,6 +146,7 @@ def policy_from_options(threshold, suppress_zero, rounding_base, complementary, 
     from cohortql.protect.profile import ActivePolicy, active_policy
 
     try:
+        read_profile()  # a named profile that is missing or unreadable says so, with its own hint
         active = active_policy()
     except ProfileError as error:
         raise fail(error.message, error.hint, code=2) from None
