@@ -5,11 +5,11 @@ from cohortql.version import __version__
 __all__ = ["__version__", "compare", "count", "impact", "sweep", "what_if"]
 
 
-def count(definition, db=None, cdm_schema=None, vocab_schema=None, timeout_seconds=None, cache=True):
+def count(definition, **options):
     """Count a cohort (path or text) and return the protected result; see `cohortql.api.count`."""
     from cohortql.api import count as _count
 
-    return _count(definition, db, cdm_schema, vocab_schema, timeout_seconds, cache)
+    return _count(definition, **options)
 
 
 def compare(*definitions, **options):

@@ -28,15 +28,22 @@ def _counter(db, cdm_schema, vocab_schema, timeout_seconds, cache: bool | str | 
 
 def count(definition: str | Path, db: str | None = None, cdm_schema: str | None = None,
           vocab_schema: str | None = None, timeout_seconds: int | None = None,
-          cache: bool | str | Path = True) -> ProtectedResult:
+          cache: bool | str | Path = True, by: tuple[str, ...] | list[str] | None = None) -> ProtectedResult:
     """Count a cohort from a `.cohort` path or definition text; small counts are suppressed.
 
-    `result.attrition_frame()` gives the attrition as a pandas DataFrame. Re-counts of an edited
-    definition reuse what the what-if cache holds (`cache=False`: one pass on the database).
+    `result.attrition_frame()` gives the attrition and `result.breakdown_frame("site", "age10")`
+    a breakdown as pandas DataFrames. `by` breaks the final cohort down (at most two dimensions;
+    default: the definition's `breakdown by`). Re-counts of an edited definition reuse what the
+    what-if cache holds (`cache=False`: one pass on the database).
     """
+    from cohortql.resolve.breakdowns import breakdown_problems
+
+    for problem in breakdown_problems(list(by or ())):
+        raise ValueError(f"{problem.message} ({problem.hint})" if problem.hint else problem.message)
     compiled = pipeline.compile_source(_source(definition))
     counter = _counter(db, cdm_schema, vocab_schema, timeout_seconds, cache)
-    return pipeline.run(compiled, counter.target, cache=counter if cache is not False else None)
+    return pipeline.run(compiled, counter.target, by=tuple(by) if by else None,
+                        cache=counter if cache is not False else None)
 
 
 def compare(*definitions: str | Path, db: str | None = None, cdm_schema: str | None = None,

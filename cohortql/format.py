@@ -223,7 +223,8 @@ def _(node: ast.SourceCodes) -> str:
 
 @_inline.register
 def _(node: ast.Event) -> str:
-    words = [node.domain.replace("_", " ")]
+    words = ["first ever"] if node.first else []
+    words.append(node.domain.replace("_", " "))
     if node.concept_set is not None:
         words.append(node.concept_set.text)
     words.extend(_inline(attribute) for attribute in node.attributes)
@@ -327,7 +328,10 @@ def _(node: ast.IndexDate) -> str:
 
 @_inline.register
 def _(node: ast.Window) -> str:
-    return _inline(node.span_) + (" ignoring observation period" if node.ignore_observation else "")
+    words = [_inline(node.span_)] if node.date is None else [node.date, _inline(node.span_)]
+    if node.also is not None:
+        words += ["and", node.also.date, _inline(node.also.span_)]
+    return " ".join(words) + (" ignoring observation period" if node.ignore_observation else "")
 
 
 @_inline.register

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cohortql.diagnostics import Source
+from cohortql.diagnostics import Diagnostic, Source
 from cohortql.version import __version__
 
 if TYPE_CHECKING:
@@ -197,20 +197,59 @@ def run_report(
     return ReportAnswer(result, release.layout, source)
 
 
+# How a person runs the script `cohortql sql` prints for an engine that takes it as is.
+RUN_AS_IS = {
+    "duckdb": "duckdb CDM.duckdb < cohort.sql",
+    "postgres": 'psql "postgresql://USER@HOST:5432/DATABASE" -v ON_ERROR_STOP=1 -f cohort.sql',
+}
+
+
 def rendered_sql(
     compiled: Compiled, dialect: str, cdm_schema: str | None = None, vocab_schema: str | None = None
 ) -> str:
     """The whole script for one dialect, as `cohortql sql` prints it and the engine runs it.
 
+    For DuckDB and PostgreSQL it runs as is (temporary tables filled with the concept-set rows,
+    bind values written as literals by sqlglot); for the others the bind values are listed.
     Raises CohortQLError (E201) for a construct the dialect cannot express, TranspileError for
     SQL sqlglot cannot write in it.
     """
     from cohortql.render import render
-    from cohortql.transpile import check_expressible, transpile
+    from cohortql.transpile import check_expressible
 
     check_expressible(compiled.definition, compiled.source, dialect)
     rendered = render(compiled.plan, cdm_schema, vocab_schema)
-    parts = [f"-- cohortql {__version__}: {compiled.source.name} for {dialect}"]
+    header = f"-- cohortql {__version__}: {compiled.source.name} for {dialect}"
+    if dialect in RUN_AS_IS:
+        return _script_to_run(rendered, dialect, header, cdm_schema)
+    return _script_to_read(rendered, dialect, header)
+
+
+def _script_to_run(rendered, dialect: str, header: str, cdm_schema: str | None) -> str:
+    from sqlglot import exp
+
+    from cohortql.transpile import literal, transpile
+
+    where = f"schema {cdm_schema}" if cdm_schema else "the connection's search path (no --cdm-schema)"
+    parts = [header, f"-- Runs as is: {RUN_AS_IS[dialect]}", f"-- CDM tables: {where}."]
+    for table in rendered.inputs:
+        parts.append(f"CREATE TEMPORARY TABLE {table.name} ({', '.join(f'{n} {t}' for n, t in table.columns)});")
+        if table.rows:
+            rows = exp.values([tuple(literal(value) for value in row) for row in table.rows])
+            insert = exp.insert(rows, table.name, columns=[name for name, _ in table.columns])
+            parts.append(insert.sql(dialect=dialect, pretty=True) + ";")
+    parts.append("-- the resolved concept sets")
+    codesets = transpile(rendered.codesets.sql, dialect, inline=rendered.codesets.params)
+    parts.append(f"CREATE TEMPORARY TABLE cq_codeset AS\n{codesets};")
+    parts.append("-- the one-pass cohort query: persons and entries by rule mask and strata")
+    parts.append(transpile(rendered.cohort.sql, dialect, inline=rendered.cohort.params) + ";")
+    return "\n".join(parts) + "\n"
+
+
+def _script_to_read(rendered, dialect: str, header: str) -> str:
+    from cohortql.transpile import transpile
+
+    parts = [header]
     for table in rendered.inputs:
         columns = ", ".join(f"{name} {kind}" for name, kind in table.columns)
         parts.append(f"-- input {table.name} ({columns}): {len(table.rows)} rows loaded with bind parameters")
@@ -222,6 +261,25 @@ def rendered_sql(
     parts.append("--   " + ", ".join(f"{k}={v!r}" for k, v in rendered.cohort.params.items()))
     parts.append(transpile(rendered.cohort.sql, dialect) + ";")
     return "\n".join(parts) + "\n"
+
+
+def unknown_concepts(compiled: Compiled, target: Target) -> tuple[Diagnostic, ...]:
+    """An E401 for each concept id of the definition that the target's vocabulary does not hold
+    (such a concept matches no record): errors for `check --db`, warnings when counting."""
+    from cohortql.execute.runner import run_known_concepts
+    from cohortql.render import render_known_concepts
+    from cohortql.resolve.concept_ids import concept_references
+
+    references = concept_references(compiled.definition)
+    if not references:
+        return ()
+    ids = tuple(sorted({r.concept_id for r in references}))
+    known = run_known_concepts(render_known_concepts(ids, target.vocab_schema or target.cdm_schema), target)
+    return tuple(
+        Diagnostic("E401", f"{r.what} {r.concept_id} is not in the vocabulary of {target.description}", r.span,
+                   "it matches no record; look the id up (e.g. in ATHENA), or list the sets with `cohortql concepts`")
+        for r in references if r.concept_id not in known
+    )
 
 
 def concept_report(compiled: Compiled, target: Target, policy: DisclosurePolicy | None = None,

@@ -111,7 +111,7 @@ class _Exporter:
         body: dict = {}
         if query.codeset_id is not None:
             body["CodesetId"] = query.codeset_id
-        if first:
+        if first or query.first:
             body["First"] = True
         labels = {c.concept_id.value: c.label for a in node.attributes if isinstance(a, ast.ConceptColumnFilter)
                   for c in a.concepts if c.label}  # fmt: skip
@@ -187,26 +187,30 @@ class _Exporter:
         return group
 
     def correlated(self, node: ast.EventCriterion, test: p.Occurs, where: str) -> dict:
-        window = test.window
-
         def bound(day: int | None, open_coeff: int) -> dict:
             if day is None:
                 return {"Coeff": open_coeff}
             return {"Days": abs(day), "Coeff": -1 if day < 0 else 1}
+
+        def window(w: p.Window) -> dict:
+            return {"Start": bound(w.start, -1), "End": bound(w.end, 1), "UseIndexEnd": w.index_end,
+                    "UseEventEnd": w.event_end}  # fmt: skip
 
         written_no = node.occurrence is not None and node.occurrence.kind == "none"
         occurrence = {"Type": 1 if written_no else _OCCURRENCE_TYPES[test.op], "Count": test.count,
                       "IsDistinct": test.distinct_days}  # fmt: skip
         if test.distinct_days:
             occurrence["CountColumn"] = "START_DATE"
-        return {
+        correlated = {
             "Criteria": self.event(node.event, test.event, where),
-            "StartWindow": {"Start": bound(window.start, -1), "End": bound(window.end, 1),
-                            "UseIndexEnd": False, "UseEventEnd": False},  # fmt: skip
+            "StartWindow": window(test.window),
             "RestrictVisit": False,
-            "IgnoreObservationPeriod": not window.within_observation,
+            "IgnoreObservationPeriod": not test.window.within_observation,
             "Occurrence": occurrence,
         }
+        if test.also is not None:
+            correlated["EndWindow"] = window(test.also)
+        return correlated
 
 
 def export_circe(definition: ast.Definition, resolved: p.Plan, name: str) -> dict:

@@ -291,10 +291,7 @@ class _Importer:
                 ok = ok and nested is not None
                 attributes.append(nested)
             elif key == "First":
-                first = True
-                if not entry:
-                    self.unsupported("the first-ever record (First) on a criterion that is not the entry", where)
-                    ok = False
+                first = True  # the entry's mode on an entry event, `first ever` on any other
             elif key in circe_attributes:
                 attribute = self.attribute(circe_attributes[key], value, where)
                 ok = ok and attribute is not None
@@ -309,7 +306,8 @@ class _Importer:
         if concept_set is None and "CodesetId" not in body and domain not in ("visit", "death"):
             self.unsupported(f"{kind} without a concept set (any record)", path)
             ok = False
-        return (ast.Event(domain, concept_set, tuple(attributes)) if ok else None), first
+        event = ast.Event(domain, concept_set, tuple(attributes), first=first and not entry)
+        return (event if ok else None), first
 
     def nested(self, group, path: str) -> ast.NestedCriterion | None:
         """A criterion's CorrelatedCriteria: a group about each of its records (Circe keeps only
@@ -484,14 +482,11 @@ class _Importer:
                            "Occurrence"):  # fmt: skip
                 self.problem("E304", f"unknown correlated-criteria field `{key}`", f"{path}.{key}")
         event, _ = self.event(cc.get("Criteria"), f"{path}.Criteria")
-        if _given(cc.get("EndWindow")):
-            self.unsupported("a window on the event's end (EndWindow)", f"{path}.EndWindow")
-            return None
         if cc.get("RestrictVisit"):
             self.unsupported("the same visit as the index (RestrictVisit)", f"{path}.RestrictVisit")
             return None
         ignore = bool(cc.get("IgnoreObservationPeriod"))
-        window = self.window(cc.get("StartWindow"), ignore, f"{path}.StartWindow")
+        window = self.windows(cc.get("StartWindow"), cc.get("EndWindow"), ignore, path)
         occurrence = self.occurrence(cc.get("Occurrence"), f"{path}.Occurrence")
         if event is None or window is None or occurrence is None:
             return None
@@ -513,14 +508,27 @@ class _Importer:
             return ast.Occurrence("none", None, False)
         return ast.Occurrence(kind, ast.Int(count), distinct)
 
-    def window(self, window, ignore: bool, path: str) -> ast.Window | None:
+    def windows(self, start_window, end_window, ignore: bool, path: str) -> ast.Window | None:
+        """A correlated criterion's StartWindow and EndWindow (both must hold). Circe tests a
+        StartWindow on the record's start unless UseEventEnd, an EndWindow on its end unless
+        UseEventEnd is false (a missing UseEventEnd there means true)."""
+        first = self.window(start_window, ignore, f"{path}.StartWindow", event_end=False)
+        if not _given(end_window):
+            return None if first is None else ast.Window(first[0], ignore, date="ending" if first[1] else None)
+        second = self.window(end_window, ignore, f"{path}.EndWindow", event_end=True)
+        if first is None or second is None:
+            return None
+        if start_window is None:  # the EndWindow alone
+            return ast.Window(second[0], ignore, date="ending" if second[1] else None)
+        words = {True: "ending", False: "starting"}
+        return ast.Window(first[0], ignore, date=words[first[1]], also=ast.DatedSpan(words[second[1]], second[0]))
+
+    def window(self, window, ignore: bool, path: str, event_end: bool) -> tuple[ast.WindowSpan, bool] | None:
+        """The window's span and whether it is on the record's end date (`event_end`: Circe's default)."""
         if window is None:
-            return ast.Window(ast.AnyTime(None), ignore)
-        for key in ("UseIndexEnd", "UseEventEnd"):
-            if window.get(key):
-                what = "the index end" if key == "UseIndexEnd" else "the event's end date"
-                self.unsupported(f"a window relative to {what} ({key})", f"{path}.{key}")
-                return None
+            return ast.AnyTime(None), False
+        on_end = window.get("UseEventEnd")
+        on_end = event_end if on_end is None else bool(on_end)
         start = self.bound(window.get("Start"), ignore, -1, f"{path}.Start")
         end = self.bound(window.get("End"), ignore, 1, f"{path}.End")
         if start is False or end is False:
@@ -528,7 +536,8 @@ class _Importer:
         if start is not None and end is not None and start > end:
             self.unsupported("a window that starts after it ends (Circe matches nothing)", path)
             return None
-        return ast.Window(_window_span(start, end, "it" if self.nesting else "index"), ignore)
+        anchor = "it" if self.nesting else "index"
+        return _window_span(start, end, anchor + (" end" if window.get("UseIndexEnd") else "")), on_end
 
     def bound(self, bound, ignore: bool, open_coeff: int, path: str) -> int | None | bool:
         """Days from the index; None when open; False when Circe's bound has no CohortQL form."""

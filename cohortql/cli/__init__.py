@@ -8,20 +8,35 @@ Exit codes: 0 success, 1 a definition or database error (or a refusal), 2 a usag
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from cohortql.cli import admin, counting, data, definitions, governance, whatif
-from cohortql.cli.common import err
 
 app = typer.Typer(
     help="Cohort feasibility counts on OMOP CDM warehouses.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     rich_markup_mode=None,  # plain help, as command_group's
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from cohortql.version import __version__
+
+        print(f"cohortql {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
+) -> None:
+    """Cohort feasibility counts on OMOP CDM warehouses."""
+
+
 definitions.register(app)  # check, fmt, explain, sql, import, export
 counting.register(app)  # count, report, concepts, policy
 whatif.register(app)  # compare, whatif, sweep, impact, watch, cache
@@ -31,9 +46,7 @@ data.register(app)  # load, fixtures
 
 
 def main() -> None:
-    """Console entry point: never shows a traceback for bad input."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
-        sys.exit(130)
+    """Console entry point: never shows a traceback for bad input (the edge guard: cli/edge.py)."""
+    from cohortql.cli.edge import run
+
+    run(app)

@@ -12,6 +12,7 @@ import typer
 from cohortql import pipeline
 from cohortql.cli.common import (
     CDM_OPTION,
+    TIMEOUT_OPTION,
     VOCAB_OPTION,
     ErrorFormat,
     compile_or_exit,
@@ -21,6 +22,8 @@ from cohortql.cli.common import (
     open_definition,
     read_definition,
     report_definition_errors,
+    target_from_options,
+    write_whole,
 )
 from cohortql.diagnostics import CohortQLError
 
@@ -28,12 +31,25 @@ from cohortql.diagnostics import CohortQLError
 def check(
     files: list[Path] = typer.Argument(..., help="Definition files (.cohort)."),
     format: ErrorFormat = typer.Option(ErrorFormat.text, "--format", help="Error output: text or json."),
+    db: str | None = typer.Option(
+        None, "--db", help="Also look every concept id up in this database's vocabulary (unknown: E401)."),
+    cdm_schema: str | None = CDM_OPTION,
+    vocab_schema: str | None = VOCAB_OPTION,
+    timeout: int | None = TIMEOUT_OPTION,
 ) -> None:
-    """Check definitions for syntax and semantic errors (exit 1 if any)."""
+    """Check definitions for syntax and semantic errors (exit 1 if any); with --db, their concept ids too."""
+    if db is None and (cdm_schema or vocab_schema):
+        raise fail("--cdm-schema and --vocab-schema go with --db", "name the database: --db URL", code=2)
+    target = target_from_options(db, cdm_schema, vocab_schema, timeout) if db else None
     errors = []
     for path in files:
         try:
-            pipeline.compile_source(open_definition(path))
+            compiled = pipeline.compile_source(open_definition(path))
+            if target is not None:
+                with expected_errors():  # a database failure: one line, exit 1
+                    unknown = pipeline.unknown_concepts(compiled, target)
+                if unknown:
+                    raise CohortQLError(compiled.source, unknown)
         except CohortQLError as error:
             errors.append(error)
     if errors:
@@ -42,7 +58,8 @@ def check(
     if format is ErrorFormat.json:
         print(json.dumps({"errors": []}))
     else:
-        err.print(f"ok: {len(files)} definition{'s' if len(files) != 1 else ''} checked", markup=False)
+        where = f", every concept id in the vocabulary of {target.description}" if target else ""
+        err.print(f"ok: {len(files)} definition{'s' if len(files) != 1 else ''} checked{where}", markup=False)
 
 
 def fmt(
@@ -63,7 +80,7 @@ def fmt(
         if formatted != source.text:
             unformatted.append(path)
             if not check_only:
-                path.write_text(formatted, encoding="utf-8")
+                write_whole(path, formatted)
     if errors:
         report_definition_errors(errors, ErrorFormat.text)
         raise typer.Exit(1)
@@ -75,9 +92,10 @@ def fmt(
 
 def explain(file: Path = typer.Argument(..., help="Definition file.")) -> None:
     """Print the definition in plain English for a data steward (reads the file only)."""
-    from cohortql.report.explain import explain_plan
+    from cohortql.report.explain import concept_labels, explain_plan
 
-    sys.stdout.write(explain_plan(compile_or_exit(file).plan))
+    compiled = compile_or_exit(file)
+    sys.stdout.write(explain_plan(compiled.plan, concept_labels(compiled.definition)))
 
 
 class Dialect(StrEnum):
@@ -133,7 +151,7 @@ def import_(
     if output is None:
         sys.stdout.write(result.text)
     else:
-        output.write_text(result.text, encoding="utf-8")
+        write_whole(output, result.text)
         err.print(f"wrote {output}", markup=False)
 
 
@@ -155,11 +173,29 @@ def export(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_whole(output, text)
         err.print(f"wrote {output}", markup=False)
 
 
+STARTER = Path(__file__).with_name("starter.cohort")  # commented, `check`- and `fmt`-clean
+
+
+def init(
+    file: Path = typer.Argument(Path("cohort.cohort"), help="Where to write the starter definition."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the file if it exists."),
+) -> None:
+    """Write a commented starter definition to edit (entry, rules, breakdown)."""
+    if file.exists() and not force:
+        raise fail(f"{file} exists", "choose another name, or overwrite it with --force", code=2)
+    try:
+        file.write_text(STARTER.read_text(encoding="utf-8"), encoding="utf-8")
+    except OSError as error:
+        raise fail(f"cannot write {file}: {error.strerror or error}") from None
+    err.print(f"wrote {file}: edit it, then `cohortql check {file}` and `cohortql count {file}`", markup=False)
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(init)
     for command in (check, fmt, explain, sql):
         app.command()(command)
     app.command("import")(import_)

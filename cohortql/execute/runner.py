@@ -32,7 +32,7 @@ def engine_for(target: Target) -> Engine:
 
 
 def _run(
-    rendered: RenderedCohort, target: Target, statement: SqlStatement, read: Callable[[EngineSession], T]
+    rendered: RenderedCohort | None, target: Target, statement: SqlStatement, read: Callable[[EngineSession], T]
 ) -> T:
     """Open a session, stage what the statement reads, and `read` it in the read-only part."""
     engine = engine_for(target)
@@ -78,6 +78,12 @@ def run_person_rows(rendered: RenderedCohort, target: Target) -> list[tuple]:
 def run_concept_report(rendered: RenderedCohort, target: Target) -> list[tuple]:
     """(codeset_id, concept_id, name, domain, vocabulary, standard, records) per resolved concept."""
     return _fetch(rendered, target, rendered.concept_report)
+
+
+def run_known_concepts(statement: SqlStatement, target: Target) -> set[int]:
+    """The concept ids the vocabulary holds, of those `render_known_concepts` asks about."""
+    assert not statement.reads_concept_sets
+    return {int(row[0]) for row in _run(None, target, statement, lambda session: session.fetch(statement))}
 
 
 def run_site_catalogue(rendered: RenderedCohort, target: Target) -> list[tuple]:

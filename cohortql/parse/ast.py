@@ -187,6 +187,7 @@ class Event:
     concept_set: Name | None
     attributes: tuple[Attribute, ...]
     span: Span = _span()
+    first: bool = False  # `first ever`: each person's first-ever record of the concept set only
 
 
 # ---- entry and observation ------------------------------------------------------------
@@ -225,7 +226,7 @@ class Within:
 
     days: Int
     direction: str
-    anchor: str = "index"
+    anchor: str = "index"  # index | it, then " end" for that record's end date
     span: Span = _span()
 
 
@@ -273,10 +274,21 @@ WindowSpan = Within | Around | FromTo | AnyTime | OnIndex
 
 
 @dataclass(frozen=True)
+class DatedSpan:
+    """`ending WINDOW_SPAN` (or `starting`): a window on the record's end (or start) date."""
+
+    date: str  # starting | ending
+    span_: WindowSpan
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Window:
     span_: WindowSpan
     ignore_observation: bool
     span: Span = _span()
+    date: str | None = None  # starting | ending | None: not written (the record's start date)
+    also: DatedSpan | None = None  # `and ending ...`: a second window that must hold too
 
 
 # ---- criteria and rules ------------------------------------------------------------------

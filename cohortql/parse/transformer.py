@@ -20,6 +20,11 @@ def _meta_span(meta) -> Span:
     return Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
 
+def _span_between(token: Token, node) -> Span:
+    """From a token to the end of a node after it."""
+    return Span(token.line, token.column, node.span.end_line, node.span.end_column)
+
+
 def _unquote(token: Token) -> str:
     # The grammar admits backslash escapes of any character; `\"` and `\\` are the useful ones.
     body = str(token)[1:-1]
@@ -121,9 +126,9 @@ class ToAst(Transformer):
 
     # ---- events ----
     def event(self, meta, children):
-        domain, name, *attributes = children
+        first, domain, name, *attributes = children
         concept_set = ast.Name(str(name), _token_span(name)) if name is not None else None
-        return ast.Event(domain, concept_set, tuple(attributes), _meta_span(meta))
+        return ast.Event(domain, concept_set, tuple(attributes), _meta_span(meta), first is not None)
 
     def value_filter(self, meta, children):
         return ast.ValueFilter(children[0], _meta_span(meta))
@@ -229,8 +234,15 @@ class ToAst(Transformer):
 
     # ---- windows ----
     def window(self, meta, children):
-        span_, ignore = children
-        return ast.Window(span_, ignore is not None, _meta_span(meta))
+        date, span_, also_date, also_span, ignore = children
+        also = None
+        if also_span is not None:
+            also = ast.DatedSpan(str(also_date), also_span, _span_between(also_date, also_span))
+        return ast.Window(span_, ignore is not None, _meta_span(meta), None if date is None else str(date), also)
+
+    def record_date(self, meta, children):
+        (token,) = children
+        return token
 
     def within(self, meta, children):
         days, _unit, direction, anchor = children

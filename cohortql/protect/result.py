@@ -51,6 +51,20 @@ class AttritionStep:
             step["gain"] = self.gain.to_dict()
         return step
 
+    def row(self) -> dict:
+        """The step as a DataFrame row: released numbers (missing when suppressed) and their text."""
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "persons": self.persons.value,
+            "persons_display": self.persons.display,
+            "gain_if_dropped": self.gain.value if self.gain else None,
+            "gain_display": self.gain.display if self.gain else "",
+        }
+
+
+ATTRITION_DTYPES = {"persons": "Int64", "gain_if_dropped": "Int64"}  # nullable: suppressed values are missing
+
 
 @dataclass(frozen=True)
 class TableCell:
@@ -99,23 +113,34 @@ class ProtectedResult:
         if not _PROTECTING.get():
             raise UnprotectedResultError("a ProtectedResult can only be built by cohortql.protect.protect()")
 
+    def breakdown_frame(self, *strata: str):
+        """A breakdown as a pandas DataFrame, one row per cell and margin: a column per stratum
+        (empty on the total over it; a group subtotal names its group), `persons` (missing when
+        suppressed), `display` and `margin`. `strata` picks the table (`"site", "age10"`); none:
+        the only one. Raises KeyError naming the tables there are."""
+        import pandas as pd
+
+        tables = {table.strata: table for table in self.breakdowns}
+        if not strata and len(tables) == 1:
+            strata = next(iter(tables))
+        if tuple(strata) not in tables:
+            there = ", ".join(" x ".join(t) for t in tables) or "none (count with --by or `breakdown by`)"
+            raise KeyError(f"no breakdown by {' x '.join(strata) or '(unnamed)'}; the breakdowns: {there}")
+        table = tables[tuple(strata)]
+        rows = []
+        for cell in table.cells:
+            row = {stratum: None for stratum in table.strata}
+            for stratum, coord in zip(table.strata, cell.coords, strict=True):
+                if coord is not None:
+                    row[stratum] = coord[1] if coord[0] == stratum else f"{coord[0]}: {coord[1]}"
+            rows.append({**row, "persons": cell.count.value, "display": cell.count.display, "margin": cell.margin})
+        return pd.DataFrame(rows).astype({"persons": "Int64"})
+
     def attrition_frame(self):
         """The attrition as a pandas DataFrame (suppressed values are missing, displays kept)."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [
-                {
-                    "rule": step.rule,
-                    "kind": step.kind,
-                    "persons": step.persons.value,
-                    "persons_display": step.persons.display,
-                    "gain_if_dropped": step.gain.value if step.gain else None,
-                    "gain_display": step.gain.display if step.gain else "",
-                }
-                for step in self.attrition
-            ]
-        ).astype({"persons": "Int64", "gain_if_dropped": "Int64"})
+        return pd.DataFrame([step.row() for step in self.attrition]).astype(ATTRITION_DTYPES)
 
     def to_dict(self) -> dict:
         note = {"policy_note": self.policy_note} if self.policy_note else {}

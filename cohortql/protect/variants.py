@@ -18,7 +18,7 @@ from cohortql.protect.artifact import Artifact, ArtifactBuilder, Status
 from cohortql.protect.attrition import COST_ENTRY, COST_FINAL, COST_GAIN, COST_STEP
 from cohortql.protect.policy import DisclosurePolicy
 from cohortql.protect.protector import _cell
-from cohortql.protect.result import AttritionStep, Cell, protecting
+from cohortql.protect.result import ATTRITION_DTYPES, AttritionStep, Cell, protecting
 from cohortql.protect.suppression import decide
 
 
@@ -86,21 +86,8 @@ class ProtectedVariants:
         """One row per (variant, step) as a pandas DataFrame: released numbers and their text."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [
-                {
-                    "variant": v.label,
-                    "rule": step.rule,
-                    "kind": step.kind,
-                    "persons": step.persons.value,
-                    "persons_display": step.persons.display,
-                    "gain_if_dropped": step.gain.value if step.gain else None,
-                    "gain_display": step.gain.display if step.gain else "",
-                }
-                for v in self.variants
-                for step in v.attrition
-            ]
-        ).astype({"persons": "Int64", "gain_if_dropped": "Int64"})
+        rows = [{"variant": v.label, **step.row()} for v in self.variants for step in v.attrition]
+        return pd.DataFrame(rows).astype(ATTRITION_DTYPES)
 
 
 def _mask_keys(variant: Variant, mask: int) -> list[str]:

@@ -306,3 +306,10 @@ def render_split(
         male=GENDER_CONCEPTS["male"],
     )
     return SqlStatement(sql, parameters.values)
+
+
+def render_known_concepts(concept_ids: tuple[int, ...], vocab_schema: str | None = None) -> SqlStatement:
+    """The ids among `concept_ids` that the vocabulary's concept table holds (no person data)."""
+    parameters = _Parameters()
+    sql = _render("known_concepts.sql.j2", parameters, vocab_table=_table_namer(vocab_schema), ids=concept_ids)
+    return SqlStatement(sql, parameters.values, reads_concept_sets=False)

@@ -8,6 +8,7 @@ numbers and dates are formatted for the language.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -31,23 +32,40 @@ class _Anchor:
     date: str
     period: str
     age_rule: str
+    end: str  # the date of a window on that record's end (`index end`, `it end`)
 
 
 def _index_anchor() -> _Anchor:
-    return _Anchor(_w("the_index_date"), _w("the_index_period"), _w("age_rule"))
+    return _Anchor(_w("the_index_date"), _w("the_index_period"), _w("age_rule"), _w("the_index_end"))
 
 
 def _record_anchor(event: plan.EventQuery) -> _Anchor:
     noun = _noun(event.domain, 1)
     date = _w("the_record_date", noun=noun)
-    return _Anchor(date, _w("the_record_period", noun=noun), _w("record_age_rule", date=date))
+    return _Anchor(date, _w("the_record_period", noun=noun), _w("record_age_rule", date=date),
+                   _w("the_record_end", noun=noun))
+
+
+def concept_labels(definition) -> dict[int, str]:
+    """The labels the definition wrote beside its concept ids (`201826 "Type 2 diabetes mellitus"`)."""
+    from cohortql.parse import ast
+
+    labels = {}
+    for statement in definition.statements:
+        if isinstance(statement, ast.ConceptSet):
+            for item in statement.items:
+                label = getattr(item, "label", None)
+                if label:
+                    labels.setdefault(int(item.concept_id.value), label)
+    return labels
 
 
 def explain_plan(p: plan.Plan, labels: Mapping[int, str] | None = None, lang: str = "en") -> str:
     """The whole definition: metadata, concept sets, entry, numbered rules, breakdown.
 
-    `labels` name concepts in the concept-set list (the feasibility report passes the labels
-    the definition wrote): words for a reader, not part of the meaning. `lang`: en or fr.
+    `labels` name concepts in the concept-set list (`cohortql explain`, `review show` and the
+    feasibility report pass `concept_labels`, those the definition wrote): words for a reader,
+    not part of the meaning. `lang`: en or fr.
     """
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}; choose from {', '.join(LANGUAGES)}")
@@ -171,10 +189,8 @@ def _alternative_entries(entry: plan.Entry, p: plan.Plan) -> str:
 
 
 def _qualify(qualify: plan.Qualify, p: plan.Plan) -> str:
-    kept = "; each person's earliest qualifying event is kept (the lowest record id on a tie)"
-    kept = kept if qualify.earliest else ""
-    text = (f"Qualifying entries, tested before the rules (the attrition starts with them){kept}: "
-            f"an entry event qualifies when the person {_predicate(qualify.test, p, '  ')}")  # fmt: skip
+    kept = _w("qualify_earliest") if qualify.earliest else ""
+    text = _w("qualify", kept=kept, test=_predicate(qualify.test, p, "  "))
     return text if "\n" in text else text + "."
 
 
@@ -201,7 +217,11 @@ def _predicate(test, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -
 def _occurs(test: plan.Occurs, p: plan.Plan, indent: str, anchor: _Anchor | None = None) -> str:
     event = test.event
     attributes = _attributes(event, p, indent)
-    qualifiers = ", ".join([*attributes, f"{_dated(event)} {_window(test.window, anchor or _index_anchor())}"])
+    anchor = anchor or _index_anchor()
+    windows = [f"{_dated(event, test.window)} {_window(test.window, anchor)}"]
+    if test.also is not None:
+        windows.append(_w("and_window", window=f"{_dated(event, test.also)} {_window(test.also, anchor)}"))
+    qualifiers = ", ".join([*attributes, *windows])
     joiner = ", " if attributes else " "
     if test.count == 0 and test.op in ("=", "<="):
         return _w("has_none", records=_records(event, p, 1)) + joiner + qualifiers
@@ -265,8 +285,10 @@ def _records(event: plan.EventQuery, p: plan.Plan, count: int) -> str:
     return _noun(event.domain, count) + _codeset_ref(event, p)
 
 
-def _dated(event: plan.EventQuery) -> str:
+def _dated(event: plan.EventQuery, window: plan.Window) -> str:
     # Tables with an end date name their date column a start date; the others have one date.
+    if window.event_end:
+        return _w("with_end_date" if DOMAINS[event.domain].end_date else "with_end_date_next_day")
     return _w("with_start_date" if DOMAINS[event.domain].end_date else "dated")
 
 
@@ -279,7 +301,7 @@ def _codeset_ref(event: plan.EventQuery, p: plan.Plan, summary: bool = False) ->
 
 def _attributes(event: plan.EventQuery, p: plan.Plan, indent: str = "  ") -> list[str]:
     """Each attribute filter as a phrase that can follow a record noun."""
-    phrases = []
+    phrases = [_w("first_ever")] if event.first else []
     if event.nested is not None:
         test = _predicate(event.nested, p, indent + "  ", _record_anchor(event))
         phrases.append(_w("nested", test=test + ("\n" + indent if "\n" in test else "")))
@@ -328,6 +350,8 @@ def _range(start: int, end: int, anchor: _Anchor) -> str:
 
 
 def _window(window: plan.Window, anchor: _Anchor) -> str:
+    if window.index_end:
+        anchor = dataclasses.replace(anchor, date=anchor.end)
     start, end, inside = window.start, window.end, window.within_observation
     ignoring = _w("ignoring")
     where = {"date": anchor.date, "period": anchor.period}

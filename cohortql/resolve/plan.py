@@ -90,6 +90,9 @@ class EventQuery:
     # The record must itself meet this test, its windows, age and sex taken relative to the record
     # (which must lie in an observation period: Circe's CorrelatedCriteria on a criterion).
     nested: Test | None = None
+    # Only each person's first-ever record of the concept set, ranked before any other test (Circe's
+    # First on a criterion); ties: the lowest record id.
+    first: bool = False
 
     def __post_init__(self):
         _require(self.domain in DOMAINS, f"unknown domain {self.domain}")
@@ -113,12 +116,15 @@ class EventQuery:
 
 @dataclass(frozen=True)
 class Window:
-    """Days relative to the index date, inclusive; None is open (bounded by the observation
-    period when `within_observation`, unbounded otherwise)."""
+    """Days relative to the index date (with `index_end`, the index record's end date), inclusive,
+    tested on the other record's start date (with `event_end`, its end date); None is open
+    (bounded by the observation period when `within_observation`, unbounded otherwise)."""
 
     start: int | None
     end: int | None
     within_observation: bool = True
+    event_end: bool = False
+    index_end: bool = False
 
     def __post_init__(self):
         _require(self.start is None or self.end is None or self.start <= self.end, "window start after end")
@@ -133,6 +139,7 @@ class Occurs:
     count: int
     distinct_days: bool
     window: Window
+    also: Window | None = None  # a second window the record must be in too (Circe's EndWindow)
 
     def __post_init__(self):
         _require(self.op in (">=", "<=", "=") and self.count >= 0, "bad occurrence count")

@@ -5,6 +5,7 @@ Every problem is collected with its span; the plan is built only when there are 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 
@@ -228,6 +229,14 @@ class _Resolver:
                     prior = days
                 else:
                     post = days
+        for event in entries[0].events:
+            if event.first:
+                self.error(
+                    "E138",
+                    "`first ever` on an entry event",
+                    event.span,
+                    "write `entry first ...` for each person's first-ever entry record",
+                )
         events = [self.event(event) for event in entries[0].events]
         qualify = self.qualify(qualifies, entries[0].mode)
         if any(event is None for event in events) or qualify is False:
@@ -330,7 +339,7 @@ class _Resolver:
             ok = self.attribute(attribute, node.domain, table, fields) and ok
         if not ok:
             return None
-        return plan.EventQuery(node.domain, codeset_id, **fields)
+        return plan.EventQuery(node.domain, codeset_id, **fields, first=node.first)
 
     def attribute(self, attribute, domain: str, table, fields: dict) -> bool:
         if isinstance(attribute, ast.NestedCriterion):
@@ -408,7 +417,7 @@ class _Resolver:
         parts = [node.start, node.end] if isinstance(node, ast.FromTo) else [node]
         expected = "it" if self.nesting else "index"
         for part in parts:
-            if isinstance(part, ast.AnyTime) and part.direction is None or part.anchor == expected:
+            if isinstance(part, ast.AnyTime) and part.direction is None or part.anchor.split()[0] == expected:
                 continue
             if self.nesting:
                 message = "inside `with (...)` a window is relative to the record, not the index"
@@ -576,9 +585,13 @@ class _Resolver:
             hint = f"record counts are at most {MAX_OCCURRENCES:,} (of one person's records)"
             count = self.whole(occurrence.count, "count", MAX_OCCURRENCES, hint, _RECORDS)
             distinct = occurrence.distinct_days
-        if event is None or window is None:
+        also = None
+        if node.window.also is not None:
+            also = self.window_span(node.window.also.span_, window is None or window.within_observation,
+                                    node.window.also.date == "ending")  # fmt: skip
+        if event is None or window is None or (node.window.also is not None and also is None):
             return None
-        return plan.Occurs(event, op, count, distinct, window)
+        return plan.Occurs(event, op, count, distinct, window, also)
 
     def whole(
         self, value: ast.Int, what: str, limit: int = MAX_DAYS, hint: str = _DAYS_HINT, beyond: str = _DAYS
@@ -598,9 +611,27 @@ class _Resolver:
         return value.value
 
     def window(self, node: ast.Window) -> plan.Window | None:
-        shape = node.span_
+        return self.window_span(node.span_, not node.ignore_observation, node.date == "ending")
+
+    def window_span(self, shape: ast.WindowSpan, within: bool, event_end: bool) -> plan.Window | None:
+        """The window in days, tested on the record's start date (its end date with `event_end`)."""
         self.anchors(shape)
-        within = not node.ignore_observation
+        window = self.days_window(shape, within)
+        if window is None:
+            return None
+        parts = [shape.start, shape.end] if isinstance(shape, ast.FromTo) else [shape]
+        ends = {p.anchor.endswith(" end") for p in parts}
+        if len(ends) > 1:
+            self.error(
+                "E137",
+                "a window cannot be measured from both a date and that record's end",
+                shape.span,
+                "write `index` at both ends, or `index end` at both (Circe has one anchor per window)",
+            )
+            return None
+        return dataclasses.replace(window, event_end=event_end, index_end=ends.pop())
+
+    def days_window(self, shape: ast.WindowSpan, within: bool) -> plan.Window | None:
         if isinstance(shape, ast.Within):
             if not 0 <= shape.days.value <= MAX_DAYS:
                 self.whole(shape.days, "days")

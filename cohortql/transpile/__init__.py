@@ -8,6 +8,7 @@ _EXPORTS = {
     "LIVE": ".dialects",
     "TranspileError": ".dialects",
     "check_expressible": ".expressible",
+    "literal": ".transpiler",
     "transpile": ".transpiler",
 }
 __all__ = list(_EXPORTS)

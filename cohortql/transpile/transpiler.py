@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import sqlglot
@@ -11,17 +13,19 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 
 from cohortql.transpile.dialects import CANONICAL, COMPILE_ONLY, LIVE, TranspileError
 
-__all__ = ["CANONICAL", "COMPILE_ONLY", "LIVE", "TranspileError", "transpile"]
+__all__ = ["CANONICAL", "COMPILE_ONLY", "LIVE", "TranspileError", "literal", "transpile"]
 
 
-def transpile(sql: str, dialect: str) -> str:
+def transpile(sql: str, dialect: str, inline: Mapping[str, object] | None = None) -> str:
+    """`sql` in `dialect`; with `inline`, each `$name` placeholder becomes that value as a literal
+    (quoted by sqlglot: a script for a person to run, never what cohortql runs)."""
     if dialect not in LIVE + COMPILE_ONLY:
         raise TranspileError(
             f"unknown dialect {dialect!r}; choose one of: {', '.join(LIVE + COMPILE_ONLY)}"
         )
     try:
         with _deep_recursion():
-            return _transpile(sql, dialect)
+            return _transpile(sql, dialect, inline)
     except SqlglotError as error:
         raise TranspileError(f"the {dialect} dialect cannot express this query: {error}") from None
 
@@ -38,14 +42,35 @@ def _deep_recursion(limit: int = 20_000):
         sys.setrecursionlimit(previous)
 
 
-def _transpile(sql: str, dialect: str) -> str:
+def _transpile(sql: str, dialect: str, inline: Mapping[str, object] | None) -> str:
     statements = sqlglot.parse(sql, read=CANONICAL)
     if len(statements) != 1 or statements[0] is None:
         raise TranspileError(f"expected one statement, got {len(statements)}")
     tree = statements[0]
+    if inline is not None:
+        tree = tree.transform(lambda node: _inlined(node, inline))
     for rewrite in _REWRITES.get(dialect, ()):
         tree = tree.transform(rewrite)
     return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
+
+
+def literal(value: object) -> exp.Expression:
+    """A Python value as an SQL literal (strings quoted and escaped by sqlglot)."""
+    if value is None:
+        return exp.null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    if isinstance(value, datetime.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    return exp.Literal.string(str(value))
+
+
+def _inlined(node: exp.Expression, values: Mapping[str, object]) -> exp.Expression:
+    if isinstance(node, exp.Placeholder) and node.name in values:
+        return literal(values[node.name])
+    return node
 
 
 def _postgres_date_difference(node: exp.Expression) -> exp.Expression:

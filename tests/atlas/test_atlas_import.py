@@ -270,3 +270,20 @@ def test_the_latest_qualifying_event_is_rejected():
     expression = _cohort(QualifiedLimit={"Type": "Last"})
     expression["AdditionalCriteria"] = _prior_condition_group(expression)
     assert _problems(expression) == [("E303", "$.QualifiedLimit")]
+
+
+def test_end_windows_import_with_circe_defaults_and_export_back():
+    expression = _cohort()
+    group = _prior_condition_group(expression)
+    criterion = group["CriteriaList"][0]
+    criterion["StartWindow"] = {"Start": {"Coeff": -1}, "End": {"Days": 0, "Coeff": 1}}
+    criterion["EndWindow"] = {"Start": {"Days": 0, "Coeff": 1}, "End": {"Coeff": 1}, "UseIndexEnd": True}
+    expression["InclusionRules"] = [{"name": "overlap", "expression": group}]
+    text = import_circe(json.dumps(expression), "ended.json").text
+    # EndWindow without UseEventEnd is on the record's end (Circe's default there)
+    assert "starting from all days before index to index and ending from index end to all days after index end" in text
+    compiled = pipeline.compile_source(pipeline.Source("e.cohort", text))
+    exported = export_circe(compiled.definition, compiled.plan, "e.cohort")["InclusionRules"][0]["expression"]
+    window = exported["CriteriaList"][0]
+    assert window["StartWindow"]["UseEventEnd"] is False and window["EndWindow"]["UseEventEnd"] is True
+    assert window["EndWindow"]["UseIndexEnd"] is True and window["StartWindow"]["UseIndexEnd"] is False

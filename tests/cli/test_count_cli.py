@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -68,8 +69,11 @@ def test_count_table_names_the_database_and_suppresses():
 def test_count_csv_and_markdown():
     csv_out = CliRunner().invoke(app, ["count", Q4, "--format", "csv"]).stdout
     rows = list(csv.DictReader(io.StringIO(csv_out)))
-    assert [r["persons"] for r in rows] == ["191", "112", "13"]
-    assert rows[1]["gain_if_dropped"] == "<10"
+    assert [r["persons"] for r in rows] == ["191", "112", "13"]  # numbers, in a numeric column
+    assert [r["persons_display"] for r in rows] == ["191", "112", "13"]
+    assert (rows[1]["gain_if_dropped"], rows[1]["gain_display"]) == ("", "<10")  # suppressed: no number
+    assert (rows[2]["gain_if_dropped"], rows[2]["gain_display"]) == ("99", "99")
+    assert (rows[0]["gain_if_dropped"], rows[0]["gain_display"]) == ("", "")  # the entry step has no gain
     markdown = CliRunner().invoke(app, ["count", Q4, "--format", "markdown"]).stdout
     assert "| age 40-79 | 112 | 58.6% | <10 |" in markdown
 
@@ -82,6 +86,23 @@ def test_python_api_returns_the_protected_result():
     assert frame["gain_if_dropped"].isna().tolist() == [True, True, False]  # entry step, suppressed gain
     text_result = cohortql.count((REPO / "examples" / "q2_recurrent_uti.cohort").read_text())
     assert text_result.final.value == 27
+
+
+def test_python_api_breakdown_frame_is_the_protected_table():
+    result = cohortql.count(Q4, by=["sex", "age10"], cache=False)
+    frame = result.breakdown_frame("sex", "age10")
+    (table,) = json.loads(render(result, "json"))["breakdowns"]
+    assert len(frame) == len(table["cells"]) + len(table["margins"])
+    interior = frame[~frame["margin"]]
+    shown = {(c["strata"]["sex"], c["strata"]["age10"]): c["value"] for c in table["cells"]}
+    assert {(r.sex, r.age10): (None if pd.isna(r.persons) else r.persons) for r in interior.itertuples()} == shown
+    hidden = frame[frame["display"].str.startswith(("<", ">="))]
+    assert len(hidden) and hidden["persons"].isna().all()  # a suppressed count is missing, never a number
+    assert frame.equals(result.breakdown_frame())  # the only table
+    with pytest.raises(KeyError, match="the breakdowns: sex x age10"):
+        result.breakdown_frame("site")
+    with pytest.raises(ValueError, match="did you mean `sex`"):
+        cohortql.count(Q4, by=["sexx"])
 
 
 def test_report_layer_refuses_unprotected_results():

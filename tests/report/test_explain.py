@@ -262,3 +262,22 @@ def test_qualify_is_explained_before_the_rules():
     # With one entry event per person there is nothing to choose: no word about the earliest.
     one = explain("", entry="entry earliest condition X\nqualify earliest: age >= 18")
     assert "tested before the rules (the attrition starts with them): an entry event qualifies" in one
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        ("ending within 30 days before index end",
+         "with end date from 30 days before to 1 day before the index record's end date, inside the index's "
+         "observation period"),
+        ("starting from all days before index to index and ending from index to all days after index",
+         "with start date from the start of the observation period to the index date, and with end date from the "
+         "index date to the end of the observation period"),
+    ],
+)
+def test_windows_on_the_end_dates(window, expected):
+    assert expected in rule_line(f"condition Y {window}")
+
+
+def test_a_record_without_an_end_date_ends_the_day_after():
+    assert "with end date (the day after its date) on the index date" in rule_line("measurement Y ending on index")

@@ -1,13 +1,23 @@
 -- cohortql 0.1.0: examples/q1_gi_bleed_nsaid.cohort for duckdb
--- input cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN): 6 rows loaded with bind parameters
---   (0, 192671, True, False)
---   (1, 1118084, True, False)
---   (1, 1124300, True, False)
---   (1, 1177480, True, False)
---   (1, 1115008, True, False)
---   (2, 4027663, False, False)
--- input cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255)): 0 rows loaded with bind parameters
--- resolved concept sets, materialised as temporary table cq_codeset
+-- Runs as is: duckdb CDM.duckdb < cohort.sql
+-- CDM tables: schema cdm.
+CREATE TEMPORARY TABLE cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN);
+INSERT INTO cq_codeset_item (
+  codeset_id,
+  concept_id,
+  descendants,
+  excluded
+)
+VALUES
+  (0, 192671, TRUE, FALSE),
+  (1, 1118084, TRUE, FALSE),
+  (1, 1124300, TRUE, FALSE),
+  (1, 1177480, TRUE, FALSE),
+  (1, 1115008, TRUE, FALSE),
+  (2, 4027663, FALSE, FALSE);
+CREATE TEMPORARY TABLE cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255));
+-- the resolved concept sets
+CREATE TEMPORARY TABLE cq_codeset AS
 WITH expanded AS (
   SELECT
     i.codeset_id,
@@ -50,14 +60,14 @@ WHERE
     WHERE
       x.excluded AND x.codeset_id = kept.codeset_id AND x.concept_id = kept.concept_id
   );
--- the one-pass cohort query; bind parameters:
---   p0=365, p1=0, p2=-60, p3=-1, p4=-1, p5=35.0, p6=45.0, p7=1, p8=0
+-- the one-pass cohort query: persons and entries by rule mask and strata
 WITH entry_records AS (
   SELECT
     e.person_id,
     e.condition_occurrence_id AS event_id,
     e.condition_start_date AS start_date,
     e.visit_occurrence_id AS visit_occurrence_id,
+    COALESCE(DATE_DIFF('DAY', e.condition_start_date, e.condition_end_date), 1) AS index_duration,
     CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok,
     ROW_NUMBER() OVER (
       PARTITION BY e.person_id
@@ -72,6 +82,7 @@ WITH entry_records AS (
     r.event_id,
     r.start_date AS index_date,
     r.visit_occurrence_id,
+    r.index_duration,
     op.observation_period_start_date AS op_start,
     op.observation_period_end_date AS op_end
   FROM entry_records AS r
@@ -81,8 +92,8 @@ WITH entry_records AS (
     AND r.start_date <= op.observation_period_end_date
   WHERE
     r.attributes_ok = 1
-    AND DATE_DIFF('DAY', op.observation_period_start_date, r.start_date) >= $p0
-    AND DATE_DIFF('DAY', r.start_date, op.observation_period_end_date) >= $p1
+    AND DATE_DIFF('DAY', op.observation_period_start_date, r.start_date) >= 365
+    AND DATE_DIFF('DAY', r.start_date, op.observation_period_end_date) >= 0
     AND r.ordinal = 1
 ), index_events AS (
   SELECT
@@ -90,6 +101,7 @@ WITH entry_records AS (
     q.person_id,
     q.event_id,
     q.index_date,
+    q.index_duration,
     q.op_start,
     q.op_end,
     q.visit_occurrence_id,
@@ -110,8 +122,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.drug_concept_id AND e_cs.codeset_id = 1
   WHERE
     1 = 1
-    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) >= $p2
-    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) <= $p3
+    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) >= -60
+    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) <= -1
     AND e.drug_exposure_start_date >= ie.op_start
     AND e.drug_exposure_start_date <= ie.op_end
   GROUP BY
@@ -127,7 +139,7 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 2
   WHERE
     1 = 1
-    AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) <= $p4
+    AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) <= -1
     AND e.condition_start_date >= ie.op_start
     AND e.condition_start_date <= ie.op_end
   GROUP BY
@@ -140,18 +152,18 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          YEAR(ie.index_date) - ie.year_of_birth >= $p5
-          AND YEAR(ie.index_date) - ie.year_of_birth <= $p6
+          YEAR(ie.index_date) - ie.year_of_birth >= 35.0
+          AND YEAR(ie.index_date) - ie.year_of_birth <= 45.0
         )
       )
       THEN 1
       ELSE 0
     END AS rule_0,
     CASE WHEN (
-      COALESCE(c0.n, 0) >= $p7
+      COALESCE(c0.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_1,
     CASE WHEN (
-      COALESCE(c1.n, 0) = $p8
+      COALESCE(c1.n, 0) = 0
     ) THEN 1 ELSE 0 END AS rule_2
   FROM index_events AS ie
   LEFT JOIN criterion_0 AS c0

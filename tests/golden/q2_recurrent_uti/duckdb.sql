@@ -1,11 +1,21 @@
 -- cohortql 0.1.0: examples/q2_recurrent_uti.cohort for duckdb
--- input cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN): 4 rows loaded with bind parameters
---   (0, 195588, True, False)
---   (0, 4116491, True, False)
---   (0, 4056621, True, False)
---   (0, 198199, True, False)
--- input cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255)): 0 rows loaded with bind parameters
--- resolved concept sets, materialised as temporary table cq_codeset
+-- Runs as is: duckdb CDM.duckdb < cohort.sql
+-- CDM tables: schema cdm.
+CREATE TEMPORARY TABLE cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN);
+INSERT INTO cq_codeset_item (
+  codeset_id,
+  concept_id,
+  descendants,
+  excluded
+)
+VALUES
+  (0, 195588, TRUE, FALSE),
+  (0, 4116491, TRUE, FALSE),
+  (0, 4056621, TRUE, FALSE),
+  (0, 198199, TRUE, FALSE);
+CREATE TEMPORARY TABLE cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255));
+-- the resolved concept sets
+CREATE TEMPORARY TABLE cq_codeset AS
 WITH expanded AS (
   SELECT
     i.codeset_id,
@@ -48,14 +58,14 @@ WHERE
     WHERE
       x.excluded AND x.codeset_id = kept.codeset_id AND x.concept_id = kept.concept_id
   );
--- the one-pass cohort query; bind parameters:
---   p0=0, p1=0, p2=1, p3=365, p4=8532, p5=2
+-- the one-pass cohort query: persons and entries by rule mask and strata
 WITH entry_records AS (
   SELECT
     e.person_id,
     e.condition_occurrence_id AS event_id,
     e.condition_start_date AS start_date,
     e.visit_occurrence_id AS visit_occurrence_id,
+    COALESCE(DATE_DIFF('DAY', e.condition_start_date, e.condition_end_date), 1) AS index_duration,
     CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok,
     ROW_NUMBER() OVER (
       PARTITION BY e.person_id
@@ -70,6 +80,7 @@ WITH entry_records AS (
     r.event_id,
     r.start_date AS index_date,
     r.visit_occurrence_id,
+    r.index_duration,
     op.observation_period_start_date AS op_start,
     op.observation_period_end_date AS op_end
   FROM entry_records AS r
@@ -79,8 +90,8 @@ WITH entry_records AS (
     AND r.start_date <= op.observation_period_end_date
   WHERE
     r.attributes_ok = 1
-    AND DATE_DIFF('DAY', op.observation_period_start_date, r.start_date) >= $p0
-    AND DATE_DIFF('DAY', r.start_date, op.observation_period_end_date) >= $p1
+    AND DATE_DIFF('DAY', op.observation_period_start_date, r.start_date) >= 0
+    AND DATE_DIFF('DAY', r.start_date, op.observation_period_end_date) >= 0
     AND r.ordinal = 1
 ), index_events AS (
   SELECT
@@ -88,6 +99,7 @@ WITH entry_records AS (
     q.person_id,
     q.event_id,
     q.index_date,
+    q.index_duration,
     q.op_start,
     q.op_end,
     q.visit_occurrence_id,
@@ -108,8 +120,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 0
   WHERE
     1 = 1
-    AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) >= $p2
-    AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) <= $p3
+    AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) >= 1
+    AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) <= 365
     AND e.condition_start_date >= ie.op_start
     AND e.condition_start_date <= ie.op_end
   GROUP BY
@@ -120,10 +132,10 @@ WITH entry_records AS (
     ie.index_date,
     ie.event_id,
     CASE WHEN (
-      ie.gender_concept_id = $p4
+      ie.gender_concept_id = 8532
     ) THEN 1 ELSE 0 END AS rule_0,
     CASE WHEN (
-      COALESCE(c0.n, 0) >= $p5
+      COALESCE(c0.n, 0) >= 2
     ) THEN 1 ELSE 0 END AS rule_1
   FROM index_events AS ie
   LEFT JOIN criterion_0 AS c0

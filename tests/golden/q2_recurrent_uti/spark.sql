@@ -57,6 +57,7 @@ WITH entry_records AS (
     e.condition_occurrence_id AS event_id,
     e.condition_start_date AS start_date,
     e.visit_occurrence_id AS visit_occurrence_id,
+    COALESCE(DATEDIFF(e.condition_end_date, e.condition_start_date), 1) AS index_duration,
     CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok,
     ROW_NUMBER() OVER (
       PARTITION BY e.person_id
@@ -71,6 +72,7 @@ WITH entry_records AS (
     r.event_id,
     r.start_date AS index_date,
     r.visit_occurrence_id,
+    r.index_duration,
     op.observation_period_start_date AS op_start,
     op.observation_period_end_date AS op_end
   FROM entry_records AS r
@@ -89,6 +91,7 @@ WITH entry_records AS (
     q.person_id,
     q.event_id,
     q.index_date,
+    q.index_duration,
     q.op_start,
     q.op_end,
     q.visit_occurrence_id,

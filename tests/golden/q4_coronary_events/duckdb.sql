@@ -1,12 +1,22 @@
 -- cohortql 0.1.0: examples/q4_coronary_events.cohort for duckdb
--- input cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN): 5 rows loaded with bind parameters
---   (0, 317576, False, False)
---   (1, 321042, False, False)
---   (2, 4216130, False, False)
---   (2, 4336464, False, False)
---   (3, 1322184, True, False)
--- input cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255)): 0 rows loaded with bind parameters
--- resolved concept sets, materialised as temporary table cq_codeset
+-- Runs as is: duckdb CDM.duckdb < cohort.sql
+-- CDM tables: schema cdm.
+CREATE TEMPORARY TABLE cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN);
+INSERT INTO cq_codeset_item (
+  codeset_id,
+  concept_id,
+  descendants,
+  excluded
+)
+VALUES
+  (0, 317576, FALSE, FALSE),
+  (1, 321042, FALSE, FALSE),
+  (2, 4216130, FALSE, FALSE),
+  (2, 4336464, FALSE, FALSE),
+  (3, 1322184, TRUE, FALSE);
+CREATE TEMPORARY TABLE cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255));
+-- the resolved concept sets
+CREATE TEMPORARY TABLE cq_codeset AS
 WITH expanded AS (
   SELECT
     i.codeset_id,
@@ -49,14 +59,14 @@ WHERE
     WHERE
       x.excluded AND x.codeset_id = kept.codeset_id AND x.concept_id = kept.concept_id
   );
--- the one-pass cohort query; bind parameters:
---   p0=0, p1=0, p2=0, p3=1825, p4=0, p5=1825, p6=0, p7=1825, p8=40.0, p9=79.0, p10=1, p11=1, p12=1
+-- the one-pass cohort query: persons and entries by rule mask and strata
 WITH entry_records AS (
   SELECT
     e.person_id,
     e.condition_occurrence_id AS event_id,
     e.condition_start_date AS start_date,
     e.visit_occurrence_id AS visit_occurrence_id,
+    COALESCE(DATE_DIFF('DAY', e.condition_start_date, e.condition_end_date), 1) AS index_duration,
     CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok,
     ROW_NUMBER() OVER (
       PARTITION BY e.person_id
@@ -71,6 +81,7 @@ WITH entry_records AS (
     r.event_id,
     r.start_date AS index_date,
     r.visit_occurrence_id,
+    r.index_duration,
     op.observation_period_start_date AS op_start,
     op.observation_period_end_date AS op_end
   FROM entry_records AS r
@@ -80,8 +91,8 @@ WITH entry_records AS (
     AND r.start_date <= op.observation_period_end_date
   WHERE
     r.attributes_ok = 1
-    AND DATE_DIFF('DAY', op.observation_period_start_date, r.start_date) >= $p0
-    AND DATE_DIFF('DAY', r.start_date, op.observation_period_end_date) >= $p1
+    AND DATE_DIFF('DAY', op.observation_period_start_date, r.start_date) >= 0
+    AND DATE_DIFF('DAY', r.start_date, op.observation_period_end_date) >= 0
     AND r.ordinal = 1
 ), index_events AS (
   SELECT
@@ -89,6 +100,7 @@ WITH entry_records AS (
     q.person_id,
     q.event_id,
     q.index_date,
+    q.index_duration,
     q.op_start,
     q.op_end,
     q.visit_occurrence_id,
@@ -109,8 +121,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 1
   WHERE
     1 = 1
-    AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) >= $p2
-    AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) <= $p3
+    AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) >= 0
+    AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) <= 1825
     AND e.condition_start_date >= ie.op_start
     AND e.condition_start_date <= ie.op_end
   GROUP BY
@@ -126,8 +138,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.procedure_concept_id AND e_cs.codeset_id = 2
   WHERE
     1 = 1
-    AND DATE_DIFF('DAY', ie.index_date, e.procedure_date) >= $p4
-    AND DATE_DIFF('DAY', ie.index_date, e.procedure_date) <= $p5
+    AND DATE_DIFF('DAY', ie.index_date, e.procedure_date) >= 0
+    AND DATE_DIFF('DAY', ie.index_date, e.procedure_date) <= 1825
     AND e.procedure_date >= ie.op_start
     AND e.procedure_date <= ie.op_end
   GROUP BY
@@ -143,8 +155,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.drug_concept_id AND e_cs.codeset_id = 3
   WHERE
     1 = 1
-    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) >= $p6
-    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) <= $p7
+    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) >= 0
+    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) <= 1825
     AND e.drug_exposure_start_date >= ie.op_start
     AND e.drug_exposure_start_date <= ie.op_end
   GROUP BY
@@ -157,8 +169,8 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          YEAR(ie.index_date) - ie.year_of_birth >= $p8
-          AND YEAR(ie.index_date) - ie.year_of_birth <= $p9
+          YEAR(ie.index_date) - ie.year_of_birth >= 40.0
+          AND YEAR(ie.index_date) - ie.year_of_birth <= 79.0
         )
       )
       THEN 1
@@ -167,9 +179,8 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          COALESCE(c0.n, 0) >= $p10
-          OR (
-            COALESCE(c1.n, 0) >= $p11 AND COALESCE(c2.n, 0) >= $p12
+          COALESCE(c0.n, 0) >= 1 OR (
+            COALESCE(c1.n, 0) >= 1 AND COALESCE(c2.n, 0) >= 1
           )
         )
       )

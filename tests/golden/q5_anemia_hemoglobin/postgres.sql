@@ -1,9 +1,19 @@
 -- cohortql 0.1.0: examples/q5_anemia_hemoglobin.cohort for postgres
--- input cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN): 2 rows loaded with bind parameters
---   (0, 439777, False, False)
---   (1, 3000963, False, False)
--- input cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255)): 0 rows loaded with bind parameters
--- resolved concept sets, materialised as temporary table cq_codeset
+-- Runs as is: psql "postgresql://USER@HOST:5432/DATABASE" -v ON_ERROR_STOP=1 -f cohort.sql
+-- CDM tables: schema cdm.
+CREATE TEMPORARY TABLE cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN);
+INSERT INTO cq_codeset_item (
+  codeset_id,
+  concept_id,
+  descendants,
+  excluded
+)
+VALUES
+  (0, 439777, FALSE, FALSE),
+  (1, 3000963, FALSE, FALSE);
+CREATE TEMPORARY TABLE cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255));
+-- the resolved concept sets
+CREATE TEMPORARY TABLE cq_codeset AS
 WITH expanded AS (
   SELECT
     i.codeset_id,
@@ -46,14 +56,16 @@ WHERE
     WHERE
       x.excluded AND x.codeset_id = kept.codeset_id AND x.concept_id = kept.concept_id
   );
--- the one-pass cohort query; bind parameters:
---   p0=0, p1=0, p2=-7, p3=7, p4=13.0, p5=-7, p6=7, p7=1, p8=0
+-- the one-pass cohort query: persons and entries by rule mask and strata
 WITH entry_records AS (
   SELECT
     e.person_id,
     e.condition_occurrence_id AS event_id,
     e.condition_start_date AS start_date,
     e.visit_occurrence_id AS visit_occurrence_id,
+    COALESCE((
+      e.condition_end_date - e.condition_start_date
+    ), 1) AS index_duration,
     CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok,
     ROW_NUMBER() OVER (
       PARTITION BY e.person_id
@@ -68,6 +80,7 @@ WITH entry_records AS (
     r.event_id,
     r.start_date AS index_date,
     r.visit_occurrence_id,
+    r.index_duration,
     op.observation_period_start_date AS op_start,
     op.observation_period_end_date AS op_end
   FROM entry_records AS r
@@ -79,10 +92,10 @@ WITH entry_records AS (
     r.attributes_ok = 1
     AND (
       r.start_date - op.observation_period_start_date
-    ) >= %(p0)s
+    ) >= 0
     AND (
       op.observation_period_end_date - r.start_date
-    ) >= %(p1)s
+    ) >= 0
     AND r.ordinal = 1
 ), index_events AS (
   SELECT
@@ -90,6 +103,7 @@ WITH entry_records AS (
     q.person_id,
     q.event_id,
     q.index_date,
+    q.index_duration,
     q.op_start,
     q.op_end,
     q.visit_occurrence_id,
@@ -112,10 +126,10 @@ WITH entry_records AS (
     1 = 1
     AND (
       e.measurement_date - ie.index_date
-    ) >= %(p2)s
+    ) >= -7
     AND (
       e.measurement_date - ie.index_date
-    ) <= %(p3)s
+    ) <= 7
     AND e.measurement_date >= ie.op_start
     AND e.measurement_date <= ie.op_end
   GROUP BY
@@ -131,13 +145,13 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.measurement_concept_id AND e_cs.codeset_id = 1
   WHERE
     1 = 1
-    AND e.value_as_number >= %(p4)s
+    AND e.value_as_number >= 13.0
     AND (
       e.measurement_date - ie.index_date
-    ) >= %(p5)s
+    ) >= -7
     AND (
       e.measurement_date - ie.index_date
-    ) <= %(p6)s
+    ) <= 7
     AND e.measurement_date >= ie.op_start
     AND e.measurement_date <= ie.op_end
   GROUP BY
@@ -148,10 +162,10 @@ WITH entry_records AS (
     ie.index_date,
     ie.event_id,
     CASE WHEN (
-      COALESCE(c0.n, 0) >= %(p7)s
+      COALESCE(c0.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_0,
     CASE WHEN (
-      COALESCE(c1.n, 0) = %(p8)s
+      COALESCE(c1.n, 0) = 0
     ) THEN 1 ELSE 0 END AS rule_1
   FROM index_events AS ie
   LEFT JOIN criterion_0 AS c0

@@ -1,9 +1,19 @@
 -- cohortql 0.1.0: examples/q6_long_sinusitis.cohort for postgres
--- input cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN): 2 rows loaded with bind parameters
---   (0, 4283893, True, False)
---   (1, 317009, True, False)
--- input cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255)): 0 rows loaded with bind parameters
--- resolved concept sets, materialised as temporary table cq_codeset
+-- Runs as is: psql "postgresql://USER@HOST:5432/DATABASE" -v ON_ERROR_STOP=1 -f cohort.sql
+-- CDM tables: schema cdm.
+CREATE TEMPORARY TABLE cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN);
+INSERT INTO cq_codeset_item (
+  codeset_id,
+  concept_id,
+  descendants,
+  excluded
+)
+VALUES
+  (0, 4283893, TRUE, FALSE),
+  (1, 317009, TRUE, FALSE);
+CREATE TEMPORARY TABLE cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255));
+-- the resolved concept sets
+CREATE TEMPORARY TABLE cq_codeset AS
 WITH expanded AS (
   SELECT
     i.codeset_id,
@@ -46,18 +56,20 @@ WHERE
     WHERE
       x.excluded AND x.codeset_id = kept.codeset_id AND x.concept_id = kept.concept_id
   );
--- the one-pass cohort query; bind parameters:
---   p0=90.0, p1=365, p2=0, p3=-1, p4=18.0, p5=0
+-- the one-pass cohort query: persons and entries by rule mask and strata
 WITH entry_records AS (
   SELECT
     e.person_id,
     e.condition_era_id AS event_id,
     e.condition_era_start_date AS start_date,
     CAST(NULL AS BIGINT) AS visit_occurrence_id,
+    (
+      e.condition_era_end_date - e.condition_era_start_date
+    ) AS index_duration,
     CASE
       WHEN 1 = 1 AND (
         e.condition_era_end_date - e.condition_era_start_date
-      ) >= %(p0)s
+      ) >= 90.0
       THEN 1
       ELSE 0
     END AS attributes_ok
@@ -70,6 +82,7 @@ WITH entry_records AS (
     r.event_id,
     r.start_date AS index_date,
     r.visit_occurrence_id,
+    r.index_duration,
     op.observation_period_start_date AS op_start,
     op.observation_period_end_date AS op_end
   FROM entry_records AS r
@@ -81,10 +94,10 @@ WITH entry_records AS (
     r.attributes_ok = 1
     AND (
       r.start_date - op.observation_period_start_date
-    ) >= %(p1)s
+    ) >= 365
     AND (
       op.observation_period_end_date - r.start_date
-    ) >= %(p2)s
+    ) >= 0
 ), earliest_entries AS (
   SELECT
     q.*,
@@ -96,6 +109,7 @@ WITH entry_records AS (
     q.person_id,
     q.event_id,
     q.index_date,
+    q.index_duration,
     q.op_start,
     q.op_end,
     q.visit_occurrence_id,
@@ -120,7 +134,7 @@ WITH entry_records AS (
     1 = 1
     AND (
       e.condition_start_date - ie.index_date
-    ) <= %(p3)s
+    ) <= -1
     AND e.condition_start_date >= ie.op_start
     AND e.condition_start_date <= ie.op_end
   GROUP BY
@@ -133,14 +147,14 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth >= %(p4)s
+          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth >= 18.0
         )
       )
       THEN 1
       ELSE 0
     END AS rule_0,
     CASE WHEN (
-      COALESCE(c0.n, 0) = %(p5)s
+      COALESCE(c0.n, 0) = 0
     ) THEN 1 ELSE 0 END AS rule_1
   FROM index_events AS ie
   LEFT JOIN criterion_0 AS c0

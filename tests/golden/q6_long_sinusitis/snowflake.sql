@@ -54,6 +54,7 @@ WITH entry_records AS (
     e.condition_era_id AS event_id,
     e.condition_era_start_date AS start_date,
     CAST(NULL AS BIGINT) AS visit_occurrence_id,
+    DATEDIFF(DAY, e.condition_era_start_date, e.condition_era_end_date) AS index_duration,
     CASE
       WHEN 1 = 1
       AND DATEDIFF(DAY, e.condition_era_start_date, e.condition_era_end_date) >= :p0
@@ -69,6 +70,7 @@ WITH entry_records AS (
     r.event_id,
     r.start_date AS index_date,
     r.visit_occurrence_id,
+    r.index_duration,
     op.observation_period_start_date AS op_start,
     op.observation_period_end_date AS op_end
   FROM entry_records AS r
@@ -91,6 +93,7 @@ WITH entry_records AS (
     q.person_id,
     q.event_id,
     q.index_date,
+    q.index_duration,
     q.op_start,
     q.op_end,
     q.visit_occurrence_id,

@@ -1,14 +1,30 @@
 -- cohortql 0.1.0: examples/q7_type2_diabetes_trial.cohort for duckdb
--- input cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN): 6 rows loaded with bind parameters
---   (0, 201826, True, False)
---   (1, 3004410, False, False)
---   (2, 1503297, True, False)
---   (3, 21600713, True, False)
---   (4, 3049187, False, False)
---   (5, 199074, True, False)
--- input cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255)): 1 rows loaded with bind parameters
---   (0, 'ICD10CM', 'E11%')
--- resolved concept sets, materialised as temporary table cq_codeset
+-- Runs as is: duckdb CDM.duckdb < cohort.sql
+-- CDM tables: schema cdm.
+CREATE TEMPORARY TABLE cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN);
+INSERT INTO cq_codeset_item (
+  codeset_id,
+  concept_id,
+  descendants,
+  excluded
+)
+VALUES
+  (0, 201826, TRUE, FALSE),
+  (1, 3004410, FALSE, FALSE),
+  (2, 1503297, TRUE, FALSE),
+  (3, 21600713, TRUE, FALSE),
+  (4, 3049187, FALSE, FALSE),
+  (5, 199074, TRUE, FALSE);
+CREATE TEMPORARY TABLE cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255));
+INSERT INTO cq_codeset_source (
+  codeset_id,
+  vocabulary_id,
+  pattern
+)
+VALUES
+  (0, 'ICD10CM', 'E11%');
+-- the resolved concept sets
+CREATE TEMPORARY TABLE cq_codeset AS
 WITH expanded AS (
   SELECT
     i.codeset_id,
@@ -51,14 +67,14 @@ WHERE
     WHERE
       x.excluded AND x.codeset_id = kept.codeset_id AND x.concept_id = kept.concept_id
   );
--- the one-pass cohort query; bind parameters:
---   p0=365, p1=0, p2=7.0, p3=10.5, p4=8554, p5=-90, p6=0, p7=-180, p8=-1, p9=-180, p10=-1, p11=45.0, p12=8117, p13=-365, p14=0, p15=-1, p16=18.0, p17=75.0, p18=1, p19=1, p20=1, p21=1, p22=1
+-- the one-pass cohort query: persons and entries by rule mask and strata
 WITH entry_records AS (
   SELECT
     e.person_id,
     e.condition_occurrence_id AS event_id,
     e.condition_start_date AS start_date,
     e.visit_occurrence_id AS visit_occurrence_id,
+    COALESCE(DATE_DIFF('DAY', e.condition_start_date, e.condition_end_date), 1) AS index_duration,
     CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok
   FROM "cdm".condition_occurrence AS e
   JOIN cq_codeset AS e_cs
@@ -69,6 +85,7 @@ WITH entry_records AS (
     r.event_id,
     r.start_date AS index_date,
     r.visit_occurrence_id,
+    r.index_duration,
     op.observation_period_start_date AS op_start,
     op.observation_period_end_date AS op_end
   FROM entry_records AS r
@@ -78,8 +95,8 @@ WITH entry_records AS (
     AND r.start_date <= op.observation_period_end_date
   WHERE
     r.attributes_ok = 1
-    AND DATE_DIFF('DAY', op.observation_period_start_date, r.start_date) >= $p0
-    AND DATE_DIFF('DAY', r.start_date, op.observation_period_end_date) >= $p1
+    AND DATE_DIFF('DAY', op.observation_period_start_date, r.start_date) >= 365
+    AND DATE_DIFF('DAY', r.start_date, op.observation_period_end_date) >= 0
 ), earliest_entries AS (
   SELECT
     q.*,
@@ -91,6 +108,7 @@ WITH entry_records AS (
     q.person_id,
     q.event_id,
     q.index_date,
+    q.index_duration,
     q.op_start,
     q.op_end,
     q.visit_occurrence_id,
@@ -113,11 +131,11 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.measurement_concept_id AND e_cs.codeset_id = 1
   WHERE
     1 = 1
-    AND e.value_as_number >= $p2
-    AND e.value_as_number <= $p3
-    AND e.unit_concept_id IN ($p4)
-    AND DATE_DIFF('DAY', ie.index_date, e.measurement_date) >= $p5
-    AND DATE_DIFF('DAY', ie.index_date, e.measurement_date) <= $p6
+    AND e.value_as_number >= 7.0
+    AND e.value_as_number <= 10.5
+    AND e.unit_concept_id IN (8554)
+    AND DATE_DIFF('DAY', ie.index_date, e.measurement_date) >= -90
+    AND DATE_DIFF('DAY', ie.index_date, e.measurement_date) <= 0
     AND e.measurement_date >= ie.op_start
     AND e.measurement_date <= ie.op_end
   GROUP BY
@@ -133,8 +151,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.drug_concept_id AND e_cs.codeset_id = 2
   WHERE
     1 = 1
-    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) >= $p7
-    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) <= $p8
+    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) >= -180
+    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) <= -1
     AND e.drug_exposure_start_date >= ie.op_start
     AND e.drug_exposure_start_date <= ie.op_end
   GROUP BY
@@ -150,8 +168,8 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.drug_concept_id AND e_cs.codeset_id = 3
   WHERE
     1 = 1
-    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) >= $p9
-    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) <= $p10
+    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) >= -180
+    AND DATE_DIFF('DAY', ie.index_date, e.drug_exposure_start_date) <= -1
     AND e.drug_exposure_start_date >= ie.op_start
     AND e.drug_exposure_start_date <= ie.op_end
   GROUP BY
@@ -167,10 +185,10 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.measurement_concept_id AND e_cs.codeset_id = 4
   WHERE
     1 = 1
-    AND e.value_as_number >= $p11
-    AND e.unit_concept_id IN ($p12)
-    AND DATE_DIFF('DAY', ie.index_date, e.measurement_date) >= $p13
-    AND DATE_DIFF('DAY', ie.index_date, e.measurement_date) <= $p14
+    AND e.value_as_number >= 45.0
+    AND e.unit_concept_id IN (8117)
+    AND DATE_DIFF('DAY', ie.index_date, e.measurement_date) >= -365
+    AND DATE_DIFF('DAY', ie.index_date, e.measurement_date) <= 0
     AND e.measurement_date >= ie.op_start
     AND e.measurement_date <= ie.op_end
   GROUP BY
@@ -185,7 +203,7 @@ WITH entry_records AS (
   JOIN cq_codeset AS e_cs
     ON e_cs.concept_id = e.condition_concept_id AND e_cs.codeset_id = 5
   WHERE
-    1 = 1 AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) <= $p15
+    1 = 1 AND DATE_DIFF('DAY', ie.index_date, e.condition_start_date) <= -1
   GROUP BY
     ie.entry_id
 ), rule_results AS (
@@ -196,27 +214,27 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          YEAR(ie.index_date) - ie.year_of_birth >= $p16
-          AND YEAR(ie.index_date) - ie.year_of_birth <= $p17
+          YEAR(ie.index_date) - ie.year_of_birth >= 18.0
+          AND YEAR(ie.index_date) - ie.year_of_birth <= 75.0
         )
       )
       THEN 1
       ELSE 0
     END AS rule_0,
     CASE WHEN (
-      COALESCE(c0.n, 0) >= $p18
+      COALESCE(c0.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_1,
     CASE WHEN (
-      COALESCE(c1.n, 0) >= $p19
+      COALESCE(c1.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_2,
     CASE WHEN NOT (
-      COALESCE(c2.n, 0) >= $p20
+      COALESCE(c2.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_3,
     CASE WHEN (
-      COALESCE(c3.n, 0) >= $p21
+      COALESCE(c3.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_4,
     CASE WHEN NOT (
-      COALESCE(c4.n, 0) >= $p22
+      COALESCE(c4.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_5
   FROM index_events AS ie
   LEFT JOIN criterion_0 AS c0

@@ -1,11 +1,21 @@
 -- cohortql 0.1.0: examples/q8_heart_failure.cohort for postgres
--- input cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN): 4 rows loaded with bind parameters
---   (0, 316139, True, False)
---   (1, 3029187, False, False)
---   (2, 4032243, True, False)
---   (3, 4299535, True, False)
--- input cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255)): 0 rows loaded with bind parameters
--- resolved concept sets, materialised as temporary table cq_codeset
+-- Runs as is: psql "postgresql://USER@HOST:5432/DATABASE" -v ON_ERROR_STOP=1 -f cohort.sql
+-- CDM tables: schema cdm.
+CREATE TEMPORARY TABLE cq_codeset_item (codeset_id INTEGER, concept_id BIGINT, descendants BOOLEAN, excluded BOOLEAN);
+INSERT INTO cq_codeset_item (
+  codeset_id,
+  concept_id,
+  descendants,
+  excluded
+)
+VALUES
+  (0, 316139, TRUE, FALSE),
+  (1, 3029187, FALSE, FALSE),
+  (2, 4032243, TRUE, FALSE),
+  (3, 4299535, TRUE, FALSE);
+CREATE TEMPORARY TABLE cq_codeset_source (codeset_id INTEGER, vocabulary_id VARCHAR(20), pattern VARCHAR(255));
+-- the resolved concept sets
+CREATE TEMPORARY TABLE cq_codeset AS
 WITH expanded AS (
   SELECT
     i.codeset_id,
@@ -48,14 +58,16 @@ WHERE
     WHERE
       x.excluded AND x.codeset_id = kept.codeset_id AND x.concept_id = kept.concept_id
   );
--- the one-pass cohort query; bind parameters:
---   p0=365, p1=0, p2=9201, p3=-365, p4=0, p5=600.0, p6=8845, p7=-180, p8=0, p9=-1, p10=-270, p11=270, p12=18.0, p13=1, p14=1, p15=1, p16=1
+-- the one-pass cohort query: persons and entries by rule mask and strata
 WITH entry_records AS (
   SELECT
     e.person_id,
     e.condition_occurrence_id AS event_id,
     e.condition_start_date AS start_date,
     e.visit_occurrence_id AS visit_occurrence_id,
+    COALESCE((
+      e.condition_end_date - e.condition_start_date
+    ), 1) AS index_duration,
     CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS attributes_ok
   FROM "cdm".condition_occurrence AS e
   JOIN cq_codeset AS e_cs
@@ -66,6 +78,7 @@ WITH entry_records AS (
     r.event_id,
     r.start_date AS index_date,
     r.visit_occurrence_id,
+    r.index_duration,
     op.observation_period_start_date AS op_start,
     op.observation_period_end_date AS op_end
   FROM entry_records AS r
@@ -77,10 +90,10 @@ WITH entry_records AS (
     r.attributes_ok = 1
     AND (
       r.start_date - op.observation_period_start_date
-    ) >= %(p0)s
+    ) >= 365
     AND (
       op.observation_period_end_date - r.start_date
-    ) >= %(p1)s
+    ) >= 0
 ), earliest_entries AS (
   SELECT
     q.*,
@@ -92,6 +105,7 @@ WITH entry_records AS (
     q.person_id,
     q.event_id,
     q.index_date,
+    q.index_duration,
     q.op_start,
     q.op_end,
     q.visit_occurrence_id,
@@ -116,13 +130,13 @@ WITH entry_records AS (
     ON e_v.visit_occurrence_id = e.visit_occurrence_id
   WHERE
     1 = 1
-    AND e_v.visit_concept_id IN (%(p2)s)
+    AND e_v.visit_concept_id IN (9201)
     AND (
       e.condition_start_date - ie.index_date
-    ) >= %(p3)s
+    ) >= -365
     AND (
       e.condition_start_date - ie.index_date
-    ) <= %(p4)s
+    ) <= 0
     AND e.condition_start_date >= ie.op_start
     AND e.condition_start_date <= ie.op_end
   GROUP BY
@@ -138,14 +152,14 @@ WITH entry_records AS (
     ON e_cs.concept_id = e.measurement_concept_id AND e_cs.codeset_id = 1
   WHERE
     1 = 1
-    AND e.value_as_number > %(p5)s
-    AND e.unit_concept_id IN (%(p6)s)
+    AND e.value_as_number > 600.0
+    AND e.unit_concept_id IN (8845)
     AND (
       e.measurement_date - ie.index_date
-    ) >= %(p7)s
+    ) >= -180
     AND (
       e.measurement_date - ie.index_date
-    ) <= %(p8)s
+    ) <= 0
     AND e.measurement_date >= ie.op_start
     AND e.measurement_date <= ie.op_end
   GROUP BY
@@ -162,7 +176,7 @@ WITH entry_records AS (
   WHERE
     1 = 1 AND (
       e.procedure_date - ie.index_date
-    ) <= %(p9)s
+    ) <= -1
   GROUP BY
     ie.entry_id
 ), criterion_3 AS (
@@ -178,10 +192,10 @@ WITH entry_records AS (
     1 = 1
     AND (
       e.condition_start_date - ie.index_date
-    ) >= %(p10)s
+    ) >= -270
     AND (
       e.condition_start_date - ie.index_date
-    ) <= %(p11)s
+    ) <= 270
     AND e.condition_start_date >= ie.op_start
     AND e.condition_start_date <= ie.op_end
   GROUP BY
@@ -194,23 +208,23 @@ WITH entry_records AS (
     CASE
       WHEN (
         (
-          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth >= %(p12)s
+          EXTRACT(YEAR FROM ie.index_date) - ie.year_of_birth >= 18.0
         )
       )
       THEN 1
       ELSE 0
     END AS rule_0,
     CASE WHEN (
-      COALESCE(c0.n, 0) >= %(p13)s
+      COALESCE(c0.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_1,
     CASE WHEN (
-      COALESCE(c1.n, 0) >= %(p14)s
+      COALESCE(c1.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_2,
     CASE WHEN NOT (
-      COALESCE(c2.n, 0) >= %(p15)s
+      COALESCE(c2.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_3,
     CASE WHEN NOT (
-      COALESCE(c3.n, 0) >= %(p16)s
+      COALESCE(c3.n, 0) >= 1
     ) THEN 1 ELSE 0 END AS rule_4
   FROM index_events AS ie
   LEFT JOIN criterion_0 AS c0
