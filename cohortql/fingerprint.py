@@ -70,7 +70,8 @@ CODESET_REFERENCES = {("events", "codeset_id"), ("events", "value_codeset_id"), 
 # Fields added after fingerprints were first taken: left out when not used (at their default), so
 # that a definition that does not use them keeps its fingerprint.
 OMITTED_WHEN_EMPTY = {("events", "nested"), ("events", "source_codeset_id"), ("entry", "qualify"),
-                      ("window", "event_end"), ("window", "index_end"), ("occurrence", "also")}  # fmt: skip
+                      ("window", "event_end"), ("window", "index_end"), ("occurrence", "also"),
+                      ("events", "first")}  # fmt: skip
 
 
 def fingerprint(definition: plan.Plan) -> str:

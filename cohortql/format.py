@@ -223,7 +223,8 @@ def _(node: ast.SourceCodes) -> str:
 
 @_inline.register
 def _(node: ast.Event) -> str:
-    words = [node.domain.replace("_", " ")]
+    words = ["first ever"] if node.first else []
+    words.append(node.domain.replace("_", " "))
     if node.concept_set is not None:
         words.append(node.concept_set.text)
     words.extend(_inline(attribute) for attribute in node.attributes)

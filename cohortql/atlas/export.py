@@ -111,7 +111,7 @@ class _Exporter:
         body: dict = {}
         if query.codeset_id is not None:
             body["CodesetId"] = query.codeset_id
-        if first:
+        if first or query.first:
             body["First"] = True
         labels = {c.concept_id.value: c.label for a in node.attributes if isinstance(a, ast.ConceptColumnFilter)
                   for c in a.concepts if c.label}  # fmt: skip

@@ -296,10 +296,7 @@ class _Importer:
                 ok = ok and nested is not None
                 attributes.append(nested)
             elif key == "First":
-                first = True
-                if not entry:
-                    self.unsupported("the first-ever record (First) on a criterion that is not the entry", where)
-                    ok = False
+                first = True  # the entry's mode on an entry event, `first ever` on any other
             elif key in circe_attributes:
                 attribute = self.attribute(circe_attributes[key], value, where)
                 ok = ok and attribute is not None
@@ -311,7 +308,8 @@ class _Importer:
             else:
                 self.unsupported(f"{key} on {kind}", where)
                 ok = False
-        return (ast.Event(domain, concept_set, tuple(attributes)) if ok else None), first
+        event = ast.Event(domain, concept_set, tuple(attributes), first=first and not entry)
+        return (event if ok else None), first
 
     def nested(self, group, path: str) -> ast.NestedCriterion | None:
         """A criterion's CorrelatedCriteria: a group about each of its records (Circe keeps only

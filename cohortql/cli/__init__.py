@@ -8,12 +8,9 @@ Exit codes: 0 success, 1 a definition or database error (or a refusal), 2 a usag
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from cohortql.cli import admin, counting, data, definitions, governance, whatif
-from cohortql.cli.common import err
 
 app = typer.Typer(
     help="Cohort feasibility counts on OMOP CDM warehouses.",
@@ -49,9 +46,7 @@ data.register(app)  # load, fixtures
 
 
 def main() -> None:
-    """Console entry point: never shows a traceback for bad input."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
-        sys.exit(130)
+    """Console entry point: never shows a traceback for bad input (the edge guard: cli/edge.py)."""
+    from cohortql.cli.edge import run
+
+    run(app)

@@ -21,9 +21,22 @@ from rich.console import Console
 
 from cohortql import pipeline
 from cohortql.diagnostics import CohortQLError
-from cohortql.profile import ProfileError
+from cohortql.profile import ProfileError, read_profile
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Messages carry user text (rule names, paths, URLs): never read as Rich markup or emoji codes.
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+@contextmanager
+def working(what: str):
+    """`what ...` with a spinner and the elapsed time on standard error while a long step runs; only
+    on a terminal (nothing is printed into a pipe or a log), and gone when the step ends."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn("dots"), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        progress.add_task(what, total=None)
+        yield
 
 
 def command_group(help: str) -> typer.Typer:
@@ -48,6 +61,19 @@ def report_definition_errors(errors: list[CohortQLError], fmt: ErrorFormat) -> N
         for error in errors:
             err.print(str(error), markup=False)
             err.print()
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write a file completely or not at all: a temporary file beside it, then renamed over it
+    (an interrupted or failed write leaves the old file, and no partial one)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as error:  # named by the file asked for, not the partial one
+        raise OSError(error.errno, error.strerror, str(path)) from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def open_definition(path: Path, reader=pipeline.read_source):
@@ -120,6 +146,7 @@ def policy_from_options(threshold, suppress_zero, rounding_base, complementary, 
     from cohortql.protect.profile import ActivePolicy, active_policy
 
     try:
+        read_profile()  # a named profile that is missing or unreadable says so, with its own hint
         active = active_policy()
     except ProfileError as error:
         raise fail(error.message, error.hint, code=2) from None

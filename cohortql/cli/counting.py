@@ -25,6 +25,7 @@ from cohortql.cli.common import (
     fail,
     option_groups,
     warn_unknown_concepts,
+    working,
 )
 
 OutputFormat = choices("OutputFormat", ("table", "json", "csv", "markdown"))  # cohortql/report/counts.py
@@ -53,7 +54,7 @@ def count(
     target = database.target()
     counter = None if cache.no_cache else cache.counter(target)
     warn_unknown_concepts(compiled, target)
-    with expected_errors(), err.status(f"counting on {target.description} ...", spinner="dots"), cache_warnings():
+    with expected_errors(), working(f"counting on {target.description} ..."), cache_warnings():
         result = pipeline.run(compiled, target, active_policy, by=dimensions, policy_note=note, cache=counter)
     if format is OutputFormat.table:
         err.print(f"answered by: {target.description}", markup=False)
@@ -91,10 +92,10 @@ def report(
     counter = None if cache.no_cache else cache.counter(target_db)
     ready = prepare_report()  # the page's libraries load while the database counts
     warn_unknown_concepts(compiled, target_db)
-    with expected_errors(), err.status(f"counting on {target_db.description} ...", spinner="dots"), cache_warnings():
+    with expected_errors(), working(f"counting on {target_db.description} ..."), cache_warnings():
         answer = pipeline.run_report(compiled, target_db, active_policy, place=by.value, cache=counter)
     try:
-        with err.status(f"writing {output} ...", spinner="dots"):
+        with working(f"writing {output} ..."):
             ready()
             html = report_html(answer, compiled, answered_by=target_db.description, lang=lang.value, target=target,
                                enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
@@ -134,18 +135,21 @@ def concepts(
 
     compiled = compile_or_exit(file)
     target = database.target()
-    with expected_errors(), err.status(f"resolving concept sets on {target.description} ...", spinner="dots"):
+    with expected_errors(), working(f"resolving concept sets on {target.description} ..."):
         report = pipeline.concept_report(compiled, target)
-    console = Console(highlight=False, soft_wrap=False)
+    from cohortql.report.terminal import print_table
+
+    # Concept names from the vocabulary are printed as written: no markup, no emoji codes.
+    console = Console(highlight=False, soft_wrap=False, markup=False, emoji=False)
     if not console.is_terminal:
         console.width = 160  # piped or captured: keep concept names on one line
     for codeset, rows in report:
-        table = Table(title=f"{codeset.name}: {len(rows)} concepts", title_justify="left")
+        table = Table()
         for column in ("concept_id", "name", "domain", "vocabulary", "standard", "records"):
             table.add_column(column, justify="right" if column in ("concept_id", "records") else "left")
         for row in rows:
             table.add_row(*row)
-        console.print(table)
+        print_table(console, table, f"{codeset.name}: {len(rows)} concepts")
 
 
 def register(app: typer.Typer) -> None:

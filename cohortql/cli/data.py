@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cohortql.cli.common import command_group, err, fail
+from cohortql.cli.common import command_group, err, fail, working
 
 
 def load(
@@ -82,7 +82,7 @@ def fixtures_scale_eunomia(
     from cohortql.fixtures.scale_eunomia import scale_eunomia
 
     try:
-        with err.status(f"writing {copies} copies of Eunomia ...", spinner="dots"):
+        with working(f"writing {copies} copies of Eunomia ..."):
             path = scale_eunomia(out, copies)
     except ValueError as error:
         raise fail(str(error), code=2) from None

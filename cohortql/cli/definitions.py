@@ -23,6 +23,7 @@ from cohortql.cli.common import (
     read_definition,
     report_definition_errors,
     target_from_options,
+    write_whole,
 )
 from cohortql.diagnostics import CohortQLError
 
@@ -79,7 +80,7 @@ def fmt(
         if formatted != source.text:
             unformatted.append(path)
             if not check_only:
-                path.write_text(formatted, encoding="utf-8")
+                write_whole(path, formatted)
     if errors:
         report_definition_errors(errors, ErrorFormat.text)
         raise typer.Exit(1)
@@ -91,9 +92,10 @@ def fmt(
 
 def explain(file: Path = typer.Argument(..., help="Definition file.")) -> None:
     """Print the definition in plain English for a data steward (reads the file only)."""
-    from cohortql.report.explain import explain_plan
+    from cohortql.report.explain import concept_labels, explain_plan
 
-    sys.stdout.write(explain_plan(compile_or_exit(file).plan))
+    compiled = compile_or_exit(file)
+    sys.stdout.write(explain_plan(compiled.plan, concept_labels(compiled.definition)))
 
 
 class Dialect(StrEnum):
@@ -149,7 +151,7 @@ def import_(
     if output is None:
         sys.stdout.write(result.text)
     else:
-        output.write_text(result.text, encoding="utf-8")
+        write_whole(output, result.text)
         err.print(f"wrote {output}", markup=False)
 
 
@@ -171,7 +173,7 @@ def export(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_whole(output, text)
         err.print(f"wrote {output}", markup=False)
 
 

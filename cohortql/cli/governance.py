@@ -30,6 +30,8 @@ from cohortql.cli.common import (
     fail,
     option_groups,
     target_from_options,
+    working,
+    write_whole,
 )
 from cohortql.diagnostics import CohortQLError
 from cohortql.execute.errors import DatabaseError, explain_driver_error
@@ -160,7 +162,7 @@ def release(
         current = binding.current_binding(compiled, target)
         with opened.reading() as session:
             workflow.check_releasable(session, request, actor, current)  # refuse before running the query
-        with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
+        with working(f"counting on {target.description} and checking earlier releases ..."):
             checked = ledger.check(opened, request, compiled, target, binding.active_policy())
             # The report's own release: the same definition, engine and policy as approved.
             answer = pipeline.run_report(compiled, target, binding.active_policy()) if report_format else None
@@ -184,7 +186,7 @@ def release(
                 sys.stdout.write(document)
                 sys.stdout.flush()
             else:
-                _write_whole(output, document)
+                write_whole(output, document)
 
         released = result.to_dict() if answer is None else {**result.to_dict(), workflow.REPORT_KEY: answer.to_dict()}
         try:
@@ -207,34 +209,14 @@ def release(
         err.print(f"released request {request_id} to {output} (audit record {record.seq})", markup=False)
 
 
-def _write_whole(path: Path, text: str) -> None:
-    """Write a file completely or not at all: a temporary file beside it, then renamed over it."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def _write_report(answer, compiled, target, release_stamp, output: Path, *, pdf: bool, lang: str,
                   target_count: int | None, enrol_fraction: float | None) -> None:
     """The feasibility report with its approval stamp, written whole: HTML, or printed to PDF."""
-    from cohortql.report.document import report_html
+    from cohortql.report.document import report_html, write_report
     from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
-    from cohortql.report.pdf import html_to_pdf
-
     html = report_html(answer, compiled, answered_by=target.description, stamp=release_stamp, lang=lang,
                        target=target_count, enrol_fraction=enrol_fraction or DEFAULT_ENROL_FRACTION)
-    if not pdf:
-        _write_whole(output, html)
-        return
-    partial = output.with_name(f".{output.name}.partial")
-    try:
-        html_to_pdf(html, partial)
-        partial.replace(output)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_report(html, output)  # whole or not at all, HTML or PDF by the suffix
 
 def kpi(
     format: Annotated[ErrorFormat, typer.Option("--format", help="text or json.")] = ErrorFormat.text,
@@ -293,7 +275,7 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
               f"this is {records.engine_text(binding.engine_of(target))}")
         return False
     if request.result is None and request.state == "submitted":
-        with err.status(f"counting on {target.description} and checking earlier releases ...", spinner="dots"):
+        with working(f"counting on {target.description} and checking earlier releases ..."):
             checked = ledger.check(opened, request, compiled, target, binding.active_policy())
         if not checked.verdict.ok:
             print("\n== Earlier releases on this CDM ==")
@@ -303,7 +285,7 @@ def _show_result(opened: Store, actor: str, request, compiled: pipeline.Compiled
             raise Refused(f"request {request.id} cannot be released safely next to the earlier releases",
                           "the requester asks for a coarser question (fewer rules apart, no breakdown), or an "
                           "earlier approval is revoked before it is released")
-        with err.status(f"running the feasibility report's release on {target.description} ...", spinner="dots"):
+        with working(f"running the feasibility report's release on {target.description} ..."):
             report = pipeline.run_report(compiled, target, binding.active_policy())
         # The report's tables are reviewed with the count: `release --format html|pdf` checks them too.
         request = workflow.record_result(opened, actor, request.id,
@@ -340,7 +322,7 @@ def review_show(
     from cohortql.fingerprint import fingerprint
     from cohortql.governance import binding, identity, workflow
     from cohortql.report import records
-    from cohortql.report.explain import explain_plan
+    from cohortql.report.explain import concept_labels, explain_plan
 
     with governed(store) as opened:
         actor = identity.acting_user(user)
@@ -352,7 +334,7 @@ def review_show(
             raise Refused(f"the stored definition of request {request_id} now has another fingerprint",
                           "this cohortql version reads it differently: submit it again")
         print("\n== In plain English ==")
-        sys.stdout.write(explain_plan(compiled.plan))
+        sys.stdout.write(explain_plan(compiled.plan, concept_labels(compiled.definition)))
         engine = request.engine
         print(f"\n== SQL ({engine['dialect']}) ==")
         sys.stdout.write(pipeline.rendered_sql(compiled, engine["dialect"], engine["cdm_schema"],

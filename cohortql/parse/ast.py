@@ -196,6 +196,7 @@ class Event:
     concept_set: Name | None
     attributes: tuple[Attribute, ...]
     span: Span = _span()
+    first: bool = False  # `first ever`: each person's first-ever record of the concept set only
 
 
 # ---- entry and observation ------------------------------------------------------------

@@ -126,9 +126,9 @@ class ToAst(Transformer):
 
     # ---- events ----
     def event(self, meta, children):
-        domain, name, *attributes = children
+        first, domain, name, *attributes = children
         concept_set = ast.Name(str(name), _token_span(name)) if name is not None else None
-        return ast.Event(domain, concept_set, tuple(attributes), _meta_span(meta))
+        return ast.Event(domain, concept_set, tuple(attributes), _meta_span(meta), first is not None)
 
     def value_filter(self, meta, children):
         return ast.ValueFilter(children[0], _meta_span(meta))

@@ -6,11 +6,11 @@ import csv
 import io
 import json
 
-from rich.console import Console
 from rich.table import Table
 
 from cohortql.protect.policy import DisclosurePolicy
-from cohortql.protect.result import ProtectedResult, ProtectedTable, TableCell
+from cohortql.protect.result import Cell, ProtectedResult, ProtectedTable, TableCell
+from cohortql.report.terminal import print_table, recording_console
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -98,22 +98,22 @@ def _table_title(table: ProtectedTable) -> str:
 
 def render_table(result: ProtectedResult) -> str:
     result = _require_protected(result)
-    table = Table(title=result.title, title_justify="left")
+    table = Table()
     for header in HEADERS:
         table.add_column(header, justify="left" if header == "rule" else "right")
     for row in _rows(result):
         table.add_row(*row)
-    console = Console(record=True, width=140, file=io.StringIO(), highlight=False)
-    console.print(table)
+    console = recording_console(140)
+    print_table(console, table, result.title)
     console.print(f"final cohort: {result.final.display} persons ({result.entries.display} entry events)")
     for breakdown in result.breakdowns:
         header, rows = _grid(breakdown)
-        grid = Table(title=_table_title(breakdown), title_justify="left")
+        grid = Table()
         for index, name in enumerate(header):
             grid.add_column(name, justify="left" if index == 0 else "right")
         for row in rows:
             grid.add_row(*row)
-        console.print(grid)
+        print_table(console, grid, _table_title(breakdown))
     console.print(f"database: {result.database['description']}")
     console.print(f"policy: {result.policy.describe()}")
     if result.policy_note:
@@ -126,6 +126,14 @@ def render_json(result: ProtectedResult) -> str:
     return json.dumps(_require_protected(result).to_dict(), indent=2) + "\n"
 
 
+def csv_cell(cell: Cell | None) -> list:
+    """A released number as two CSV columns: the number (empty when suppressed, or for no
+    number), then the text shown (`131`, `<10`, `>=10`)."""
+    if cell is None:
+        return ["", ""]
+    return ["" if cell.value is None else cell.value, cell.display]
+
+
 def render_csv(result: ProtectedResult) -> str:
     result = _require_protected(result)
     buffer = io.StringIO()
@@ -134,15 +142,19 @@ def render_csv(result: ProtectedResult) -> str:
         buffer.write(f"# policy note: {result.policy_note}\n")
     # One tidy table: attrition rows, then breakdown rows (one per cell or margin, strata in columns).
     strata = list(result.breakdowns[0].strata) if result.breakdowns else []
-    writer.writerow(["table", "step", "rule", "kind", *strata, "persons", "gain_if_dropped"])
+    writer.writerow(["table", "step", "rule", "kind", *strata, *CSV_NUMBERS])
     blank = [""] * len(strata)
     for index, step in enumerate(result.attrition):
-        gain = step.gain.display if step.gain else ""
-        writer.writerow(["attrition", index, step.rule, step.kind, *blank, step.persons.display, gain])
+        numbers = [*csv_cell(step.persons), *csv_cell(step.gain)]
+        writer.writerow(["attrition", index, step.rule, step.kind, *blank, *numbers])
     for breakdown in result.breakdowns:
-        for row in _table_rows(breakdown):
-            writer.writerow([_table_title(breakdown), "", "", "", *row[:-1], row[-1], ""])
+        for cell in breakdown.cells:
+            place = [_coordinate(c, s) for c, s in zip(cell.coords, breakdown.strata, strict=True)]
+            writer.writerow([_table_title(breakdown), "", "", "", *place, *csv_cell(cell.count), *csv_cell(None)])
     return buffer.getvalue()
+
+
+CSV_NUMBERS = ("persons", "persons_display", "gain_if_dropped", "gain_display")
 
 
 def render_markdown(result: ProtectedResult) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
-from cohortql.report.explain import explain_plan
+from cohortql.report.explain import concept_labels, explain_plan
 from cohortql.report.feasibility import build_report
 from cohortql.report.forecast import DEFAULT_ENROL_FRACTION
 
@@ -29,20 +29,6 @@ def prepare_report() -> Callable[[], None]:
     return thread.join
 
 
-def concept_labels(definition) -> dict[int, str]:
-    """The labels the definition wrote beside its concept ids (`201826 "Type 2 diabetes mellitus"`)."""
-    from cohortql.parse import ast
-
-    labels = {}
-    for statement in definition.statements:
-        if isinstance(statement, ast.ConceptSet):
-            for item in statement.items:
-                label = getattr(item, "label", None)
-                if label:
-                    labels.setdefault(int(item.concept_id.value), label)
-    return labels
-
-
 def report_html(answer, compiled, *, answered_by: str, lang: str = "en",
                 enrol_fraction: float = DEFAULT_ENROL_FRACTION, target: int | None = None,
                 stamp: dict | None = None) -> str:
@@ -58,10 +44,16 @@ def report_html(answer, compiled, *, answered_by: str, lang: str = "en",
 
 
 def write_report(html: str, output: Path) -> None:
-    """Writes the page, or prints it to PDF; raises `pdf.PdfError` or `OSError`."""
-    if output.suffix.lower() == ".pdf":
-        from cohortql.report.pdf import html_to_pdf
+    """Writes the page, or prints it to PDF, completely or not at all (a file beside it renamed
+    over it; removed on any failure, Ctrl-C included); raises `pdf.PdfError` or `OSError`."""
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        if output.suffix.lower() == ".pdf":
+            from cohortql.report.pdf import html_to_pdf
 
-        html_to_pdf(html, output)
-    else:
-        output.write_text(html, encoding="utf-8")
+            html_to_pdf(html, partial)
+        else:
+            partial.write_text(html, encoding="utf-8")
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -46,11 +46,26 @@ def _record_anchor(event: plan.EventQuery) -> _Anchor:
                    _w("the_record_end", noun=noun))
 
 
+def concept_labels(definition) -> dict[int, str]:
+    """The labels the definition wrote beside its concept ids (`201826 "Type 2 diabetes mellitus"`)."""
+    from cohortql.parse import ast
+
+    labels = {}
+    for statement in definition.statements:
+        if isinstance(statement, ast.ConceptSet):
+            for item in statement.items:
+                label = getattr(item, "label", None)
+                if label:
+                    labels.setdefault(int(item.concept_id.value), label)
+    return labels
+
+
 def explain_plan(p: plan.Plan, labels: Mapping[int, str] | None = None, lang: str = "en") -> str:
     """The whole definition: metadata, concept sets, entry, numbered rules, breakdown.
 
-    `labels` name concepts in the concept-set list (the feasibility report passes the labels
-    the definition wrote): words for a reader, not part of the meaning. `lang`: en or fr.
+    `labels` name concepts in the concept-set list (`cohortql explain`, `review show` and the
+    feasibility report pass `concept_labels`, those the definition wrote): words for a reader,
+    not part of the meaning. `lang`: en or fr.
     """
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}; choose from {', '.join(LANGUAGES)}")
@@ -286,7 +301,7 @@ def _codeset_ref(event: plan.EventQuery, p: plan.Plan, summary: bool = False) ->
 
 def _attributes(event: plan.EventQuery, p: plan.Plan, indent: str = "  ") -> list[str]:
     """Each attribute filter as a phrase that can follow a record noun."""
-    phrases = []
+    phrases = [_w("first_ever")] if event.first else []
     if event.nested is not None:
         test = _predicate(event.nested, p, indent + "  ", _record_anchor(event))
         phrases.append(_w("nested", test=test + ("\n" + indent if "\n" in test else "")))

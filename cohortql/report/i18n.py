@@ -310,6 +310,7 @@ EXPLAIN: dict[str, dict[str, str | tuple[str, str]]] = {
         "of_amount": "of {amount}",
         "dated": "dated", "with_start_date": "with start date", "with_end_date": "with end date",
         "with_end_date_next_day": "with end date (the day after its date)", "and_window": "and {window}",
+        "first_ever": "the person's first-ever one of the concept set (later ones are not tried)",
         "the_index_end": "the index record's end date", "the_record_end": "the {noun}'s end date",
         "qualify": "Qualifying entries, tested before the rules (the attrition starts with them){kept}: an entry "
                    "event qualifies when the person {test}",
@@ -432,6 +433,7 @@ EXPLAIN: dict[str, dict[str, str | tuple[str, str]]] = {
         "of_amount": "de {amount}",
         "dated": "daté", "with_start_date": "commençant", "with_end_date": "finissant",
         "with_end_date_next_day": "finissant (le lendemain de sa date)", "and_window": "et {window}",
+        "first_ever": "le tout premier de la personne dans l’ensemble de concepts (les suivants ne sont pas essayés)",
         "the_index_end": "la date de fin de l’entrée", "the_record_end": "la date de fin de cet {noun}",
         "qualify": "Entrées retenues, testées avant les règles (l’attrition part d’elles){kept} : une entrée est "
                    "retenue quand la personne {test}",

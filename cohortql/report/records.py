@@ -6,17 +6,15 @@ attribute, so the report layer depends on nothing above it.
 
 from __future__ import annotations
 
-import io
 import json
 
-from rich.console import Console
 from rich.table import Table
 
+from cohortql.report.terminal import table_text
 
-def _text(table: Table) -> str:
-    console = Console(record=True, width=140, file=io.StringIO(), highlight=False)
-    console.print(table)
-    return console.export_text()
+
+def _text(table: Table, title: str | None = None) -> str:
+    return table_text(table, title)
 
 
 def engine_text(engine: dict) -> str:
@@ -148,13 +146,13 @@ def _days(value: float | None) -> str:
 
 
 def kpi_text(kpi) -> str:
-    table = Table(title="Requests per month and sponsor", title_justify="left", box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False)
     for column in ("month", "sponsor", "requests"):
         table.add_column(column, justify="right" if column == "requests" else "left")
     for month, sponsor, n in kpi.requests_by_month_and_sponsor:
         table.add_row(month, sponsor, str(n))
     rate = "-" if kpi.approval_rate is None else f"{100 * kpi.approval_rate:.0f}%"
-    return _text(table) + "\n".join([
+    return _text(table, "Requests per month and sponsor") + "\n".join([
         "",
         f"requests submitted: {kpi.submitted}; released: {kpi.released}",
         f"approval rate: {rate} ({kpi.approved} approved, {kpi.rejected} rejected)",

@@ -11,6 +11,8 @@ from rich.table import Table
 
 from cohortql.protect.result import Cell
 from cohortql.protect.variants import ProtectedVariants
+from cohortql.report.counts import CSV_NUMBERS, csv_cell
+from cohortql.report.terminal import print_table, recording_console
 
 FORMATS = ("table", "json", "csv")
 _CHART_WIDTH = 40
@@ -38,7 +40,7 @@ def _steps(released: ProtectedVariants) -> tuple[list[str], list[dict[str, Cell]
 
 
 def _console() -> Console:
-    return Console(record=True, width=160, file=io.StringIO(), highlight=False)
+    return recording_console(160)
 
 
 def _footer(console: Console, released: ProtectedVariants) -> None:
@@ -50,7 +52,7 @@ def _footer(console: Console, released: ProtectedVariants) -> None:
 
 def render_variants_table(released: ProtectedVariants, title: str = "attrition by variant") -> str:
     names, by_variant = _steps(released)
-    table = Table(title=title, title_justify="left")
+    table = Table()
     table.add_column("rule")
     for index in range(len(released.variants)):
         table.add_column(f"[{index + 1}] persons", justify="right")
@@ -72,8 +74,8 @@ def render_variants_table(released: ProtectedVariants, title: str = "attrition b
     table.add_row(*final)
     console = _console()
     for index, variant in enumerate(released.variants):
-        console.print(f"[{index + 1}] {variant.label}", markup=False)
-    console.print(table)
+        console.print(f"[{index + 1}] {variant.label}")
+    print_table(console, table, title)
     _footer(console, released)
     return console.export_text()
 
@@ -81,11 +83,11 @@ def render_variants_table(released: ProtectedVariants, title: str = "attrition b
 def render_variants_csv(released: ProtectedVariants) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["variant", "label", "step", "rule", "kind", "persons", "gain_if_dropped"])
+    writer.writerow(["variant", "label", "step", "rule", "kind", *CSV_NUMBERS])
     for index, variant in enumerate(released.variants, start=1):
         for step_index, step in enumerate(variant.attrition):
-            gain = step.gain.display if step.gain else ""
-            writer.writerow([index, variant.label, step_index, step.rule, step.kind, step.persons.display, gain])
+            numbers = [*csv_cell(step.persons), *csv_cell(step.gain)]
+            writer.writerow([index, variant.label, step_index, step.rule, step.kind, *numbers])
     return buffer.getvalue()
 
 
@@ -118,19 +120,19 @@ def render_sweep(result, fmt: str) -> str:
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["rule", "number", "value", "final"])
+        writer.writerow(["rule", "number", "value", "final", "final_display"])
         for value, cell in finals:
-            writer.writerow([result.rule, result.number, format(value, "f"), cell.display])
+            writer.writerow([result.rule, result.number, format(value, "f"), *csv_cell(cell)])
         return buffer.getvalue()
     largest = max((cell.value or 0 for _, cell in finals), default=0)
-    table = Table(title=f'final count as "{result.rule}" has {result.number} replaced', title_justify="left")
+    table = Table()
     table.add_column("value", justify="right")
     table.add_column("final persons", justify="right")
     table.add_column("")
     for value, cell in finals:
         table.add_row(format(value, "f"), cell.display, _bar(cell.value, largest))
     console = _console()
-    console.print(table)
+    print_table(console, table, f'final count as "{result.rule}" has {result.number} replaced')
     console.print(f"as written ({result.number}): {released.variants[-1].final.display} persons")
     _footer(console, released)
     return console.export_text()
@@ -162,16 +164,19 @@ def render_impact(result, fmt: str) -> str:
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([h.replace(" ", "_") for h in headers])
-        writer.writerows(values)
+        names = ("shapley", "excluded_alone", "final_without_rule", "gain_if_dropped")  # as in the JSON
+        writer.writerow(["rule", "kind", *(f"{n}{suffix}" for n in names for suffix in ("", "_display"))])
+        for row in result.rows:
+            cells = (row.shapley, row.alone, row.final_without, row.gain_if_dropped)
+            writer.writerow([row.rule, row.kind, *(part for cell in cells for part in csv_cell(cell))])
         return buffer.getvalue()
-    table = Table(title="impact of each rule on the final count", title_justify="left")
+    table = Table()
     for index, header in enumerate(headers):
         table.add_column(header, justify="left" if index < 2 else "right")
     for row in values:
         table.add_row(*row)
     console = _console()
-    console.print(table)
+    print_table(console, table, "impact of each rule on the final count")
     console.print(f"final cohort: {released.variants[0].final.display} persons")
     console.print("shapley value: the rule's fair share of the persons the rules remove (docs/whatif.md)")
     _footer(console, released)

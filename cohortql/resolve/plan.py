@@ -91,6 +91,9 @@ class EventQuery:
     # The record must itself meet this test, its windows, age and sex taken relative to the record
     # (which must lie in an observation period: Circe's CorrelatedCriteria on a criterion).
     nested: Test | None = None
+    # Only each person's first-ever record of the concept set, ranked before any other test (Circe's
+    # First on a criterion); ties: the lowest record id.
+    first: bool = False
 
     def __post_init__(self):
         _require(self.domain in DOMAINS, f"unknown domain {self.domain}")

@@ -231,6 +231,14 @@ class _Resolver:
                     prior = days
                 else:
                     post = days
+        for event in entries[0].events:
+            if event.first:
+                self.error(
+                    "E138",
+                    "`first ever` on an entry event",
+                    event.span,
+                    "write `entry first ...` for each person's first-ever entry record",
+                )
         events = [self.event(event) for event in entries[0].events]
         qualify = self.qualify(qualifies, entries[0].mode)
         if any(event is None for event in events) or qualify is False:
@@ -323,7 +331,7 @@ class _Resolver:
             ok = self.attribute(attribute, node.domain, table, fields) and ok
         if not ok:
             return None
-        return plan.EventQuery(node.domain, codeset_id, **fields)
+        return plan.EventQuery(node.domain, codeset_id, **fields, first=node.first)
 
     def attribute(self, attribute, domain: str, table, fields: dict) -> bool:
         if isinstance(attribute, ast.NestedCriterion):

@@ -69,8 +69,11 @@ def test_count_table_names_the_database_and_suppresses():
 def test_count_csv_and_markdown():
     csv_out = CliRunner().invoke(app, ["count", Q4, "--format", "csv"]).stdout
     rows = list(csv.DictReader(io.StringIO(csv_out)))
-    assert [r["persons"] for r in rows] == ["191", "112", "13"]
-    assert rows[1]["gain_if_dropped"] == "<10"
+    assert [r["persons"] for r in rows] == ["191", "112", "13"]  # numbers, in a numeric column
+    assert [r["persons_display"] for r in rows] == ["191", "112", "13"]
+    assert (rows[1]["gain_if_dropped"], rows[1]["gain_display"]) == ("", "<10")  # suppressed: no number
+    assert (rows[2]["gain_if_dropped"], rows[2]["gain_display"]) == ("99", "99")
+    assert (rows[0]["gain_if_dropped"], rows[0]["gain_display"]) == ("", "")  # the entry step has no gain
     markdown = CliRunner().invoke(app, ["count", Q4, "--format", "markdown"]).stdout
     assert "| age 40-79 | 112 | 58.6% | <10 |" in markdown
 

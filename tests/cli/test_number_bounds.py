@@ -96,3 +96,11 @@ def test_a_sweep_range_is_counted_before_it_is_listed():
             variants.parse_range(wrong)
     result = runner.invoke(app, ["sweep", Q1, "--rule", "age 35-45", "--number", "1", "--vary", "0..1e9/0.001"])
     assert result.exit_code == 2 and "sweep at most 200 values" in result.stderr
+
+
+def test_a_named_missing_profile_says_how_to_fix_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("COHORTQL_PROFILE", str(tmp_path / "typo.toml"))
+    for args in (["policy", "show"], ["count", Q1]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "no profile file at" in result.stderr
+        assert "unset COHORTQL_PROFILE" in result.stderr and "[disclosure]" not in result.stderr  # not a bad table

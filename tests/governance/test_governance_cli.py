@@ -114,8 +114,16 @@ def test_full_cycle(people, definition, tmp_path, store):
 
     markdown = ok("release", request_id, "--format", "markdown", user="stella").stdout
     assert "| approved_by | stella |" in markdown and "Final cohort: **13** persons" in markdown
+    # The stamp as a person reads it, never Python's reprs of dicts, booleans or None.
+    assert "| policy | small-cell suppression: threshold 10 (small counts shown as <10); 0 shown exactly; " \
+           "no rounding; complementary suppression on; attrition differences protected |" in markdown
+    assert re.search(r"\| approved_at \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \|", markdown)
+    assert "| engine | duckdb: Eunomia demo CDM" in markdown
+    assert re.search(r"\| audit_record \| record \d+, sha256:[0-9a-f]{64} \|", markdown)
     csv_text = ok("release", request_id, "--format", "csv", user="rita").stdout
     assert csv_text.startswith("# cohortql release\n# request: ")
+    stamp_lines = [line for line in csv_text.splitlines() if line.startswith("#")]
+    assert not any(word in line for line in stamp_lines for word in ("True", "False", "None", "{", "=")), stamp_lines
     rows = list(csv.DictReader(io.StringIO("".join(line + "\n" for line in csv_text.splitlines()
                                                    if not line.startswith("#")))))
     assert [r["persons"] for r in rows] == ["191", "112", "13"]

@@ -88,7 +88,7 @@ def test_the_definition_text_carries_the_concept_labels_it_wrote():
     text = explain_plan(compiled.plan, concept_labels(compiled.definition))
     assert '- HbA1c: 3004410 "Hemoglobin A1c/Hemoglobin.total in Blood" without descendants' in text
     assert '201826 "Type 2 diabetes mellitus" and its descendants' in text
-    assert explain_plan(compiled.plan) == explain_plan(compiled.plan, {})  # no labels: as `cohortql explain`
+    assert explain_plan(compiled.plan) == explain_plan(compiled.plan, {})  # no labels given: none shown
 
 
 def test_the_report_takes_only_a_protected_result():
