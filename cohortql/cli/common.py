@@ -222,7 +222,8 @@ def expected_errors():
 
 
 def warn_unknown_concepts(compiled: pipeline.Compiled, target) -> None:
-    """A concept id the target's vocabulary lacks matches no record: say so before counting."""
+    """A concept id the target's vocabulary lacks matches no record: say so once the count has
+    succeeded (when it fails, its own error is the one to read, not a warning before it)."""
     with expected_errors():
         unknown = pipeline.unknown_concepts(compiled, target)
     for diagnostic in unknown:

@@ -53,9 +53,9 @@ def count(
     active_policy, note = policy.with_floor_note()
     target = database.target()
     counter = None if cache.no_cache else cache.counter(target)
-    warn_unknown_concepts(compiled, target)
     with expected_errors(), working(f"counting on {target.description} ..."), cache_warnings():
         result = pipeline.run(compiled, target, active_policy, by=dimensions, policy_note=note, cache=counter)
+    warn_unknown_concepts(compiled, target)
     if format is OutputFormat.table:
         err.print(f"answered by: {target.description}", markup=False)
     sys.stdout.write(render(result, format.value))
@@ -91,9 +91,9 @@ def report(
     target_db = database.target()
     counter = None if cache.no_cache else cache.counter(target_db)
     ready = prepare_report()  # the page's libraries load while the database counts
-    warn_unknown_concepts(compiled, target_db)
     with expected_errors(), working(f"counting on {target_db.description} ..."), cache_warnings():
         answer = pipeline.run_report(compiled, target_db, active_policy, place=by.value, cache=counter)
+    warn_unknown_concepts(compiled, target_db)
     try:
         with working(f"writing {output} ..."):
             ready()
