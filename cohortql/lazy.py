@@ -11,12 +11,14 @@ from collections.abc import Callable
 from importlib import import_module
 
 
-def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], object]:
-    """A module `__getattr__` for `package` serving each name of `exports` from its module (relative)."""
+def lazy_exports(package: str, modules: dict[str, tuple[str, ...]]) -> tuple[list[str], Callable[[str], object]]:
+    """(`__all__`, module `__getattr__`) for `package`: each name of `modules` served from its module
+    (relative, e.g. ".result")."""
+    exports = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str) -> object:
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         return getattr(import_module(exports[name], package), name)
 
-    return __getattr__
+    return sorted(exports), __getattr__

@@ -2,17 +2,9 @@
 
 from cohortql.lazy import lazy_exports
 
-_EXPORTS = {
-    "AttritionStep": ".result",
-    "Breakdown": ".tables",
-    "Cell": ".result",
-    "DisclosurePolicy": ".policy",
-    "Hierarchy": ".tables",
-    "PolicyError": ".policy",
-    "ProtectedResult": ".result",
-    "ProtectedTable": ".result",
-    "TableCell": ".result",
-    "protect": ".protector",
-}
-__all__ = list(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(__name__, {
+    ".policy": ("DisclosurePolicy", "PolicyError"),
+    ".protector": ("protect",),
+    ".result": ("AttritionStep", "Cell", "ProtectedResult", "ProtectedTable", "TableCell"),
+    ".tables": ("Breakdown", "Hierarchy"),
+})
