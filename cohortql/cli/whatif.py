@@ -30,6 +30,18 @@ def command_errors():
         raise base.fail(error.cause, error.hint, code=2) from None
 
 
+def count_and_write(database, policy, cache, check, count, render, format) -> None:
+    """What compare, whatif, sweep and impact share: the policy held against the floor, `check()` of
+    the input (a bad rule or number stops before the database), `count(checked, counter, policy,
+    note)` on the target's counter, and `render(result, format)` on stdout."""
+    active_policy, note = policy.with_floor_note()
+    with command_errors():
+        checked = check()
+        counting = cache.counter(database.target())
+        result = count(checked, counting, active_policy, note)
+    sys.stdout.write(render(result, format.value))
+
+
 @base.option_groups
 def compare(
     files: list[Path] = typer.Argument(..., help="Two or more definition files."),
@@ -46,11 +58,7 @@ def compare(
     if len(files) < 2:
         raise base.fail("compare needs at least two definition files", code=2)
     sources = [base.read_definition(file) for file in files]
-    active_policy, note = policy.with_floor_note()
-    counting = cache.counter(database.target())
-    with command_errors():
-        released = app.compare(sources, counting, active_policy, note)
-    sys.stdout.write(render_variants(released, format.value))
+    count_and_write(database, policy, cache, lambda: sources, app.compare, render_variants, format)
 
 
 @base.option_groups
@@ -71,12 +79,8 @@ def whatif(
     from cohortql.whatif import app
 
     source = base.read_definition(file)
-    active_policy, note = policy.with_floor_note()
-    with command_errors():
-        variants = app.whatif_sources(source, drop or [], set_ or [], each)  # bad input stops before the database
-        counting = cache.counter(database.target())
-        released = app.release_sources(variants, counting, active_policy, note)
-    sys.stdout.write(render_variants(released, format.value))
+    count_and_write(database, policy, cache, lambda: app.whatif_sources(source, drop or [], set_ or [], each),
+                    app.release_sources, render_variants, format)
 
 
 @base.option_groups
@@ -98,12 +102,14 @@ def sweep(
     from cohortql.whatif import variants as edit
 
     source = base.read_definition(file)
-    active_policy, note = policy.with_floor_note()
-    with command_errors():
-        edit.choose_number(source, rule, edit.parse_range(vary), number)  # bad input stops before the database
-        counting = cache.counter(database.target())
-        result = app.sweep(source, rule, vary, counting, active_policy, number, note)
-    sys.stdout.write(render_sweep(result, format.value))
+
+    def check():
+        return edit.choose_number(source, rule, edit.parse_range(vary), number)
+
+    def count(_chosen, counting, active_policy, note):
+        return app.sweep(source, rule, vary, counting, active_policy, number, note)
+
+    count_and_write(database, policy, cache, check, count, render_sweep, format)
 
 
 @base.option_groups
@@ -120,11 +126,7 @@ def impact(
     from cohortql.whatif import app
 
     source = base.read_definition(file)
-    active_policy, note = policy.with_floor_note()
-    counting = cache.counter(database.target())
-    with command_errors():
-        result = app.impact(source, counting, active_policy, note)
-    sys.stdout.write(render_impact(result, format.value))
+    count_and_write(database, policy, cache, lambda: source, app.impact, render_impact, format)
 
 
 @base.option_groups
