@@ -345,6 +345,16 @@ def review_show(
         raise fail("the result could not be shown", "connect to the engine the request names (--db URL)")
 
 
+def _decide(store, user, decide, said: str) -> None:
+    """One steward decision, `decide(opened store, acting user)` -> the request; then `said` with the
+    request's {id} and who decided ({by})."""
+    from cohortql.governance import identity
+
+    with governed(store) as opened:
+        request = decide(opened, identity.acting_user(user))
+    print(said.format(id=request.id, by=request.decided_by))
+
+
 @review_app.command("approve")
 def review_approve(
     request_id: RequestArgument,
@@ -352,40 +362,38 @@ def review_approve(
     store: StoreOption = None, user: UserOption = None,
 ) -> None:
     """Approve a reviewed request (stewards only; never your own request)."""
-    from cohortql.governance import binding, identity, workflow
+    from cohortql.governance import binding, workflow
 
-    with governed(store) as opened:
-        request = workflow.approve(opened, identity.acting_user(user), request_id, note,
-                                   policy_now=binding.active_policy().to_dict())
-    print(f"request {request_id} approved by {request.decided_by}")
+    def approve(opened, actor):
+        return workflow.approve(opened, actor, request_id, note, policy_now=binding.active_policy().to_dict())
+
+    _decide(store, user, approve, "request {id} approved by {by}")
+
+
+RejectReason = Annotated[str, typer.Option("--reason", help="Why, for the requester.")]
+RevokeReason = Annotated[str, typer.Option("--reason", help="Why the approval no longer stands.")]
+
+
+def _decide_with_reason(action: str, request_id: int, reason: str, store, user, said: str) -> None:
+    """`review reject` and `review revoke`: the workflow step of that name, with the reason."""
+    from cohortql.governance import workflow
+
+    step = getattr(workflow, action)
+    _decide(store, user, lambda opened, actor: step(opened, actor, request_id, reason), said)
 
 
 @review_app.command("reject")
-def review_reject(
-    request_id: RequestArgument,
-    reason: Annotated[str, typer.Option("--reason", help="Why, for the requester.")],
-    store: StoreOption = None, user: UserOption = None,
-) -> None:
+def review_reject(request_id: RequestArgument, reason: RejectReason, store: StoreOption = None,
+                  user: UserOption = None) -> None:
     """Reject a request, with the reason (stewards only; never your own request)."""
-    from cohortql.governance import identity, workflow
-
-    with governed(store) as opened:
-        request = workflow.reject(opened, identity.acting_user(user), request_id, reason)
-    print(f"request {request_id} rejected by {request.decided_by}")
+    _decide_with_reason("reject", request_id, reason, store, user, "request {id} rejected by {by}")
 
 
 @review_app.command("revoke")
-def review_revoke(
-    request_id: RequestArgument,
-    reason: Annotated[str, typer.Option("--reason", help="Why the approval no longer stands.")],
-    store: StoreOption = None, user: UserOption = None,
-) -> None:
+def review_revoke(request_id: RequestArgument, reason: RevokeReason, store: StoreOption = None,
+                  user: UserOption = None) -> None:
     """Revoke an approval that has not been released (stewards only)."""
-    from cohortql.governance import identity, workflow
-
-    with governed(store) as opened:
-        request = workflow.revoke(opened, identity.acting_user(user), request_id, reason)
-    print(f"approval of request {request_id} revoked by {request.decided_by}")
+    _decide_with_reason("revoke", request_id, reason, store, user, "approval of request {id} revoked by {by}")
 
 
 # ---- audit -----------------------------------------------------------------------------------
