@@ -41,7 +41,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import singledispatch
 
 from cohortql.parse import ast
 
@@ -139,18 +138,11 @@ def _comment_lines(comments: list[ast.Comment], lines: list[str]) -> None:
 # ---- statements ----------------------------------------------------------------------------
 
 
-@singledispatch
-def _statement(node) -> str:
-    raise TypeError(f"not a statement: {node!r}")
+def _statement(node: ast.Statement) -> str:
+    return _written(_STATEMENTS, node, "not a statement:")
 
 
-@_statement.register
-def _(node: ast.Meta) -> str:
-    return f"{node.key} {_quote(node.value)}"
-
-
-@_statement.register
-def _(node: ast.ConceptSet) -> str:
+def _concept_set(node: ast.ConceptSet) -> str:
     head = f"concepts {node.name.text} = {{"
     items = [_inline(item) for item in node.items]
     if len(items) <= 1:
@@ -158,39 +150,32 @@ def _(node: ast.ConceptSet) -> str:
     return "\n".join([head, *(f"{INDENT}{item}," for item in items), "}"])
 
 
-@_statement.register
-def _(node: ast.Entry) -> str:
-    return f"entry {node.mode} " + " or ".join(_inline(event) for event in node.events)
-
-
-@_statement.register
-def _(node: ast.Observation) -> str:
+def _observation(node: ast.Observation) -> str:
     spans = " and ".join(f"{s.days.value} {_days(s.days.value)} {s.direction}" for s in node.spans)
     return f"require observation {spans} index"
 
 
-@_statement.register
-def _(node: ast.Qualify) -> str:
-    return f"qualify {node.mode}: {_criterion(node.criterion, '')}"
-
-
-@_statement.register
-def _(node: ast.Rule) -> str:
-    return f"{node.kind} {_quote(node.name)}: {_criterion(node.criterion, '')}"
-
-
-@_statement.register
-def _(node: ast.Breakdown) -> str:
-    return "breakdown by " + ", ".join(name.text for name in node.dimensions)
+_STATEMENTS = {
+    ast.Meta: lambda node: f"{node.key} {_quote(node.value)}",
+    ast.ConceptSet: _concept_set,
+    ast.Entry: lambda node: f"entry {node.mode} " + " or ".join(_inline(event) for event in node.events),
+    ast.Observation: _observation,
+    ast.Qualify: lambda node: f"qualify {node.mode}: {_criterion(node.criterion, '')}",
+    ast.Rule: lambda node: f"{node.kind} {_quote(node.name)}: {_criterion(node.criterion, '')}",
+    ast.Breakdown: lambda node: "breakdown by " + ", ".join(name.text for name in node.dimensions),
+}
 
 
 # ---- criteria: the only nodes that can span several lines -------------------------------------
 
 
-def _criterion(node: ast.Criterion, indent: str) -> str:
-    """A criterion whose first line continues a line already indented by `indent`."""
+def _criterion(node: ast.Criterion, indent: str | None) -> str:
+    """A criterion whose first line continues a line already indented by `indent`; with `indent`
+    None, on one line, groups too (a nested criterion stays inside its event's line)."""
     if isinstance(node, ast.Group):
         head = {"any": "any of", "all": "all of"}.get(node.kind) or f"at least {node.count.value} of"
+        if indent is None:
+            return f"{head} (" + ", ".join(_criterion(child, None) for child in node.children) + ")"
         children = [f"{indent}{INDENT}{_criterion(child, indent + INDENT)}," for child in node.children]
         return "\n".join([f"{head} (", *children, f"{indent})"])
     if isinstance(node, ast.Not):
@@ -201,28 +186,19 @@ def _criterion(node: ast.Criterion, indent: str) -> str:
 # ---- one-line nodes ---------------------------------------------------------------------------
 
 
-@singledispatch
 def _inline(node) -> str:
-    raise TypeError(f"cannot format {node!r}")
+    return _written(_INLINE, node, "cannot format")
 
 
-@_inline.register
-def _(node: ast.ConceptInclude) -> str:
-    return _concept(str(node.concept_id.value), node.label, node.descendants)
+def _written(writers: dict, node, refusal: str) -> str:
+    """The text of `node` by the writer of its type."""
+    write = writers.get(type(node))
+    if write is None:
+        raise TypeError(f"{refusal} {node!r}")
+    return write(node)
 
 
-@_inline.register
-def _(node: ast.ConceptExclude) -> str:
-    return _concept(f"exclude {node.concept_id.value}", node.label, node.descendants)
-
-
-@_inline.register
-def _(node: ast.SourceCodes) -> str:
-    return f"source {node.vocabulary.text} {_quote(node.pattern)}"
-
-
-@_inline.register
-def _(node: ast.Event) -> str:
+def _event(node: ast.Event) -> str:
     words = ["first ever"] if node.first else []
     words.append(node.domain.replace("_", " "))
     if node.concept_set is not None:
@@ -231,144 +207,84 @@ def _(node: ast.Event) -> str:
     return " ".join(words)
 
 
-@_inline.register
-def _(node: ast.ValueFilter) -> str:
-    return f"with value {_inline(node.comparison)}"
-
-
-@_inline.register
-def _(node: ast.ValueConceptFilter) -> str:
-    return f"with value concept {node.concept_set.text}"
-
-
-@_inline.register
-def _(node: ast.SourceConceptFilter) -> str:
-    return f"with source concept {node.concept_set.text}"
-
-
-@_inline.register
-def _(node: ast.UnitFilter) -> str:
+def _units(node: ast.UnitFilter) -> str:
     return "with unit " + ", ".join(_quote(u.value) if isinstance(u.value, str) else str(u.value) for u in node.units)
 
 
-@_inline.register
-def _(node: ast.VisitTypeFilter) -> str:
-    return f"with visit type {node.value}"
-
-
-@_inline.register
-def _(node: ast.DurationFilter) -> str:
+def _duration(node: ast.DurationFilter) -> str:
     comparison = node.comparison
     one = isinstance(comparison, ast.Compare) and abs(comparison.value.value) == 1
     return f"with duration {_inline(comparison)} {'day' if one else 'days'}"
 
 
-@_inline.register
-def _(node: ast.DaysSupplyFilter) -> str:
-    return f"with days supply {_inline(node.comparison)}"
-
-
-@_inline.register
-def _(node: ast.ConceptColumnFilter) -> str:
+def _concept_column(node: ast.ConceptColumnFilter) -> str:
     concepts = ", ".join(_concept(str(c.concept_id.value), c.label, False) for c in node.concepts)
     return f"with {node.attribute.replace('_', ' ')} {concepts}"
 
 
-@_inline.register
-def _(node: ast.NestedCriterion) -> str:
-    return f"with ({_one_line(node.criterion)})"
-
-
-def _one_line(node: ast.Criterion) -> str:
-    """A criterion on one line, groups too: a nested criterion stays inside its event's line."""
-    if isinstance(node, ast.Group):
-        head = {"any": "any of", "all": "all of"}.get(node.kind) or f"at least {node.count.value} of"
-        return f"{head} (" + ", ".join(_one_line(child) for child in node.children) + ")"
-    if isinstance(node, ast.Not):
-        return "not " + _one_line(node.child)
-    return _inline(node)
-
-
-@_inline.register
-def _(node: ast.Compare) -> str:
-    return f"{node.op} {_number(node.value.value)}"
-
-
-@_inline.register
-def _(node: ast.Between) -> str:
-    return f"between {_number(node.low.value)} and {_number(node.high.value)}"
-
-
-@_inline.register
-def _(node: ast.EventCriterion) -> str:
+def _event_criterion(node: ast.EventCriterion) -> str:
     words = [] if node.occurrence is None else [_inline(node.occurrence)]
     return " ".join([*words, _inline(node.event), _inline(node.window)])
 
 
-@_inline.register
-def _(node: ast.Occurrence) -> str:
+def _occurrence(node: ast.Occurrence) -> str:
     if node.kind == "none":
         return "no"
     head = {"at_least": "at least", "at_most": "at most", "exactly": "exactly"}[node.kind]
     return f"{head} {node.count.value}" + (" distinct days of" if node.distinct_days else "")
 
 
-@_inline.register
-def _(node: ast.Age) -> str:
-    return f"age {_inline(node.comparison)}"
-
-
-@_inline.register
-def _(node: ast.Sex) -> str:
-    return f"sex {node.value.text}"
-
-
-@_inline.register
-def _(node: ast.IndexDate) -> str:
+def _index_date(node: ast.IndexDate) -> str:
     comparison = node.comparison
     if isinstance(comparison, ast.DateCompare):
         return f"index date {comparison.op} {comparison.date}"
     return f"index date between {comparison.low} and {comparison.high}"
 
 
-@_inline.register
-def _(node: ast.Window) -> str:
+def _window(node: ast.Window) -> str:
     words = [_inline(node.span_)] if node.date is None else [node.date, _inline(node.span_)]
     if node.also is not None:
         words += ["and", node.also.date, _inline(node.also.span_)]
     return " ".join(words) + (" ignoring observation period" if node.ignore_observation else "")
 
 
-@_inline.register
-def _(node: ast.Within) -> str:
-    return f"within {node.days.value} {_days(node.days.value)} {node.direction} {node.anchor}"
-
-
-@_inline.register
-def _(node: ast.Around) -> str:
-    return f"within {node.days.value} {_days(node.days.value)} of {node.anchor}"
-
-
-@_inline.register
-def _(node: ast.FromTo) -> str:
-    return f"from {_inline(node.start)} to {_inline(node.end)}"
-
-
-@_inline.register
-def _(node: ast.Offset) -> str:
+def _offset(node: ast.Offset) -> str:
     if node.days is None:
         return node.anchor if node.direction is None else f"all days {node.direction} {node.anchor}"
     return f"{node.days.value} {_days(node.days.value)} {node.direction} {node.anchor}"
 
 
-@_inline.register
-def _(node: ast.AnyTime) -> str:
-    return "any time" if node.direction is None else f"any time {node.direction} {node.anchor}"
-
-
-@_inline.register
-def _(node: ast.OnIndex) -> str:
-    return f"on {node.anchor}"
+# One writer per node type: an expression of the node's fields,
+_INLINE = {
+    ast.ConceptInclude: lambda node: _concept(str(node.concept_id.value), node.label, node.descendants),
+    ast.ConceptExclude: lambda node: _concept(f"exclude {node.concept_id.value}", node.label, node.descendants),
+    ast.SourceCodes: lambda node: f"source {node.vocabulary.text} {_quote(node.pattern)}",
+    ast.ValueFilter: lambda node: f"with value {_inline(node.comparison)}",
+    ast.ValueConceptFilter: lambda node: f"with value concept {node.concept_set.text}",
+    ast.SourceConceptFilter: lambda node: f"with source concept {node.concept_set.text}",
+    ast.VisitTypeFilter: lambda node: f"with visit type {node.value}",
+    ast.DaysSupplyFilter: lambda node: f"with days supply {_inline(node.comparison)}",
+    ast.NestedCriterion: lambda node: f"with ({_criterion(node.criterion, None)})",
+    ast.Compare: lambda node: f"{node.op} {_number(node.value.value)}",
+    ast.Between: lambda node: f"between {_number(node.low.value)} and {_number(node.high.value)}",
+    ast.Age: lambda node: f"age {_inline(node.comparison)}",
+    ast.Sex: lambda node: f"sex {node.value.text}",
+    ast.Within: lambda node: f"within {node.days.value} {_days(node.days.value)} {node.direction} {node.anchor}",
+    ast.Around: lambda node: f"within {node.days.value} {_days(node.days.value)} of {node.anchor}",
+    ast.FromTo: lambda node: f"from {_inline(node.start)} to {_inline(node.end)}",
+    ast.AnyTime: lambda node: "any time" if node.direction is None else f"any time {node.direction} {node.anchor}",
+    ast.OnIndex: lambda node: f"on {node.anchor}",
+    # or a function above.
+    ast.Event: _event,
+    ast.UnitFilter: _units,
+    ast.DurationFilter: _duration,
+    ast.ConceptColumnFilter: _concept_column,
+    ast.EventCriterion: _event_criterion,
+    ast.Occurrence: _occurrence,
+    ast.IndexDate: _index_date,
+    ast.Window: _window,
+    ast.Offset: _offset,
+}
 
 
 # ---- words -------------------------------------------------------------------------------------
