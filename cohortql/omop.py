@@ -99,6 +99,10 @@ class DomainTable:
         return next(c for c in self.concept_columns if c.attribute == attribute)
 
 
+# The Circe attributes of the domains whose records carry a value (measurement, observation).
+_VALUED_ATTRIBUTES = (("VisitType", "visit_type"), ("ValueAsNumber", "value"), ("Unit", "unit"),
+                      ("ValueAsConcept", "value_concept"))
+
 DOMAINS: dict[str, DomainTable] = {
     d.word: d
     for d in (
@@ -127,19 +131,13 @@ DOMAINS: dict[str, DomainTable] = {
             "measurement", "measurement", "measurement_id", "measurement_concept_id",
             "measurement_source_concept_id", "measurement_date", None, "measurement_type_concept_id",
             "visit_occurrence_id", "measurement record", "Measurement", has_value=True,
-            circe_attributes=(
-                ("VisitType", "visit_type"), ("ValueAsNumber", "value"), ("Unit", "unit"),
-                ("ValueAsConcept", "value_concept"),
-            ),
+            circe_attributes=_VALUED_ATTRIBUTES,
         ),
         DomainTable(
             "observation", "observation", "observation_id", "observation_concept_id",
             "observation_source_concept_id", "observation_date", None, "observation_type_concept_id",
             "visit_occurrence_id", "observation record", "Observation", has_value=True,
-            circe_attributes=(
-                ("VisitType", "visit_type"), ("ValueAsNumber", "value"), ("Unit", "unit"),
-                ("ValueAsConcept", "value_concept"),
-            ),
+            circe_attributes=_VALUED_ATTRIBUTES,
         ),
         DomainTable(
             "visit", "visit_occurrence", "visit_occurrence_id", "visit_concept_id", "visit_source_concept_id",
