@@ -44,6 +44,35 @@ def _int(token: Token) -> ast.Int:
     return ast.Int(int(token), _token_span(token))
 
 
+def _node(cls):
+    """The rule of a node whose children are its fields, in order: the node, with the rule's span."""
+
+    def build(self, meta, children):
+        return cls(*children, _meta_span(meta))
+
+    return build
+
+
+def _named(cls):
+    """The rule of a node whose one field is the name its one child spells."""
+
+    def build(self, meta, children):
+        (name,) = children
+        return cls(ast.Name(str(name), _token_span(name)), _meta_span(meta))
+
+    return build
+
+
+def _concept(cls):
+    """`[exclude] ID ["label"] [with descendants]`: the concept set item `cls`."""
+
+    def build(self, meta, children):
+        concept_id, label, descendants = children
+        return cls(_int(concept_id), _unquote(label) if label else None, bool(descendants), _meta_span(meta))
+
+    return build
+
+
 @v_args(meta=True)
 class ToAst(Transformer):
     def __init__(self, source: Source):
@@ -82,17 +111,8 @@ class ToAst(Transformer):
         items = tuple(item for item in items if item is not None)
         return ast.ConceptSet(ast.Name(str(name), _token_span(name)), items, _meta_span(meta))
 
-    def concept_include(self, meta, children):
-        concept_id, label, descendants = children
-        return ast.ConceptInclude(
-            _int(concept_id), _unquote(label) if label else None, bool(descendants), _meta_span(meta)
-        )
-
-    def concept_exclude(self, meta, children):
-        concept_id, label, descendants = children
-        return ast.ConceptExclude(
-            _int(concept_id), _unquote(label) if label else None, bool(descendants), _meta_span(meta)
-        )
+    concept_include = _concept(ast.ConceptInclude)
+    concept_exclude = _concept(ast.ConceptExclude)
 
     def concept_source(self, meta, children):
         vocabulary, pattern = children
@@ -130,16 +150,11 @@ class ToAst(Transformer):
         concept_set = ast.Name(str(name), _token_span(name)) if name is not None else None
         return ast.Event(domain, concept_set, tuple(attributes), _meta_span(meta), first is not None)
 
-    def value_filter(self, meta, children):
-        return ast.ValueFilter(children[0], _meta_span(meta))
+    value_filter = _node(ast.ValueFilter)
 
-    def value_concept_filter(self, meta, children):
-        (name,) = children
-        return ast.ValueConceptFilter(ast.Name(str(name), _token_span(name)), _meta_span(meta))
+    value_concept_filter = _named(ast.ValueConceptFilter)
 
-    def source_concept_filter(self, meta, children):
-        (name,) = children
-        return ast.SourceConceptFilter(ast.Name(str(name), _token_span(name)), _meta_span(meta))
+    source_concept_filter = _named(ast.SourceConceptFilter)
 
     def unit_filter(self, meta, children):
         return ast.UnitFilter(tuple(children), _meta_span(meta))
@@ -149,25 +164,23 @@ class ToAst(Transformer):
         value = _unquote(token) if token.type == "STRING" else int(token)
         return ast.Unit(value, _token_span(token))
 
-    def visit_type_filter(self, meta, children):
-        return ast.VisitTypeFilter(children[0], _meta_span(meta))
+    visit_type_filter = _node(ast.VisitTypeFilter)
 
     def visit_type(self, meta, children):
         (token,) = children
         return str(token) if token.type == "NAME" else int(token)
 
     def duration_filter(self, meta, children):
-        return ast.DurationFilter(children[0], _meta_span(meta))
+        comparison, _unit = children  # the unit word `days` is optional; the formatter always writes it
+        return ast.DurationFilter(comparison, _meta_span(meta))
 
-    def days_supply_filter(self, meta, children):
-        return ast.DaysSupplyFilter(children[0], _meta_span(meta))
+    days_supply_filter = _node(ast.DaysSupplyFilter)
 
     def concept_column_filter(self, meta, children):
         attribute, *concepts = children
         return ast.ConceptColumnFilter(attribute, tuple(concepts), _meta_span(meta))
 
-    def nested_criterion(self, meta, children):
-        return ast.NestedCriterion(children[0], _meta_span(meta))
+    nested_criterion = _node(ast.NestedCriterion)
 
     def concept_value(self, meta, children):
         concept_id, label = children
@@ -177,14 +190,10 @@ class ToAst(Transformer):
         op, value = children
         return ast.Compare(str(op), value, _meta_span(meta))
 
-    def between(self, meta, children):
-        low, high = children
-        return ast.Between(low, high, _meta_span(meta))
+    between = _node(ast.Between)
 
     # ---- criteria ----
-    def event_criterion(self, meta, children):
-        occurrence, event, window = children
-        return ast.EventCriterion(occurrence, event, window, _meta_span(meta))
+    event_criterion = _node(ast.EventCriterion)
 
     def at_least(self, meta, children):
         return self._occurrence("at_least", meta, children)
@@ -215,18 +224,13 @@ class ToAst(Transformer):
     def criterion_list(self, meta, children):
         return tuple(children)
 
-    def negation(self, meta, children):
-        return ast.Not(children[0], _meta_span(meta))
+    negation = _node(ast.Not)
 
-    def age_criterion(self, meta, children):
-        return ast.Age(children[0], _meta_span(meta))
+    age_criterion = _node(ast.Age)
 
-    def sex_criterion(self, meta, children):
-        (name,) = children
-        return ast.Sex(ast.Name(str(name), _token_span(name)), _meta_span(meta))
+    sex_criterion = _named(ast.Sex)
 
-    def index_date_criterion(self, meta, children):
-        return ast.IndexDate(children[0], _meta_span(meta))
+    index_date_criterion = _node(ast.IndexDate)
 
     def date_compare(self, meta, children):
         op, date = children
@@ -256,9 +260,7 @@ class ToAst(Transformer):
         days, _unit, anchor = children
         return ast.Around(_int(days), anchor, _meta_span(meta))
 
-    def from_to(self, meta, children):
-        start, end = children
-        return ast.FromTo(start, end, _meta_span(meta))
+    from_to = _node(ast.FromTo)
 
     def day_offset(self, meta, children):
         days, _unit, direction, anchor = children
@@ -278,5 +280,4 @@ class ToAst(Transformer):
     def any_time(self, meta, children):
         return ast.AnyTime(None, "index", _meta_span(meta))
 
-    def on_index(self, meta, children):
-        return ast.OnIndex(children[0], _meta_span(meta))
+    on_index = _node(ast.OnIndex)
