@@ -109,6 +109,16 @@ class _Importer:
     def unsupported(self, feature: str, path: str, hint: str | None = None) -> None:
         self.problem("E303", f"not supported yet: {feature}", path, hint or "see docs/atlas.md for what imports")
 
+    def objects(self, items: list, path: str, key: str, kind: type, message: str):
+        """(i, its path, item) for each item of `items` that is an object whose `key` is a `kind`; the
+        others are problems (`message`) and skipped."""
+        for i, item in enumerate(items):
+            where = f"{path}[{i}]"
+            if isinstance(item, dict) and isinstance(item.get(key), kind):
+                yield i, where, item
+            else:
+                self.problem("E302", message, where)
+
     def field(self, body: dict, key: str, path: str, kind: type, default=None):
         value = body.get(key, default)
         if value is not None and not isinstance(value, kind):
@@ -149,11 +159,8 @@ class _Importer:
     def concept_sets(self, sets: list) -> list[ast.ConceptSet]:
         taken = self.taken
         statements = []
-        for i, item in enumerate(sets):
-            path = f"{self.root}.ConceptSets[{i}]"
-            if not isinstance(item, dict) or not isinstance(item.get("id"), int):
-                self.problem("E302", "a concept set needs an integer `id`", path)
-                continue
+        for _, path, item in self.objects(sets, f"{self.root}.ConceptSets", "id", int,
+                                          "a concept set needs an integer `id`"):
             expression = item.get("expression") or {}
             items = expression.get("items") if isinstance(expression, dict) else None
             concepts = []
@@ -406,11 +413,8 @@ class _Importer:
             return []
         names: set[str] = set()
         out = []
-        for i, rule in enumerate(rules):
-            path = f"{self.root}.InclusionRules[{i}]"
-            if not isinstance(rule, dict) or not isinstance(rule.get("expression"), dict):
-                self.problem("E302", "an inclusion rule needs an `expression` object", path)
-                continue
+        for i, path, rule in self.objects(rules, f"{self.root}.InclusionRules", "expression", dict,
+                                          "an inclusion rule needs an `expression` object"):
             name = _one_line(rule.get("name") or "") or f"rule {i + 1}"
             unique, n = name, 2
             while unique in names:
