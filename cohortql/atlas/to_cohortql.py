@@ -50,6 +50,8 @@ def circe_fields() -> dict[str, frozenset[str]]:
 
 @dataclass(frozen=True)
 class Ignored:
+    """A Circe field given but passed over: it cannot change a count (the reason is from IGNORED)."""
+
     feature: str
     path: str
     why: str
@@ -57,6 +59,8 @@ class Ignored:
 
 @dataclass(frozen=True)
 class Imported:
+    """What an import made: the definition, the Circe fields it passed over, the rules' descriptions."""
+
     definition: ast.Definition
     ignored: tuple[Ignored, ...]
     descriptions: tuple[str, ...]  # each rule's description ("" for none), in rule order
