@@ -312,7 +312,7 @@ def option_groups(command):
     parameters, groups = [], {}
     for parameter in inspect.signature(command).parameters.values():
         kind = hints[parameter.name]
-        if kind in OPTION_GROUPS:
+        if isinstance(kind, type) and issubclass(kind, OPTION_GROUPS):  # a group, or several in one
             groups[parameter.name] = kind
             parameters += [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
                                              annotation=typing.get_type_hints(kind)[f.name]) for f in fields(kind)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -16,6 +17,11 @@ from cohortql.cli import common as base
 
 VariantFormat = base.choices("VariantFormat", ("table", "json", "csv"))  # cohortql/report/whatif.py
 FORMAT_OPTION = typer.Option(VariantFormat.table, "--format", help="table, json or csv.")
+
+
+@dataclass(frozen=True)
+class CountingOptions(base.CacheOptions, base.PolicyOptions, base.DatabaseOptions):
+    """Where and how every command here counts: the database, policy and cache options, in that order."""
 
 
 @contextmanager
@@ -30,15 +36,15 @@ def command_errors():
         raise base.fail(error.cause, error.hint, code=2) from None
 
 
-def count_and_write(database, policy, cache, check, count, render, format) -> None:
+def count_and_write(counting: CountingOptions, check, count, render, format) -> None:
     """What compare, whatif, sweep and impact share: the policy held against the floor, `check()` of
     the input (a bad rule or number stops before the database), `count(checked, counter, policy,
     note)` on the target's counter, and `render(result, format)` on stdout."""
-    active_policy, note = policy.with_floor_note()
+    active_policy, note = counting.with_floor_note()
     with command_errors():
         checked = check()
-        counting = cache.counter(database.target())
-        result = count(checked, counting, active_policy, note)
+        counter = counting.counter(counting.target())
+        result = count(checked, counter, active_policy, note)
     sys.stdout.write(render(result, format.value))
 
 
@@ -47,9 +53,7 @@ def compare(
     files: list[Path] = typer.Argument(..., help="Two or more definition files."),
     format: VariantFormat = FORMAT_OPTION,
     *,
-    database: base.DatabaseOptions,
-    policy: base.PolicyOptions,
-    cache: base.CacheOptions,
+    counting: CountingOptions,
 ) -> None:
     """Attrition of several definitions side by side, rules matched by name, with the differences."""
     from cohortql.report.whatif import render_variants
@@ -58,7 +62,7 @@ def compare(
     if len(files) < 2:
         raise base.fail("compare needs at least two definition files", code=2)
     sources = [base.read_definition(file) for file in files]
-    count_and_write(database, policy, cache, lambda: sources, app.compare, render_variants, format)
+    count_and_write(counting, lambda: sources, app.compare, render_variants, format)
 
 
 @base.option_groups
@@ -70,16 +74,14 @@ def whatif(
     each: bool = typer.Option(False, "--each", help="One variant per --drop/--set instead of all together."),
     format: VariantFormat = FORMAT_OPTION,
     *,
-    database: base.DatabaseOptions,
-    policy: base.PolicyOptions,
-    cache: base.CacheOptions,
+    counting: CountingOptions,
 ) -> None:
     """Variants of a definition without editing it: drop rules, set a rule's criterion."""
     from cohortql.report.whatif import render_variants
     from cohortql.whatif import app
 
     source = base.read_definition(file)
-    count_and_write(database, policy, cache, lambda: app.whatif_sources(source, drop or [], set_ or [], each),
+    count_and_write(counting, lambda: app.whatif_sources(source, drop or [], set_ or [], each),
                     app.release_sources, render_variants, format)
 
 
@@ -92,9 +94,7 @@ def sweep(
         None, "--number", min=1, help="Which number of the rule (1 = first), when it has several."),
     format: VariantFormat = FORMAT_OPTION,
     *,
-    database: base.DatabaseOptions,
-    policy: base.PolicyOptions,
-    cache: base.CacheOptions,
+    counting: CountingOptions,
 ) -> None:
     """The final count as one number of a rule takes each value (age bounds, values, windows, counts)."""
     from cohortql.report.whatif import render_sweep
@@ -106,10 +106,10 @@ def sweep(
     def check():
         return edit.choose_number(source, rule, edit.parse_range(vary), number)
 
-    def count(_chosen, counting, active_policy, note):
-        return app.sweep(source, rule, vary, counting, active_policy, number, note)
+    def count(_chosen, counter, active_policy, note):
+        return app.sweep(source, rule, vary, counter, active_policy, number, note)
 
-    count_and_write(database, policy, cache, check, count, render_sweep, format)
+    count_and_write(counting, check, count, render_sweep, format)
 
 
 @base.option_groups
@@ -117,16 +117,14 @@ def impact(
     file: Path = typer.Argument(..., help="Definition file."),
     format: VariantFormat = FORMAT_OPTION,
     *,
-    database: base.DatabaseOptions,
-    policy: base.PolicyOptions,
-    cache: base.CacheOptions,
+    counting: CountingOptions,
 ) -> None:
     """Each rule's impact on the final count: Shapley value, persons it alone excludes, gain if dropped."""
     from cohortql.report.whatif import render_impact
     from cohortql.whatif import app
 
     source = base.read_definition(file)
-    count_and_write(database, policy, cache, lambda: source, app.impact, render_impact, format)
+    count_and_write(counting, lambda: source, app.impact, render_impact, format)
 
 
 @base.option_groups
@@ -136,9 +134,7 @@ def watch(
     iterations: int | None = typer.Option(
         None, "--iterations", min=1, help="Stop after this many looks (default: until Ctrl-C)."),
     *,
-    database: base.DatabaseOptions,
-    policy: base.PolicyOptions,
-    cache: base.CacheOptions,
+    counting: CountingOptions,
 ) -> None:
     """Re-count on every save, showing what changed since the last count; errors shown, watching goes on."""
     from cohortql.diagnostics import CohortQLError
@@ -148,13 +144,13 @@ def watch(
     from cohortql.whatif import app
     from cohortql.whatif.watch import watch as watch_loop
 
-    active_policy, note = policy.with_floor_note()
-    counting = cache.counter(database.target())
+    active_policy, note = counting.with_floor_note()
+    counter = counting.counter(counting.target())
 
     def recount(previous, current) -> str:
         pairs = [("now", current)] if previous is None else [("before", previous), ("now", current)]
         with base.cache_warnings():
-            released = app.release_sources(pairs, counting, active_policy, note)
+            released = app.release_sources(pairs, counter, active_policy, note)
         return render_variants_table(released, title=f"{file}: count on save")
 
     def describe(error: Exception, source) -> str:
@@ -170,7 +166,7 @@ def watch(
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    base.err.print(f"watching {file} on {counting.target.description} (Ctrl-C to stop)", markup=False)
+    base.err.print(f"watching {file} on {counter.target.description} (Ctrl-C to stop)", markup=False)
     watch_loop(file, recount, show, describe, interval, iterations)
 
 
