@@ -21,6 +21,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from cohortql.execute import progress
 from cohortql.execute.cancel import Cancellable
 from cohortql.execute.engine import EngineSettings
 from cohortql.execute.errors import DatabaseError, out_of_time
@@ -248,12 +249,27 @@ def _job_group(session, seconds: int, cancellable: Cancellable) -> Iterator[thre
     watcher = threading.Thread(target=watch, name="cohortql-spark-time-limit", daemon=True)
     watcher.start()
     try:
-        yield expired
+        with progress.reporting(lambda: _running_stages(context, group.id)):
+            yield expired
     finally:
         finished.set()
         watcher.join()
         for key in ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel"):
             context.setLocalProperty(key, None)  # later jobs of this thread are not ours
+
+
+def _running_stages(context, group_id: str) -> str | None:
+    """The run's active stages and their tasks (`stage 4: 37/200 tasks`), for progress on a terminal."""
+    tracker = context.statusTracker()
+    ours = set(tracker.getJobIdsForGroup(group_id))
+    stage_ids = {stage for job in ours if (info := tracker.getJobInfo(job)) for stage in info.stageIds}
+    stages = [info for s in sorted(tracker.getActiveStageIds()) if s in stage_ids and (info := tracker.getStageInfo(s))]
+    if not stages:
+        return None
+    names = ", ".join(str(stage.stageId) for stage in stages)
+    done = sum(stage.numCompletedTasks for stage in stages)
+    total = sum(stage.numTasks for stage in stages)
+    return f"stage{'s' if len(stages) > 1 else ''} {names}: {done}/{total} tasks"
 
 
 def cdm_tables() -> list[str]:
