@@ -170,3 +170,61 @@ def test_ctrl_c_during_report_leaves_no_file(postgres_database, postgres_slow, e
         assert (out / "feasibility.html").read_text() == earlier
     else:
         assert list(out.iterdir()) == []
+
+
+# Spark: one JVM per case (about 20 s each). Five hundred shuffle partitions on one core make each
+# stage of the tiny CDM's query hundreds of tasks long: seconds of visible progress per stage.
+SPARK_SLOW = "spark.ui.enabled=false&spark.sql.adaptive.enabled=false&spark.sql.shuffle.partitions=500"
+RUNNING_STAGE = re.compile(
+    rb"counting on Spark \(local\[1\]\), Parquet CDM at \S+ \.\.\. \d+\.\d s  stages? [\d, ]+: \d+/\d+ tasks"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_parquet(tmp_path_factory):
+    from cohortql.execute.loader import export_parquet
+
+    out = tmp_path_factory.mktemp("tiny-parquet") / "cdm"
+    export_parquet("tiny", out)
+    return out
+
+
+@pytest.mark.slow
+def test_spark_progress_then_ctrl_c(tiny_parquet, env, tmp_path):
+    """The running stage's tasks on the terminal; Ctrl-C then cancels the job: `interrupted`, exit 130, no Java."""
+    command = [*COHORTQL, "count", CASE, "--db", f"spark://local[1]{tiny_parquet}?format=parquet&{SPARK_SLOW}"]
+    code, received, stdout = _on_a_terminal(command, env, tmp_path, interrupt_when=RUNNING_STAGE.search)
+    assert code == 130, received
+    assert RUNNING_STAGE.search(received), received
+    assert received.rstrip().endswith(b"\x1b[2Kinterrupted"), received[-2000:]
+    for noise in (b"Traceback", b"py4j", b"Py4J", b"Exception", b"ERROR", b"WARN"):
+        assert noise not in received, received[-2000:]
+    assert stdout == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("missing", ["database", "table"])
+def test_spark_missing_database_or_table_is_one_line(tiny_parquet, env, tmp_path, missing):
+    """Standard error holds the message and its hint, nothing from Java, log4j or pyspark."""
+    if missing == "database":
+        where = ["--db", "spark://local[1]?spark.ui.enabled=false", "--cdm-schema", "cq_nosuch"]
+        expected = ["error: database not found: cq_nosuch", "  hint: check --cdm-schema / --vocab-schema"]
+    else:
+        partial = tmp_path / "partial"
+        partial.mkdir()
+        for table in tiny_parquet.iterdir():
+            if table.name != "concept_ancestor.parquet":
+                (partial / table.name).symlink_to(table)
+        where = ["--db", f"spark://local[1]{partial}?format=parquet&spark.ui.enabled=false"]
+        expected = [
+            f"error: a CDM table is missing in the Parquet directory {partial}: concept_ancestor",
+            "  hint: expected concept_ancestor.parquet or concept_ancestor/; `cohortql load SOURCE --parquet DIR`"
+            " writes every table",
+        ]
+    with open(tmp_path / "stderr.txt", "w+b") as stderr:
+        done = subprocess.run([*COHORTQL, "count", CASE, *where], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=stderr, timeout=180)  # fmt: skip
+        stderr.seek(0)
+        written = stderr.read().decode()
+    assert done.returncode == 1, written
+    assert written.splitlines() == expected
