@@ -37,7 +37,8 @@ def working(what: str):
     """`what 3.2 s` on standard error while a long step runs, with what the engine says it is
     doing (Spark: `stage 4: 37/200 tasks`, cohortql/execute/progress.py); refreshed in place,
     erased when the step ends, and only on a terminal: nothing goes into a pipe or a log."""
-    if not err.is_terminal:
+    isatty = getattr(err.file, "isatty", None)
+    if not (isatty and isatty()):  # the stream itself: FORCE_COLOR (as CI sets it) makes Rich say terminal
         yield
         return
     import threading

@@ -123,6 +123,7 @@ def test_progress_on_a_terminal_postgres(postgres_database, postgres_slow, env, 
 
 
 def test_no_progress_when_standard_error_is_a_file(postgres_database, postgres_slow, env, tmp_path):
+    env["FORCE_COLOR"] = "1"  # as CI runners often set it: colour, but still no progress line in the log
     command = [*COHORTQL, "count", CASE, "--db", postgres_database, "--cdm-schema", postgres_slow, "--timeout", "2"]
     with open(tmp_path / "stderr.txt", "w+b") as stderr:
         done = subprocess.run(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, timeout=120)
