@@ -4,14 +4,14 @@
     python benchmarks/ledger_benchmark.py --persons 1000000
 
 The earlier releases are what a busy deployment's sponsors ask for: variations of the example
-questions q7-q9 (a rule dropped, a time slice of the index year, a breakdown by sex, age5, age10
-or year), each protected on its own, or with --ledger each checked against the ones before it.
-Their person memberships come once per base question from the cohort query (one row per person, as `cohortql/governance/release_check.py` reads them); the variations
-are derived in this process, as a per-rule truth-vector cache would serve them. Measured: the
-seconds to check one more variation against all of them (`check_release`: atoms, the intruder's
-programs, complementary suppression against the ledger), its CPU time and number of solves (both
-steadier than seconds on a shared machine), and what the check found. Writes JSON
-to standard output (and --out).
+questions q7-q9 (a rule dropped, a time slice of the index year, a breakdown by sex, age5, age10 or
+year), each protected on its own, or with --ledger each checked against the ones before it. Their
+person memberships come once per base question from the cohort query (one row per person, as
+`cohortql/governance/release_check.py` reads them); the variations are derived in this process, as a
+per-rule truth-vector cache would serve them. Measured: the seconds to check one more variation
+against all of them (`check_release`: atoms, the intruder's programs, complementary suppression
+against the ledger), its CPU time and number of solves (both steadier than seconds on a shared
+machine), and what the check found. Writes JSON to standard output (and --out).
 """
 
 from __future__ import annotations
