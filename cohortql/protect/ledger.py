@@ -35,7 +35,7 @@ from cohortql.protect.policy import DisclosurePolicy
 
 _TOLERANCE = 1e-6
 _MAX_TRIALS = 12  # cells of the new release tried per step, cheapest first
-_CERTIFY_ROUNDS = 3  # joint solves that clear many quantities at once before one-by-one solves
+_CERTIFY_ROUNDS = 12  # rounds of joint solves that clear many quantities at once before one-by-one solves
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ class LedgerVerdict:
     hide: frozenset[str]  # keys of the new release's counts to hide further (shown as >=k)
     interacting: tuple[str, ...]  # earlier releases sharing persons with the new one
     problems: tuple[str, ...] = ()  # what hiding could not protect: the release must be refused
-    narrowed_before: tuple[str, ...] = field(default=())  # already narrowed by earlier releases alone
+    # already narrowed by the earlier releases alone (of the quantities the new release bears on)
+    narrowed_before: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -229,59 +230,85 @@ class LedgerCheck:
         self._bounds_cache[key] = (lower, upper)
         return lower, upper
 
-    def _range(self, atoms: np.ndarray, bounds) -> tuple[float, float]:
-        objective = np.zeros(self.atoms.count)
-        objective[atoms] = 1.0
-        low = float(self.program.solve(objective, bounds)[atoms].sum())
-        high = float(self.program.solve(-objective, bounds)[atoms].sum())
-        return low, high
+    def _ranges(self, indices: list[int], bounds) -> dict[int, tuple[float, float]]:
+        """The lowest and highest size of each quantity under `bounds`.
+
+        One quantity after another under the same bounds: each solve changes only the objective,
+        so HiGHS starts from the last basis (a change of bounds would refactor it).
+        """
+        result = {}
+        for q in indices:
+            atoms = self.quantities[q][1]
+            objective = np.zeros(self.atoms.count)
+            objective[atoms] = 1.0
+            low = float(self.program.solve(objective, bounds)[atoms].sum())
+            high = float(self.program.solve(-objective, bounds)[atoms].sum())
+            result[q] = (low, high)
+        return result
 
     # ---- protection level ------------------------------------------------------------------
 
     def shortfalls(self, indices: list[int], statuses, releases: int) -> dict[int, float]:
         """How far each quantity is from its protection level (0: protected), knowing `releases` releases."""
-        k, lowest = self.policy.threshold, self.policy.lowest_small
+        exact = self.exact_shortfalls(self.undecided(indices, statuses, releases), statuses, releases)
+        return {q: exact.get(q, 0.0) for q in indices}
+
+    def undecided(self, indices: list[int], statuses, releases: int) -> list[int]:
+        """The quantities that joint solves cannot prove protected, knowing `releases` releases."""
         numbers = self._bounds(statuses, "numbers", releases)
         marks = self._bounds(statuses, "marks", releases)
+        return self._certified(indices, numbers, marks)
+
+    def exact_shortfalls(self, indices: list[int], statuses, releases: int) -> dict[int, float]:
+        """Each quantity's shortfall from its own solves, knowing `releases` releases."""
+        k, lowest = self.policy.threshold, self.policy.lowest_small
+        numbers = self._ranges(indices, self._bounds(statuses, "numbers", releases))
+        marks = self._ranges(indices, self._bounds(statuses, "marks", releases))
+        targets = {q: (lowest, k - 1) for q in indices}
+        uncovered = [q for q in indices
+                     if marks[q][0] > lowest + _TOLERANCE or marks[q][1] < k - 1 - _TOLERANCE]
+        for q, (c_low, c_high) in self._ranges(uncovered, self._bounds(statuses, "classes", releases)).items():
+            targets[q] = (max(c_low, lowest), min(c_high, k - 1))
         result = {}
-        pending = self._certified(indices, numbers, marks)
-        for q in pending:
-            _description, atoms, _value = self.quantities[q]
-            low, high = self._range(atoms, numbers)
-            shortfall = max(0.0, k - (high - low))
-            m_low, m_high = self._range(atoms, marks)
-            target_low, target_high = lowest, k - 1
-            if m_low > target_low + _TOLERANCE or m_high < target_high - _TOLERANCE:
-                c_low, c_high = self._range(atoms, self._bounds(statuses, "classes", releases))
-                target_low, target_high = max(c_low, lowest), min(c_high, k - 1)
-            shortfall += max(0.0, m_low - target_low) + max(0.0, target_high - m_high)
+        for q in indices:
+            (low, high), (m_low, m_high), (target_low, target_high) = numbers[q], marks[q], targets[q]
+            shortfall = max(0.0, k - (high - low)) + max(0.0, m_low - target_low) + max(0.0, target_high - m_high)
             result[q] = shortfall if shortfall > _TOLERANCE else 0.0
-        return {q: result.get(q, 0.0) for q in indices}
+        return result
 
     def _certified(self, indices: list[int], numbers, marks) -> list[int]:
-        """Quantities joint solves cannot clear: feasible points far enough apart prove the rest protected."""
+        """Quantities joint solves cannot clear: feasible points far enough apart prove the rest protected.
+
+        Every feasible point the rounds find counts for every quantity: a quantity is clear once the
+        points seen (and the truth) span at least k under the numbers and its small range under the
+        marks. The first round pushes all pending quantities up and then down together; later rounds
+        push a random half up and the other half down, which separates quantities that trade off
+        against each other (two atoms adding up to one released cell: pushed together, neither moves).
+        """
         k, lowest = self.policy.threshold, self.policy.lowest_small
         pending = list(indices)
-        for _round in range(_CERTIFY_ROUNDS):
-            if not pending:
+        values = np.array([self.quantities[q][2] for q in pending], dtype=float)
+        seen = {name: [values.copy(), values.copy()] for name in ("numbers", "marks")}  # lowest, highest
+        rng = np.random.default_rng(0)  # the same rounds every run: a check that can be repeated
+        idle = 0
+        for round_ in range(_CERTIFY_ROUNDS):
+            if not pending or idle == 2:
                 break
+            signs = np.ones(len(pending)) if round_ == 0 else rng.choice((-1.0, 1.0), len(pending))
             objective = np.zeros(self.atoms.count)
-            for q in pending:
-                objective[self.quantities[q][1]] += 1.0
-            points = {name: (self.program.solve(objective, b), self.program.solve(-objective, b))
-                      for name, b in (("numbers", numbers), ("marks", marks))}
-            still = []
-            for q in pending:
-                atoms, value = self.quantities[q][1], self.quantities[q][2]
-                n_low, n_high = (float(p[atoms].sum()) for p in points["numbers"])
-                m_low, m_high = (float(p[atoms].sum()) for p in points["marks"])
-                wide = max(n_high, value) - min(n_low, value) >= k - _TOLERANCE
-                covers = min(m_low, value) <= lowest + _TOLERANCE and max(m_high, value) >= k - 1 - _TOLERANCE
-                if not (wide and covers):
-                    still.append(q)
-            if len(still) == len(pending):
-                break
-            pending = still
+            for sign, q in zip(signs, pending, strict=True):
+                objective[self.quantities[q][1]] += sign
+            for name, bounds in (("numbers", numbers), ("marks", marks)):
+                for point in (self.program.solve(objective, bounds), self.program.solve(-objective, bounds)):
+                    sums = np.array([point[self.quantities[q][1]].sum() for q in pending])
+                    np.minimum(seen[name][0], sums, out=seen[name][0])
+                    np.maximum(seen[name][1], sums, out=seen[name][1])
+            wide = seen["numbers"][1] - seen["numbers"][0] >= k - _TOLERANCE
+            covers = (seen["marks"][0] <= lowest + _TOLERANCE) & (seen["marks"][1] >= k - 1 - _TOLERANCE)
+            still = ~(wide & covers)
+            idle = idle + 1 if still.all() else 0
+            pending = [q for q, keep in zip(pending, still, strict=True) if keep]
+            seen = {name: [low[still], high[still]] for name, (low, high) in seen.items()}
         return pending
 
 
@@ -295,11 +322,18 @@ def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: 
     check = LedgerCheck(releases, policy)
     statuses = [tuple(c.status for c in r.cells) for r in releases]
     everything = list(range(len(check.quantities)))
-    before = check.shortfalls(everything, tuple(statuses), len(overlapping))
-    narrowed_before = tuple(check.quantities[q][0] for q, s in before.items() if s)
+    known = tuple(statuses)  # the earlier releases' statuses are fixed: `before` holds for every trial
+    before: dict[int, float] = {}  # quantity -> its shortfall from the earlier releases alone
 
     def violations(current) -> dict[int, float]:
-        after = check.shortfalls(everything, tuple(current), len(releases))
+        """The quantities `current` narrows further than the earlier releases alone do: their shortfall.
+
+        Only a quantity the joint solves cannot prove protected can be one.
+        """
+        current = tuple(current)
+        pending = check.undecided(everything, current, len(releases))
+        before.update(check.exact_shortfalls([q for q in pending if q not in before], known, len(overlapping)))
+        after = check.exact_shortfalls(pending, current, len(releases))
         return {q: s for q, s in after.items() if s > before[q] + _TOLERANCE}
 
     found = violations(statuses)
@@ -308,7 +342,8 @@ def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: 
         q = next(iter(found))
         choice = _complement(check, new, statuses, q, found[q] - before[q], before[q])
         if choice is None:
-            return LedgerVerdict(frozenset(), interacting, _refusal(check, found, overlapping), narrowed_before)
+            refusal = _refusal(check, found, overlapping)
+            return LedgerVerdict(frozenset(), interacting, refusal, _narrowed(check, before))
         hidden.add(choice)
         cells = list(statuses[-1])
         cells[choice] = Status.COMPLEMENTARY
@@ -321,7 +356,11 @@ def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: 
         if not violations(trial):
             statuses, hidden = trial, hidden - {c}
     hide = frozenset(key for c in hidden for key in new.cells[c].keys)
-    return LedgerVerdict(hide, interacting, (), narrowed_before)
+    return LedgerVerdict(hide, interacting, (), _narrowed(check, before))
+
+
+def _narrowed(check: LedgerCheck, before: dict[int, float]) -> tuple[str, ...]:
+    return tuple(check.quantities[q][0] for q, shortfall in sorted(before.items()) if shortfall)
 
 
 def _complement(check: LedgerCheck, new: LedgerRelease, statuses, q: int, excess: float, baseline: float):
