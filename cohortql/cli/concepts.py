@@ -90,7 +90,7 @@ def _vocabulary(given: str | None, target) -> str:
 @concepts_app.command("search")
 @option_groups
 def search(
-    text: str = typer.Argument(..., help="Words of a concept's name, or a concept code (e.g. E11.9)."),
+    text: str = typer.Argument(..., metavar="TEXT", help="Words of a concept's name, or a concept code (e.g. E11.9)."),
     domain: Domain | None = typer.Option(None, "--domain", case_sensitive=False, help="Only concepts of this domain."),
     vocabulary: str | None = typer.Option(None, "--vocabulary", help="Only concepts of this vocabulary (e.g. SNOMED)."),
     standard: bool = typer.Option(False, "--standard", help="Only standard concepts."),
