@@ -320,8 +320,8 @@ def search_concepts(search: ConceptSearch, target: Target, policy: DisclosurePol
 
     policy = policy or active_policy().policy
     rows = run_lookup(render_concept_search(search, target.cdm_schema, target.vocab_schema), target)
-    capped = MAX_CANDIDATES if len(rows) > MAX_CANDIDATES else None
-    return protect_search(search.text, rows, policy, limit, capped, target.to_dict(), policy_note)
+    capped = MAX_CANDIDATES if len(rows) > MAX_CANDIDATES else None  # the rows come in the order picked
+    return protect_search(search.text, rows[:MAX_CANDIDATES], policy, limit, capped, target.to_dict(), policy_note)
 
 
 def show_concept(concept_id: int, target: Target, policy: DisclosurePolicy | None = None, limit: int = 25,

@@ -77,14 +77,12 @@ def list_concepts(
         print_table(console, table, f"{codeset.name}: {len(rows)} concepts")
 
 
-def _vocabulary(given: str | None, target) -> str:
-    """The vocabulary id the user meant (case aside), or a usage error listing those the CDM holds."""
+def _check_vocabulary(given: str, target) -> None:
+    """A vocabulary the CDM holds concepts of (case aside), else a usage error listing those it holds."""
     with expected_errors():
         known = pipeline.vocabularies(target)
-    found = next((v for v in known if v.lower() == given.lower()), None)
-    if found is None:
+    if given.lower() not in {v.lower() for v in known}:
         raise fail(f"unknown vocabulary {given!r} in {target.description}", "valid values: " + ", ".join(known), 2)
-    return found
 
 
 @concepts_app.command("search")
@@ -111,7 +109,7 @@ def search(
     active_policy, note = policy.with_floor_note()
     target = database.target()
     if vocabulary is not None:
-        _vocabulary(vocabulary, target)
+        _check_vocabulary(vocabulary, target)
     with expected_errors(), working(f"searching the vocabulary of {target.description} ..."):
         result = pipeline.search_concepts(asked, target, active_policy, limit, note)
     if not result.hits.items and format is not LookupFormat.table:

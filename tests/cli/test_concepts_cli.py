@@ -291,3 +291,15 @@ def test_postgres_gives_the_same_answers_as_duckdb(postgres_args):
         pg = json.loads(runner.invoke(app, ["concepts", *args, *postgres_args, "--format", "json"]).stdout)
         assert pg.pop("database")["dialect"] == "postgres" and duck.pop("database")["dialect"] == "duckdb"
         assert pg == duck
+
+
+def test_beyond_the_candidate_cap_the_output_says_so(monkeypatch):
+    import cohortql.render.vocabulary as vocabulary
+
+    monkeypatch.setattr(vocabulary, "MAX_CANDIDATES", 2)  # Eunomia's 442 concepts never reach 10,000
+    document = search_json("sinusitis")
+    assert document["candidates_capped_at"] == 2
+    # picked without any count: the exact name, then the shortest name
+    assert [h["name"] for h in document["hits"]] == ["Sinusitis", "Viral sinusitis"]
+    table = runner.invoke(app, ["concepts", "search", "sinusitis"]).stdout
+    assert "more than 2 concepts match: only the first 2 were ranked" in " ".join(table.split())
