@@ -24,7 +24,7 @@ with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -230,21 +230,18 @@ class LedgerCheck:
         self._bounds_cache[key] = (lower, upper)
         return lower, upper
 
-    def _ranges(self, indices: list[int], bounds) -> dict[int, tuple[float, float]]:
-        """The lowest and highest size of each quantity under `bounds`.
-
-        One quantity after another under the same bounds: each solve changes only the objective,
-        so HiGHS starts from the last basis (a change of bounds would refactor it).
-        """
-        result = {}
-        for q in indices:
-            atoms = self.quantities[q][1]
-            objective = np.zeros(self.atoms.count)
-            objective[atoms] = 1.0
-            low = float(self.program.solve(objective, bounds)[atoms].sum())
-            high = float(self.program.solve(-objective, bounds)[atoms].sum())
-            result[q] = (low, high)
-        return result
+    def _range(self, q: int, bounds, reach: _Reach | None = None) -> tuple[float, float]:
+        """The lowest and highest size of quantity q under `bounds`; both points go into `reach`."""
+        atoms = self.quantities[q][1]
+        objective = np.zeros(self.atoms.count)
+        objective[atoms] = 1.0
+        ends = []
+        for sign in (1.0, -1.0):
+            point = self.program.solve(sign * objective, bounds)
+            ends.append(float(point[atoms].sum()))
+            if reach is not None:
+                reach.see(point)
+        return ends[0], ends[1]
 
     # ---- protection level ------------------------------------------------------------------
 
@@ -260,21 +257,37 @@ class LedgerCheck:
         return self._certified(indices, numbers, marks)
 
     def exact_shortfalls(self, indices: list[int], statuses, releases: int) -> dict[int, float]:
-        """Each quantity's shortfall from its own solves, knowing `releases` releases."""
+        """Each quantity's shortfall from its own solves, knowing `releases` releases.
+
+        One knowledge after another, quantity after quantity: each solve changes only the objective,
+        so HiGHS starts from the last basis. Every point solved for one quantity may already show
+        a later one's range wide enough (two atoms of one cell: the lowest of one is the highest of
+        the other); a part of the shortfall that the points seen prove to be 0 is not solved for.
+        """
         k, lowest = self.policy.threshold, self.policy.lowest_small
-        numbers = self._ranges(indices, self._bounds(statuses, "numbers", releases))
-        marks = self._ranges(indices, self._bounds(statuses, "marks", releases))
-        targets = {q: (lowest, k - 1) for q in indices}
-        uncovered = [q for q in indices
-                     if marks[q][0] > lowest + _TOLERANCE or marks[q][1] < k - 1 - _TOLERANCE]
-        for q, (c_low, c_high) in self._ranges(uncovered, self._bounds(statuses, "classes", releases)).items():
-            targets[q] = (max(c_low, lowest), min(c_high, k - 1))
-        result = {}
-        for q in indices:
-            (low, high), (m_low, m_high), (target_low, target_high) = numbers[q], marks[q], targets[q]
-            shortfall = max(0.0, k - (high - low)) + max(0.0, m_low - target_low) + max(0.0, target_high - m_high)
-            result[q] = shortfall if shortfall > _TOLERANCE else 0.0
-        return result
+        shortfall = dict.fromkeys(indices, 0.0)
+        bounds = self._bounds(statuses, "numbers", releases)
+        reach = _Reach(self.quantities, indices)
+        for i, q in enumerate(indices):
+            if reach.high[i] - reach.low[i] < k - _TOLERANCE:
+                low, high = self._range(q, bounds, reach)
+                shortfall[q] += max(0.0, k - (high - low))
+        bounds = self._bounds(statuses, "marks", releases)
+        reach = _Reach(self.quantities, indices)
+        uncovered = []
+        for i, q in enumerate(indices):
+            if reach.low[i] <= lowest + _TOLERANCE and reach.high[i] >= k - 1 - _TOLERANCE:
+                continue
+            m_low, m_high = self._range(q, bounds, reach)
+            if m_low > lowest + _TOLERANCE or m_high < k - 1 - _TOLERANCE:
+                uncovered.append((q, m_low, m_high))
+        # The marks leave a small range uncovered: it must cover what the classes alone allow.
+        bounds = self._bounds(statuses, "classes", releases)
+        for q, m_low, m_high in uncovered:
+            c_low, c_high = self._range(q, bounds)
+            target_low, target_high = max(c_low, lowest), min(c_high, k - 1)
+            shortfall[q] += max(0.0, m_low - target_low) + max(0.0, target_high - m_high)
+        return {q: value if value > _TOLERANCE else 0.0 for q, value in shortfall.items()}
 
     def _certified(self, indices: list[int], numbers, marks) -> list[int]:
         """Quantities joint solves cannot clear: feasible points far enough apart prove the rest protected.
@@ -286,30 +299,44 @@ class LedgerCheck:
         against each other (two atoms adding up to one released cell: pushed together, neither moves).
         """
         k, lowest = self.policy.threshold, self.policy.lowest_small
-        pending = list(indices)
-        values = np.array([self.quantities[q][2] for q in pending], dtype=float)
-        seen = {name: [values.copy(), values.copy()] for name in ("numbers", "marks")}  # lowest, highest
+        if len(indices) <= 2:  # joint rounds would cost as many solves as the quantities' own
+            return list(indices)
+        reach = {name: _Reach(self.quantities, indices) for name in ("numbers", "marks")}
+        pending = np.ones(len(indices), dtype=bool)
         rng = np.random.default_rng(0)  # the same rounds every run: a check that can be repeated
-        idle = 0
         for round_ in range(_CERTIFY_ROUNDS):
-            if not pending or idle == 2:
-                break
-            signs = np.ones(len(pending)) if round_ == 0 else rng.choice((-1.0, 1.0), len(pending))
+            signs = np.ones(len(indices)) if round_ == 0 else rng.choice((-1.0, 1.0), len(indices))
             objective = np.zeros(self.atoms.count)
-            for sign, q in zip(signs, pending, strict=True):
-                objective[self.quantities[q][1]] += sign
+            for i in np.flatnonzero(pending):
+                objective[self.quantities[indices[i]][1]] += signs[i]
             for name, bounds in (("numbers", numbers), ("marks", marks)):
-                for point in (self.program.solve(objective, bounds), self.program.solve(-objective, bounds)):
-                    sums = np.array([point[self.quantities[q][1]].sum() for q in pending])
-                    np.minimum(seen[name][0], sums, out=seen[name][0])
-                    np.maximum(seen[name][1], sums, out=seen[name][1])
-            wide = seen["numbers"][1] - seen["numbers"][0] >= k - _TOLERANCE
-            covers = (seen["marks"][0] <= lowest + _TOLERANCE) & (seen["marks"][1] >= k - 1 - _TOLERANCE)
-            still = ~(wide & covers)
-            idle = idle + 1 if still.all() else 0
-            pending = [q for q, keep in zip(pending, still, strict=True) if keep]
-            seen = {name: [low[still], high[still]] for name, (low, high) in seen.items()}
-        return pending
+                reach[name].see(self.program.solve(objective, bounds))
+                reach[name].see(self.program.solve(-objective, bounds))
+            wide = reach["numbers"].high - reach["numbers"].low >= k - _TOLERANCE
+            covers = (reach["marks"].low <= lowest + _TOLERANCE) & (reach["marks"].high >= k - 1 - _TOLERANCE)
+            still = pending & ~(wide & covers)
+            if round_ > 0 and still.sum() == pending.sum():  # a random split that clears nothing: close calls
+                break
+            pending = still
+            if not pending.any():
+                break
+        return [q for q, open_ in zip(indices, pending, strict=True) if open_]
+
+
+class _Reach:
+    """The lowest and highest size of some quantities at the feasible points seen so far (the truth first)."""
+
+    def __init__(self, quantities: list[tuple[str, np.ndarray, int]], indices: list[int]):
+        atoms = [quantities[q][1] for q in indices]
+        self._entries = np.concatenate(atoms) if atoms else np.zeros(0, dtype=np.int64)
+        self._owner = np.repeat(np.arange(len(indices)), [len(a) for a in atoms])
+        truth = np.array([quantities[q][2] for q in indices], dtype=float)
+        self.low, self.high = truth.copy(), truth.copy()
+
+    def see(self, point: np.ndarray) -> None:
+        sums = np.bincount(self._owner, weights=point[self._entries], minlength=len(self.low))
+        np.minimum(self.low, sums, out=self.low)
+        np.maximum(self.high, sums, out=self.high)
 
 
 def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: DisclosurePolicy) -> LedgerVerdict:
@@ -325,13 +352,13 @@ def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: 
     known = tuple(statuses)  # the earlier releases' statuses are fixed: `before` holds for every trial
     before: dict[int, float] = {}  # quantity -> its shortfall from the earlier releases alone
 
-    def violations(current) -> dict[int, float]:
-        """The quantities `current` narrows further than the earlier releases alone do: their shortfall.
+    def violations(current, among: Iterable[int] = everything) -> dict[int, float]:
+        """The quantities (of `among`) `current` narrows further than the earlier releases alone do.
 
         Only a quantity the joint solves cannot prove protected can be one.
         """
         current = tuple(current)
-        pending = check.undecided(everything, current, len(releases))
+        pending = check.undecided(list(among), current, len(releases))
         before.update(check.exact_shortfalls([q for q in pending if q not in before], known, len(overlapping)))
         after = check.exact_shortfalls(pending, current, len(releases))
         return {q: s for q, s in after.items() if s > before[q] + _TOLERANCE}
@@ -348,7 +375,9 @@ def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: 
         cells = list(statuses[-1])
         cells[choice] = Status.COMPLEMENTARY
         statuses[-1] = tuple(cells)
-        found = violations(statuses)
+        # Hiding a cell tells the intruder less, so what was protected stays so: the quantities still
+        # found first, then (once they are clear) all of them, which settles any exception.
+        found = violations(statuses, among=found) or violations(statuses)
     for c in sorted(hidden, key=lambda c: (-new.cells[c].cost, -(new.cells[c].shown or 0))):  # release again
         cells = list(statuses[-1])
         cells[c] = Status.RELEASED
