@@ -343,7 +343,7 @@ def _explain(error: BaseException, schema: str | None) -> DatabaseError:
         name = re.search(r"`[^ ]*`", first_line)
         return DatabaseError(
             f"a CDM table is missing{where}: {name[0] if name else first_line}",
-            "check --cdm-schema / --vocab-schema, or the tables of the Parquet directory",
+            "check --cdm-schema / --vocab-schema: that database holds the CDM tables cohortql reads",
         )
     if "SCHEMA_NOT_FOUND" in text:
         name = re.search(r"`[^ ]*`", first_line)
