@@ -60,7 +60,7 @@ def test_the_probe_sees_a_heavy_library_when_one_is_loaded():
 def test_counting_on_duckdb_needs_no_sql_translator(eunomia_target):
     """DuckDB runs the canonical SQL as rendered: a count there never loads sqlglot (nor Spark, pandas)."""
     loaded = _heavy_modules_after(_cli_run(
-        "count", "examples/q1_gi_bleed_nsaid.cohort", "--db", str(eunomia_target.url), "--by", "sex", "--format", "json"
+        "count", "examples/q1_gi_bleed_nsaid.cohort", "--db", eunomia_target.url, "--by", "sex", "--format", "json"
     ))
     assert "duckdb" in loaded  # it did count
     assert not {"sqlglot", "pyspark", "pandas", "scipy"} & set(loaded), loaded
