@@ -103,7 +103,7 @@ def tiny_duckdb_target(tmp_path_factory):
 @pytest.fixture(scope="session")
 def postgres_tiny(postgres_database, tiny_duckdb_target):
     """That DuckDB file loaded by `cohortql load` into schema `tiny` of the scratch database."""
-    return _load_into_postgres(tiny_duckdb_target.url.database, postgres_database, "tiny")
+    return _load_into_postgres(tiny_duckdb_target.database_file, postgres_database, "tiny")
 
 
 @pytest.fixture(scope="session")

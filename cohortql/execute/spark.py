@@ -49,7 +49,7 @@ class SparkEngine:
 
     @contextmanager
     def connect(self, target: Target, cancellable: Cancellable) -> Iterator[SparkRun]:
-        location = parse_spark_url(target.url.render_as_string(hide_password=False))
+        location = parse_spark_url(target.url)
         session = _new_session(location)
         from py4j.protocol import Py4JError
         from pyspark.errors import PySparkException
