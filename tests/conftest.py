@@ -14,6 +14,9 @@ REPO = Path(__file__).resolve().parents[1]
 CDM_KEYS = {"person": "person_id", **RECORD_IDS, "death": "person_id", "care_site": "care_site_id",
             "location": "location_id", "concept": "concept_id"}  # fmt: skip
 EXAMPLES = sorted((REPO / "examples").glob("*.cohort"))
+# Small CDMs on Spark: adaptive execution runs every stage as its own job, and more partitions mean
+# more tasks to schedule than rows to spread; both cost more than they save here.
+SPARK_SMALL = "spark.sql.adaptive.enabled=false&spark.sql.shuffle.partitions=1"
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +78,17 @@ def spark(tmp_path_factory):
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_eunomia(spark, eunomia_target, tmp_path_factory):
+    """Spark on a Parquet copy of the normalised Eunomia CDM (the DuckDB file `eunomia_target`)."""
+    from cohortql.execute.loader import export_parquet
+    from cohortql.execute.target import resolve_target
+
+    out = tmp_path_factory.mktemp("eunomia-parquet")
+    export_parquet(eunomia_target.database_file, out)
+    return resolve_target(f"spark://{out}?format=parquet&{SPARK_SMALL}")
 
 
 def _load_into_postgres(source: str, postgres_database: str, schema: str):

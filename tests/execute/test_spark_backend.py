@@ -24,22 +24,18 @@ from typer.testing import CliRunner
 from cohortql import pipeline
 from cohortql.cli import app
 from cohortql.execute.errors import DatabaseError
-from cohortql.execute.loader import export_parquet
 from cohortql.execute.runner import run_cohort, run_concept_report
 from cohortql.execute.target import resolve_target
 from cohortql.fixtures import tiny
 from cohortql.protect import DisclosurePolicy
 from cohortql.render import SqlStatement, render
 from cohortql.transpile import transpile
-from tests.conftest import EXAMPLES, REPO
+from tests.conftest import EXAMPLES, REPO, SPARK_SMALL
 
 pytestmark = pytest.mark.slow  # a local Spark session, minutes of work
 
 QUESTIONS = [path for path in EXAMPLES if path.stem.split("_")[0] in ("q1", "q2", "q3", "q4", "q5", "q6")]
 CASES = tiny.case_paths()
-# Small CDMs: adaptive execution runs every stage as its own job, and more partitions mean more
-# tasks to schedule than rows to spread; both cost more than they save here.
-SMALL = "spark.sql.adaptive.enabled=false&spark.sql.shuffle.partitions=1"
 
 
 def _plan(path):
@@ -47,11 +43,9 @@ def _plan(path):
 
 
 @pytest.fixture(scope="module")
-def eunomia_targets(spark, eunomia_target, tmp_path_factory):
+def eunomia_targets(eunomia_target, spark_eunomia):
     """(DuckDB, Spark on a Parquet copy) of the normalised Eunomia CDM."""
-    out = tmp_path_factory.mktemp("eunomia-parquet")
-    export_parquet(eunomia_target.database_file, out)
-    return eunomia_target, resolve_target(f"spark://{out}?format=parquet&{SMALL}")
+    return eunomia_target, spark_eunomia
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +54,7 @@ def tiny_targets(spark, tiny_duckdb_target, tmp_path_factory):
     base = tmp_path_factory.mktemp("tiny-spark")
     loaded = CliRunner().invoke(app, ["load", "tiny", "--parquet", str(base / "parquet")])  # as a user would
     assert loaded.exit_code == 0, loaded.output
-    return tiny_duckdb_target, resolve_target(f"spark://{base}/parquet?format=parquet&{SMALL}"), base
+    return tiny_duckdb_target, resolve_target(f"spark://{base}/parquet?format=parquet&{SPARK_SMALL}"), base
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem.split("_")[0])
@@ -109,7 +103,7 @@ def tiny_catalog(spark, tiny_targets):
 
 def test_catalog_database_same_counts_as_duckdb(tiny_targets, tiny_catalog):
     duck, _, _ = tiny_targets
-    spark = resolve_target(f"spark://local[*]?{SMALL}", cdm_schema=tiny_catalog)
+    spark = resolve_target(f"spark://local[*]?{SPARK_SMALL}", cdm_schema=tiny_catalog)
     assert spark.dialect == "spark"
     plan = _plan(tiny.CASES_DIR / "20_nested_groups.cohort")
     assert run_cohort(render(plan, tiny_catalog), spark) == run_cohort(render(plan), duck)
@@ -120,7 +114,7 @@ def test_cli_count_in_a_new_jvm_is_quiet_and_right(tiny_targets):
     its own JVM, logs errors only (no start-up notices on stderr) and prints the DuckDB answer."""
     duck, _, base = tiny_targets
     case = tiny.CASES_DIR / "11_source_codes.cohort"
-    url = f"spark://local[1]{base}/parquet?format=parquet&{SMALL}"
+    url = f"spark://local[1]{base}/parquet?format=parquet&{SPARK_SMALL}"
     cli = Path(sys.executable).with_name("cohortql")
     env = {**os.environ, "XDG_CONFIG_HOME": str(base / "no-config")}  # no profile: the default policy
     env.pop("COHORTQL_PROFILE", None)
@@ -141,7 +135,7 @@ def test_parquet_table_directories(tiny_targets, tmp_path):
     for file in (base / "parquet").glob("*.parquet"):
         (tmp_path / file.stem).mkdir()
         shutil.copy(file, tmp_path / file.stem / "part-0.parquet")
-    spark = resolve_target(f"spark://{tmp_path}?format=parquet&{SMALL}")
+    spark = resolve_target(f"spark://{tmp_path}?format=parquet&{SPARK_SMALL}")
     rendered = render(_plan(tiny.CASES_DIR / "11_source_codes.cohort"))
     assert run_cohort(rendered, spark) == run_cohort(rendered, duck)
 
@@ -156,7 +150,7 @@ def test_concept_report_same_as_duckdb(eunomia_targets):
 
 def test_missing_catalog_table_is_named(spark, tmp_path):
     spark.sql(f"CREATE DATABASE IF NOT EXISTS cq_no_cdm LOCATION '{tmp_path}'")
-    target = resolve_target(f"spark://local[*]?{SMALL}", cdm_schema="cq_no_cdm")
+    target = resolve_target(f"spark://local[*]?{SPARK_SMALL}", cdm_schema="cq_no_cdm")
     rendered = render(_plan(CASES[0]), "cq_no_cdm")
     with pytest.raises(DatabaseError, match="a CDM table is missing in database `cq_no_cdm`"):
         run_cohort(rendered, target)
