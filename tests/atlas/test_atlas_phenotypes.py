@@ -2,7 +2,9 @@
 tiny fixture's cases, each counted by Circe's own SQL (ohdsi-circepy) and by cohortql (import ->
 CohortQL -> our SQL) on the same database (DuckDB; PostgreSQL too for the phenotypes, marked
 slow), compared as persons per inclusion-rule mask in Circe's person mode (which gives the final
-count, the attrition and every rule's persons).
+count, the attrition and every rule's persons). Where Circe's SQL cannot run (Spark) or runs too
+long (a few phenotypes on PostgreSQL), cohortql there is compared with Circe on the DuckDB copy of
+the same Eunomia data.
 """
 
 from __future__ import annotations
@@ -114,3 +116,11 @@ def test_exported_example_counts_like_circe(path, eunomia_target, eunomia_circe)
 def test_exported_tiny_case_counts_like_circe(case, tiny_duckdb_target, tiny_circe):
     text, expression = _exported(case)
     assert cohortql_masks(text, case.name, tiny_duckdb_target) == tiny_circe.masks(expression)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", EUNOMIA_DEFINITIONS, ids=lambda p: p.stem)
+def test_exported_definition_counts_like_circe_on_spark(path, spark_eunomia, eunomia_circe):
+    """The Eunomia definitions (source concepts, events without a concept set) on Spark too."""
+    text, expression = _exported(path)
+    assert cohortql_masks(text, path.name, spark_eunomia) == eunomia_circe.masks(expression)
