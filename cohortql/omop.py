@@ -38,6 +38,10 @@ class ConceptColumn:
 
 # Attribute keys other than concept columns, and what they need of a domain.
 VALUE_ATTRIBUTES = frozenset({"value", "value_concept", "unit"})  # tables with value_as_number etc.
+# Every domain's rows: the record's start date, and its person's age at it and sex.
+RECORD_ATTRIBUTES = frozenset({"start_date", "age", "sex"})
+# Tables with the normal range of a value (range_low, range_high), and value / range ratios.
+RANGE_ATTRIBUTES = ("range_low", "range_high", "range_low_ratio", "range_high_ratio")
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,21 @@ class DomainTable:
     circe: str  # the Circe criteria name
     has_value: bool = False  # value_as_number, value_as_concept_id, unit_concept_id
     has_days_supply: bool = False
+    has_range: bool = False  # range_low, range_high (the normal range of value_as_number)
     concept_columns: tuple[ConceptColumn, ...] = ()
     # Circe criteria field -> attribute key, where Circe's filter means what ours does (concept
     # columns name theirs). Circe's VisitType on a visit is its visit_type_concept_id, not ours.
     circe_attributes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
+        # Every domain has the start date, age and sex filters: Circe's OccurrenceStartDate, Age and
+        # Gender, or on eras EraStartDate and AgeAtStart (the same tests on the era's start date).
+        era = self.circe.endswith("Era")
+        record = ((("EraStartDate", "start_date"), ("AgeAtStart", "age")) if era else
+                  (("OccurrenceStartDate", "start_date"), ("Age", "age")))  # fmt: skip
+        ranges = tuple(("".join(w.title() for w in key.split("_")), key) for key in RANGE_ATTRIBUTES)
+        object.__setattr__(self, "circe_attributes", (*self.circe_attributes, *record, ("Gender", "sex"),
+                                                      *(ranges if self.has_range else ())))  # fmt: skip
         # Every domain with a source concept column has the `source concept` filter (Circe's
         # <Domain>SourceConcept, a concept set's id).
         if self.source_concept_id is not None:
@@ -82,7 +95,9 @@ class DomainTable:
     @property
     def attributes(self) -> frozenset[str]:
         """The attribute keys that apply to this domain's rows."""
-        keys = {c.attribute for c in self.concept_columns}
+        keys = {c.attribute for c in self.concept_columns} | RECORD_ATTRIBUTES
+        if self.has_range:
+            keys |= set(RANGE_ATTRIBUTES)
         if self.has_value:
             keys |= VALUE_ATTRIBUTES
         if self.has_visit:
@@ -130,7 +145,7 @@ DOMAINS: dict[str, DomainTable] = {
         DomainTable(
             "measurement", "measurement", "measurement_id", "measurement_concept_id",
             "measurement_source_concept_id", "measurement_date", None, "measurement_type_concept_id",
-            "visit_occurrence_id", "measurement record", "Measurement", has_value=True,
+            "visit_occurrence_id", "measurement record", "Measurement", has_value=True, has_range=True,
             circe_attributes=_VALUED_ATTRIBUTES,
         ),
         DomainTable(
