@@ -24,7 +24,7 @@ with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +35,7 @@ from cohortql.protect.policy import DisclosurePolicy
 
 _TOLERANCE = 1e-6
 _MAX_TRIALS = 12  # cells of the new release tried per step, cheapest first
-_CERTIFY_ROUNDS = 3  # joint solves that clear many quantities at once before one-by-one solves
+_CERTIFY_ROUNDS = 12  # rounds of joint solves that clear many quantities at once before one-by-one solves
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ class LedgerVerdict:
     hide: frozenset[str]  # keys of the new release's counts to hide further (shown as >=k)
     interacting: tuple[str, ...]  # earlier releases sharing persons with the new one
     problems: tuple[str, ...] = ()  # what hiding could not protect: the release must be refused
-    narrowed_before: tuple[str, ...] = field(default=())  # already narrowed by earlier releases alone
+    # already narrowed by the earlier releases alone (of the quantities the new release bears on)
+    narrowed_before: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -229,60 +230,113 @@ class LedgerCheck:
         self._bounds_cache[key] = (lower, upper)
         return lower, upper
 
-    def _range(self, atoms: np.ndarray, bounds) -> tuple[float, float]:
+    def _range(self, q: int, bounds, reach: _Reach | None = None) -> tuple[float, float]:
+        """The lowest and highest size of quantity q under `bounds`; both points go into `reach`."""
+        atoms = self.quantities[q][1]
         objective = np.zeros(self.atoms.count)
         objective[atoms] = 1.0
-        low = float(self.program.solve(objective, bounds)[atoms].sum())
-        high = float(self.program.solve(-objective, bounds)[atoms].sum())
-        return low, high
+        ends = []
+        for sign in (1.0, -1.0):
+            point = self.program.solve(sign * objective, bounds)
+            ends.append(float(point[atoms].sum()))
+            if reach is not None:
+                reach.see(point)
+        return ends[0], ends[1]
 
     # ---- protection level ------------------------------------------------------------------
 
     def shortfalls(self, indices: list[int], statuses, releases: int) -> dict[int, float]:
         """How far each quantity is from its protection level (0: protected), knowing `releases` releases."""
-        k, lowest = self.policy.threshold, self.policy.lowest_small
+        exact = self.exact_shortfalls(self.undecided(indices, statuses, releases), statuses, releases)
+        return {q: exact.get(q, 0.0) for q in indices}
+
+    def undecided(self, indices: list[int], statuses, releases: int) -> list[int]:
+        """The quantities that joint solves cannot prove protected, knowing `releases` releases."""
         numbers = self._bounds(statuses, "numbers", releases)
         marks = self._bounds(statuses, "marks", releases)
-        result = {}
-        pending = self._certified(indices, numbers, marks)
-        for q in pending:
-            _description, atoms, _value = self.quantities[q]
-            low, high = self._range(atoms, numbers)
-            shortfall = max(0.0, k - (high - low))
-            m_low, m_high = self._range(atoms, marks)
-            target_low, target_high = lowest, k - 1
-            if m_low > target_low + _TOLERANCE or m_high < target_high - _TOLERANCE:
-                c_low, c_high = self._range(atoms, self._bounds(statuses, "classes", releases))
-                target_low, target_high = max(c_low, lowest), min(c_high, k - 1)
-            shortfall += max(0.0, m_low - target_low) + max(0.0, target_high - m_high)
-            result[q] = shortfall if shortfall > _TOLERANCE else 0.0
-        return {q: result.get(q, 0.0) for q in indices}
+        return self._certified(indices, numbers, marks)
+
+    def exact_shortfalls(self, indices: list[int], statuses, releases: int) -> dict[int, float]:
+        """Each quantity's shortfall from its own solves, knowing `releases` releases.
+
+        One knowledge after another, quantity after quantity: each solve changes only the objective,
+        so HiGHS starts from the last basis. Every point solved for one quantity may already show
+        a later one's range wide enough (two atoms of one cell: the lowest of one is the highest of
+        the other); a part of the shortfall that the points seen prove to be 0 is not solved for.
+        """
+        k, lowest = self.policy.threshold, self.policy.lowest_small
+        shortfall = dict.fromkeys(indices, 0.0)
+        bounds = self._bounds(statuses, "numbers", releases)
+        reach = _Reach(self.quantities, indices)
+        for i, q in enumerate(indices):
+            if reach.high[i] - reach.low[i] < k - _TOLERANCE:
+                low, high = self._range(q, bounds, reach)
+                shortfall[q] += max(0.0, k - (high - low))
+        bounds = self._bounds(statuses, "marks", releases)
+        reach = _Reach(self.quantities, indices)
+        uncovered = []
+        for i, q in enumerate(indices):
+            if reach.low[i] <= lowest + _TOLERANCE and reach.high[i] >= k - 1 - _TOLERANCE:
+                continue
+            m_low, m_high = self._range(q, bounds, reach)
+            if m_low > lowest + _TOLERANCE or m_high < k - 1 - _TOLERANCE:
+                uncovered.append((q, m_low, m_high))
+        # The marks leave a small range uncovered: it must cover what the classes alone allow.
+        bounds = self._bounds(statuses, "classes", releases)
+        for q, m_low, m_high in uncovered:
+            c_low, c_high = self._range(q, bounds)
+            target_low, target_high = max(c_low, lowest), min(c_high, k - 1)
+            shortfall[q] += max(0.0, m_low - target_low) + max(0.0, target_high - m_high)
+        return {q: value if value > _TOLERANCE else 0.0 for q, value in shortfall.items()}
 
     def _certified(self, indices: list[int], numbers, marks) -> list[int]:
-        """Quantities joint solves cannot clear: feasible points far enough apart prove the rest protected."""
+        """Quantities joint solves cannot clear: feasible points far enough apart prove the rest protected.
+
+        Every feasible point the rounds find counts for every quantity: a quantity is clear once the
+        points seen (and the truth) span at least k under the numbers and its small range under the
+        marks. The first round pushes all pending quantities up and then down together; later rounds
+        push a random half up and the other half down, which separates quantities that trade off
+        against each other (two atoms adding up to one released cell: pushed together, neither moves).
+        """
         k, lowest = self.policy.threshold, self.policy.lowest_small
-        pending = list(indices)
-        for _round in range(_CERTIFY_ROUNDS):
-            if not pending:
-                break
+        if len(indices) <= 2:  # joint rounds would cost as many solves as the quantities' own
+            return list(indices)
+        reach = {name: _Reach(self.quantities, indices) for name in ("numbers", "marks")}
+        pending = np.ones(len(indices), dtype=bool)
+        rng = np.random.default_rng(0)  # the same rounds every run: a check that can be repeated
+        for round_ in range(_CERTIFY_ROUNDS):
+            signs = np.ones(len(indices)) if round_ == 0 else rng.choice((-1.0, 1.0), len(indices))
             objective = np.zeros(self.atoms.count)
-            for q in pending:
-                objective[self.quantities[q][1]] += 1.0
-            points = {name: (self.program.solve(objective, b), self.program.solve(-objective, b))
-                      for name, b in (("numbers", numbers), ("marks", marks))}
-            still = []
-            for q in pending:
-                atoms, value = self.quantities[q][1], self.quantities[q][2]
-                n_low, n_high = (float(p[atoms].sum()) for p in points["numbers"])
-                m_low, m_high = (float(p[atoms].sum()) for p in points["marks"])
-                wide = max(n_high, value) - min(n_low, value) >= k - _TOLERANCE
-                covers = min(m_low, value) <= lowest + _TOLERANCE and max(m_high, value) >= k - 1 - _TOLERANCE
-                if not (wide and covers):
-                    still.append(q)
-            if len(still) == len(pending):
+            for i in np.flatnonzero(pending):
+                objective[self.quantities[indices[i]][1]] += signs[i]
+            for name, bounds in (("numbers", numbers), ("marks", marks)):
+                reach[name].see(self.program.solve(objective, bounds))
+                reach[name].see(self.program.solve(-objective, bounds))
+            wide = reach["numbers"].high - reach["numbers"].low >= k - _TOLERANCE
+            covers = (reach["marks"].low <= lowest + _TOLERANCE) & (reach["marks"].high >= k - 1 - _TOLERANCE)
+            still = pending & ~(wide & covers)
+            if round_ > 0 and still.sum() == pending.sum():  # a random split that clears nothing: close calls
                 break
             pending = still
-        return pending
+            if not pending.any():
+                break
+        return [q for q, open_ in zip(indices, pending, strict=True) if open_]
+
+
+class _Reach:
+    """The lowest and highest size of some quantities at the feasible points seen so far (the truth first)."""
+
+    def __init__(self, quantities: list[tuple[str, np.ndarray, int]], indices: list[int]):
+        atoms = [quantities[q][1] for q in indices]
+        self._entries = np.concatenate(atoms) if atoms else np.zeros(0, dtype=np.int64)
+        self._owner = np.repeat(np.arange(len(indices)), [len(a) for a in atoms])
+        truth = np.array([quantities[q][2] for q in indices], dtype=float)
+        self.low, self.high = truth.copy(), truth.copy()
+
+    def see(self, point: np.ndarray) -> None:
+        sums = np.bincount(self._owner, weights=point[self._entries], minlength=len(self.low))
+        np.minimum(self.low, sums, out=self.low)
+        np.maximum(self.high, sums, out=self.high)
 
 
 def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: DisclosurePolicy) -> LedgerVerdict:
@@ -295,11 +349,18 @@ def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: 
     check = LedgerCheck(releases, policy)
     statuses = [tuple(c.status for c in r.cells) for r in releases]
     everything = list(range(len(check.quantities)))
-    before = check.shortfalls(everything, tuple(statuses), len(overlapping))
-    narrowed_before = tuple(check.quantities[q][0] for q, s in before.items() if s)
+    known = tuple(statuses)  # the earlier releases' statuses are fixed: `before` holds for every trial
+    before: dict[int, float] = {}  # quantity -> its shortfall from the earlier releases alone
 
-    def violations(current) -> dict[int, float]:
-        after = check.shortfalls(everything, tuple(current), len(releases))
+    def violations(current, among: Iterable[int] = everything) -> dict[int, float]:
+        """The quantities (of `among`) `current` narrows further than the earlier releases alone do.
+
+        Only a quantity the joint solves cannot prove protected can be one.
+        """
+        current = tuple(current)
+        pending = check.undecided(list(among), current, len(releases))
+        before.update(check.exact_shortfalls([q for q in pending if q not in before], known, len(overlapping)))
+        after = check.exact_shortfalls(pending, current, len(releases))
         return {q: s for q, s in after.items() if s > before[q] + _TOLERANCE}
 
     found = violations(statuses)
@@ -308,12 +369,15 @@ def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: 
         q = next(iter(found))
         choice = _complement(check, new, statuses, q, found[q] - before[q], before[q])
         if choice is None:
-            return LedgerVerdict(frozenset(), interacting, _refusal(check, found, overlapping), narrowed_before)
+            refusal = _refusal(check, found, overlapping)
+            return LedgerVerdict(frozenset(), interacting, refusal, _narrowed(check, before))
         hidden.add(choice)
         cells = list(statuses[-1])
         cells[choice] = Status.COMPLEMENTARY
         statuses[-1] = tuple(cells)
-        found = violations(statuses)
+        # Hiding a cell tells the intruder less, so what was protected stays so: the quantities still
+        # found first, then (once they are clear) all of them, which settles any exception.
+        found = violations(statuses, among=found) or violations(statuses)
     for c in sorted(hidden, key=lambda c: (-new.cells[c].cost, -(new.cells[c].shown or 0))):  # release again
         cells = list(statuses[-1])
         cells[c] = Status.RELEASED
@@ -321,7 +385,11 @@ def check_release(new: LedgerRelease, earlier: Sequence[LedgerRelease], policy: 
         if not violations(trial):
             statuses, hidden = trial, hidden - {c}
     hide = frozenset(key for c in hidden for key in new.cells[c].keys)
-    return LedgerVerdict(hide, interacting, (), narrowed_before)
+    return LedgerVerdict(hide, interacting, (), _narrowed(check, before))
+
+
+def _narrowed(check: LedgerCheck, before: dict[int, float]) -> tuple[str, ...]:
+    return tuple(check.quantities[q][0] for q, shortfall in sorted(before.items()) if shortfall)
 
 
 def _complement(check: LedgerCheck, new: LedgerRelease, statuses, q: int, excess: float, baseline: float):
