@@ -66,6 +66,9 @@ class DomainTable:
     # Circe criteria field -> attribute key, where Circe's filter means what ours does (concept
     # columns name theirs). Circe's VisitType on a visit is its visit_type_concept_id, not ours.
     circe_attributes: tuple[tuple[str, str], ...] = ()
+    # The vocabulary's domain_id of the concepts recorded in this table (None: eras and death
+    # record concepts of another domain's table); `cohortql concepts` counts a concept's records here.
+    vocabulary_domain: str | None = None
 
     def __post_init__(self):
         # Every domain has the start date, age and sex filters: Circe's OccurrenceStartDate, Age and
@@ -125,7 +128,7 @@ DOMAINS: dict[str, DomainTable] = {
             "condition", "condition_occurrence", "condition_occurrence_id", "condition_concept_id",
             "condition_source_concept_id", "condition_start_date", "condition_end_date",
             "condition_type_concept_id", "visit_occurrence_id", "condition record", "ConditionOccurrence",
-            circe_attributes=(("VisitType", "visit_type"),),
+            circe_attributes=(("VisitType", "visit_type"),), vocabulary_domain="Condition",
             concept_columns=(
                 ConceptColumn("condition_status", "condition_status_concept_id", "ConditionStatus"),
             ),
@@ -133,36 +136,37 @@ DOMAINS: dict[str, DomainTable] = {
         DomainTable(
             "drug", "drug_exposure", "drug_exposure_id", "drug_concept_id", "drug_source_concept_id",
             "drug_exposure_start_date", "drug_exposure_end_date", "drug_type_concept_id", "visit_occurrence_id",
-            "drug exposure record", "DrugExposure", has_days_supply=True,
+            "drug exposure record", "DrugExposure", has_days_supply=True, vocabulary_domain="Drug",
             circe_attributes=(("VisitType", "visit_type"), ("DaysSupply", "days_supply")),
         ),
         DomainTable(
             "procedure", "procedure_occurrence", "procedure_occurrence_id", "procedure_concept_id",
             "procedure_source_concept_id", "procedure_date", None, "procedure_type_concept_id",
-            "visit_occurrence_id", "procedure record", "ProcedureOccurrence",
+            "visit_occurrence_id", "procedure record", "ProcedureOccurrence", vocabulary_domain="Procedure",
             circe_attributes=(("VisitType", "visit_type"),),
         ),
         DomainTable(
             "measurement", "measurement", "measurement_id", "measurement_concept_id",
             "measurement_source_concept_id", "measurement_date", None, "measurement_type_concept_id",
             "visit_occurrence_id", "measurement record", "Measurement", has_value=True, has_range=True,
+            vocabulary_domain="Measurement",
             circe_attributes=_VALUED_ATTRIBUTES,
         ),
         DomainTable(
             "observation", "observation", "observation_id", "observation_concept_id",
             "observation_source_concept_id", "observation_date", None, "observation_type_concept_id",
-            "visit_occurrence_id", "observation record", "Observation", has_value=True,
+            "visit_occurrence_id", "observation record", "Observation", has_value=True, vocabulary_domain="Observation",
             circe_attributes=_VALUED_ATTRIBUTES,
         ),
         DomainTable(
             "visit", "visit_occurrence", "visit_occurrence_id", "visit_concept_id", "visit_source_concept_id",
             "visit_start_date", "visit_end_date", "visit_type_concept_id", "visit_occurrence_id", "visit record",
-            "VisitOccurrence", circe_attributes=(("VisitLength", "duration"),),
+            "VisitOccurrence", circe_attributes=(("VisitLength", "duration"),), vocabulary_domain="Visit",
         ),
         DomainTable(
             "device", "device_exposure", "device_exposure_id", "device_concept_id", "device_source_concept_id",
             "device_exposure_start_date", "device_exposure_end_date", "device_type_concept_id",
-            "visit_occurrence_id", "device exposure record", "DeviceExposure",
+            "visit_occurrence_id", "device exposure record", "DeviceExposure", vocabulary_domain="Device",
             circe_attributes=(("VisitType", "visit_type"),),
         ),
         DomainTable(
@@ -181,6 +185,9 @@ DOMAINS: dict[str, DomainTable] = {
         ),
     )
 }
+
+# The domains whose concepts have a table of records (`cohortql concepts search --domain`).
+CONCEPT_DOMAINS = {word: d for word, d in DOMAINS.items() if d.vocabulary_domain is not None}
 
 # The id column of each table of records (cdm54.sql declares no keys): one value per row.
 RECORD_IDS = {

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from cohortql.parse.ast import Definition
     from cohortql.protect import DisclosurePolicy, ProtectedResult
     from cohortql.protect.series import Layout
+    from cohortql.protect.vocabulary import ConceptDetail, SearchResult
+    from cohortql.render.vocabulary import ConceptSearch
     from cohortql.resolve.plan import Plan
     from cohortql.whatif.engine import CachedCounter
 
@@ -305,3 +307,40 @@ def concept_report(compiled: Compiled, target: Target, policy: DisclosurePolicy 
                      for r, display in mine]
         report.append((codeset, described))
     return report
+
+
+def search_concepts(search: ConceptSearch, target: Target, policy: DisclosurePolicy | None = None, limit: int = 25,
+                    policy_note: str | None = None) -> SearchResult:
+    """render -> execute -> protect for `cohortql concepts search`: the hits (a `SearchResult`) for a
+    `render.vocabulary.ConceptSearch`, ranked on their protected record counts."""
+    from cohortql.execute.runner import run_lookup
+    from cohortql.protect.profile import active_policy
+    from cohortql.protect.vocabulary import protect_search
+    from cohortql.render.vocabulary import MAX_CANDIDATES, render_concept_search
+
+    policy = policy or active_policy().policy
+    rows = run_lookup(render_concept_search(search, target.cdm_schema, target.vocab_schema), target)
+    capped = MAX_CANDIDATES if len(rows) > MAX_CANDIDATES else None  # the rows come in the order picked
+    return protect_search(search.text, rows[:MAX_CANDIDATES], policy, limit, capped, target.to_dict(), policy_note)
+
+
+def show_concept(concept_id: int, target: Target, policy: DisclosurePolicy | None = None, limit: int = 25,
+                 policy_note: str | None = None) -> ConceptDetail | None:
+    """render -> execute -> protect for `cohortql concepts show`: the concept with its ancestors,
+    descendants and mapped codes (a `ConceptDetail`), or None when the vocabulary lacks it."""
+    from cohortql.execute.runner import run_lookup
+    from cohortql.protect.profile import active_policy
+    from cohortql.protect.vocabulary import protect_detail
+    from cohortql.render.vocabulary import render_concept_show
+
+    policy = policy or active_policy().policy
+    rows = run_lookup(render_concept_show(concept_id, target.cdm_schema, target.vocab_schema), target)
+    return protect_detail(rows, policy, limit, target.to_dict(), policy_note)
+
+
+def vocabularies(target: Target) -> list[str]:
+    """The vocabulary ids that hold concepts in the target's vocabulary."""
+    from cohortql.execute.runner import run_lookup
+    from cohortql.render.vocabulary import render_vocabularies
+
+    return [str(row[0]) for row in run_lookup(render_vocabularies(target.vocab_schema or target.cdm_schema), target)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from cohortql.cli import admin, counting, data, definitions, governance, whatif
+from cohortql.cli import admin, concepts, counting, data, definitions, governance, whatif
 
 app = typer.Typer(
     help="Cohort feasibility counts on OMOP CDM warehouses.",
@@ -38,7 +38,8 @@ def _options(
 
 
 definitions.register(app)  # check, fmt, explain, sql, import, export
-counting.register(app)  # count, report, concepts, policy
+counting.register(app)  # count, report, policy
+concepts.register(app)  # concepts list, search, show (`concepts FILE` is `concepts list FILE`)
 whatif.register(app)  # compare, whatif, sweep, impact, watch, cache
 governance.register(app)  # submit, withdraw, release, kpi, review, audit, users (docs/governance.md)
 app.add_typer(admin.admin_app, name="admin")

@@ -39,10 +39,12 @@ def working(what: str):
         yield
 
 
-def command_group(help: str) -> typer.Typer:
+def command_group(help: str, cls: type | None = None) -> typer.Typer:
     """A group of commands (`cohortql review ...`). Help is plain text: the options with their values'
-    types, a flag without a `<bool>` placeholder, and nothing that needs a wide terminal to read."""
-    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+    types, a flag without a `<bool>` placeholder, and nothing that needs a wide terminal to read.
+    `cls`: a Typer group class that parses the group's arguments its own way."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+                       cls=cls)
 
 
 def choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:

@@ -1,4 +1,4 @@
-"""Commands that count on the database: count, report, concepts, and the policy they are protected with."""
+"""Commands that count on the database: count, report, and the policy they are protected with."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from cohortql import pipeline
 from cohortql.cli.common import (
@@ -124,35 +123,7 @@ def policy_show(
     sys.stdout.write(render_policy(active.policy, active.source, format.value))
 
 
-@option_groups
-def concepts(
-    file: Path = typer.Argument(..., help="Definition file."),
-    *,
-    database: DatabaseOptions,
-) -> None:
-    """List each concept set's resolved concepts, with names and record counts in the CDM."""
-    from rich.table import Table
-
-    compiled = compile_or_exit(file)
-    target = database.target()
-    with expected_errors(), working(f"resolving concept sets on {target.description} ..."):
-        report = pipeline.concept_report(compiled, target)
-    from cohortql.report.terminal import print_table
-
-    # Concept names from the vocabulary are printed as written: no markup, no emoji codes.
-    console = Console(highlight=False, soft_wrap=False, markup=False, emoji=False)
-    if not console.is_terminal:
-        console.width = 160  # piped or captured: keep concept names on one line
-    for codeset, rows in report:
-        table = Table()
-        for column in ("concept_id", "name", "domain", "vocabulary", "standard", "records"):
-            table.add_column(column, justify="right" if column in ("concept_id", "records") else "left")
-        for row in rows:
-            table.add_row(*row)
-        print_table(console, table, f"{codeset.name}: {len(rows)} concepts")
-
-
 def register(app: typer.Typer) -> None:
-    for command in (count, report, concepts):
+    for command in (count, report):
         app.command()(command)
     app.add_typer(policy_app, name="policy")

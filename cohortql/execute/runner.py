@@ -82,8 +82,14 @@ def run_concept_report(rendered: RenderedCohort, target: Target) -> list[tuple]:
 
 def run_known_concepts(statement: SqlStatement, target: Target) -> set[int]:
     """The concept ids the vocabulary holds, of those `render_known_concepts` asks about."""
+    return {int(row[0]) for row in run_lookup(statement, target)}
+
+
+def run_lookup(statement: SqlStatement, target: Target) -> list[tuple]:
+    """The rows of a statement that reads no concept set (the vocabulary look-ups of `concepts search`
+    and `show`)."""
     assert not statement.reads_concept_sets
-    return {int(row[0]) for row in _run(None, target, statement, lambda session: session.fetch(statement))}
+    return _run(None, target, statement, lambda session: session.fetch(statement))
 
 
 def run_site_catalogue(rendered: RenderedCohort, target: Target) -> list[tuple]:

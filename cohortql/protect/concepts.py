@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from cohortql.protect.artifact import Status
 from cohortql.protect.policy import DisclosurePolicy
+from cohortql.protect.result import Cell
 
 
 def _interval(status: Status, shown: int | None, policy: DisclosurePolicy, marks: bool) -> tuple[float, float]:
@@ -74,8 +75,16 @@ def protect_records(records: Sequence[int], codesets: Sequence[int], policy: Dis
                 break  # every row hidden: T is unbounded, nothing more to hide
             statuses[released[0]] = Status.COMPLEMENTARY
     return [
-        policy.suppressed_text if status is Status.PRIMARY
-        else policy.complementary_text if status is Status.COMPLEMENTARY
-        else f"{policy.release(int(r)):,}"
+        policy.complementary_text if status is Status.COMPLEMENTARY else shown_alone(int(r), policy).display
         for r, status in zip(records, statuses, strict=True)
     ]
+
+
+def shown_alone(count: int, policy: DisclosurePolicy) -> Cell:
+    """A count shown by itself, in no total or margin with others it could be computed from (a
+    concept's records or persons in `cohortql concepts search` and `show`): `<k` when small, else
+    released (rounded to the policy's base)."""
+    if policy.is_small(count):
+        return Cell(None, policy.suppressed_text)
+    released = policy.release(count)
+    return Cell(released, f"{released:,}")

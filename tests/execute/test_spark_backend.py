@@ -218,3 +218,17 @@ def test_like_has_no_escape_character(spark_session, code, pattern):
     (expected,) = duckdb.execute(sql.replace(":code", "$code").replace(":pattern", "$pattern"), values).fetchone()
     rows = spark_session.sql(transpile(sql, "spark"), args=values).collect()
     assert rows[0]["matches"] == expected
+
+
+@pytest.mark.parametrize(("look_up", "argument"), [
+    (pipeline.search_concepts, "sinusitis"), (pipeline.search_concepts, "k92.2"), (pipeline.search_concepts, "'%_"),
+    (pipeline.show_concept, 192671), (pipeline.show_concept, 4283893), (pipeline.show_concept, 35208414),
+])
+def test_eunomia_concept_look_ups_same_as_duckdb(look_up, argument, eunomia_targets):
+    from cohortql.render.vocabulary import ConceptSearch
+
+    duck, spark = eunomia_targets
+    asked = ConceptSearch(argument) if isinstance(argument, str) else argument
+    answers = [look_up(asked, target, DisclosurePolicy()).to_dict() for target in (duck, spark)]
+    assert [answer.pop("database")["dialect"] for answer in answers] == ["duckdb", "spark"]
+    assert answers[0] == answers[1]
