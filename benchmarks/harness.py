@@ -175,14 +175,17 @@ def floor_sql(compiled: pipeline.Compiled, target) -> str:
 
 def run_floor(compiled, target, repeats):
     """A new connection per run, as for the other methods (DuckDB then starts with a cold buffer pool)."""
+    from cohortql.execute.cancel import Cancellable
     from cohortql.execute.runner import engine_for
+    from cohortql.render import SqlStatement
 
-    sql = floor_sql(compiled, target)
-    engine = engine_for(target).create_engine(target)  # connected as cohortql connects (DuckDB: read-only)
+    statement = SqlStatement(floor_sql(compiled, target), reads_concept_sets=False)
+    engine = engine_for(target)
 
     def run():
-        with engine.connect() as connection:
-            return connection.exec_driver_sql(sql).fetchall()
+        with engine.connect(target, Cancellable()) as session:  # as cohortql connects (DuckDB: read-only)
+            session.start_reading()
+            return session.fetch(statement)
 
     return timed(run, repeats)
 

@@ -9,9 +9,11 @@ release goes through `strip_url` (a parsed URL) or `redact_text` (any text).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy.engine import URL
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 # Query parameters that are, or point to, a secret (libpq's, JDBC's and the common token names).
 CREDENTIAL_PARAMETERS = frozenset({
@@ -32,7 +34,7 @@ def strip_url(url: URL) -> URL:
     """The URL without its password and without any credential query parameter."""
     query = {key: value for key, value in url.query.items() if not is_credential(key)}
     # URL.set ignores None, so the password is dropped by building the URL again.
-    return URL.create(url.drivername, url.username, None, url.host, url.port, url.database, query)
+    return type(url).create(url.drivername, url.username, None, url.host, url.port, url.database, query)
 
 
 def secrets_of(url: URL) -> tuple[str, ...]:

@@ -103,7 +103,32 @@ def tiny_duckdb_target(tmp_path_factory):
 @pytest.fixture(scope="session")
 def postgres_tiny(postgres_database, tiny_duckdb_target):
     """That DuckDB file loaded by `cohortql load` into schema `tiny` of the scratch database."""
-    return _load_into_postgres(tiny_duckdb_target.url.database, postgres_database, "tiny")
+    return _load_into_postgres(tiny_duckdb_target.database_file, postgres_database, "tiny")
+
+
+@pytest.fixture(scope="session")
+def postgres_slow(postgres_database, postgres_tiny) -> str:
+    """Schema `slow`: views of `tiny` whose observation_period takes a minute a row to read, so the
+    cohort query runs for half an hour (time limits, Ctrl-C, progress). Returns the schema's name."""
+    import sqlalchemy as sa
+
+    tables = ("person", "concept", "concept_ancestor", "concept_relationship", "visit_occurrence",
+              "condition_occurrence", "drug_exposure", "procedure_occurrence", "measurement", "observation",
+              "device_exposure", "death", "drug_era", "condition_era", "care_site", "location")  # fmt: skip
+    engine = sa.create_engine(postgres_database, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE SCHEMA slow")
+        for table in tables:
+            connection.exec_driver_sql(f"CREATE VIEW slow.{table} AS SELECT * FROM tiny.{table}")
+        connection.exec_driver_sql(
+            "CREATE FUNCTION slow.sleepy(seconds float) RETURNS boolean LANGUAGE plpgsql VOLATILE"
+            " AS $$ BEGIN PERFORM pg_sleep(seconds); RETURN true; END $$"
+        )
+        connection.exec_driver_sql(
+            "CREATE VIEW slow.observation_period AS SELECT * FROM tiny.observation_period WHERE slow.sleepy(60)"
+        )
+    engine.dispose()
+    return "slow"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

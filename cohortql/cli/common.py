@@ -27,16 +27,49 @@ from cohortql.profile import ProfileError, read_profile
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
+# Quick steps print nothing; a longer one shows its line from here on, refreshed four times a second.
+PROGRESS_AFTER_SECONDS = 0.5
+PROGRESS_EVERY_SECONDS = 0.25
+
+
 @contextmanager
 def working(what: str):
-    """`what ...` with a spinner and the elapsed time on standard error while a long step runs; only
-    on a terminal (nothing is printed into a pipe or a log), and gone when the step ends."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(SpinnerColumn("dots"), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
-        progress.add_task(what, total=None)
+    """`what 3.2 s` on standard error while a long step runs, with what the engine says it is
+    doing (Spark: `stage 4: 37/200 tasks`, cohortql/execute/progress.py); refreshed in place,
+    erased when the step ends, and only on a terminal: nothing goes into a pipe or a log."""
+    isatty = getattr(err.file, "isatty", None)
+    if not (isatty and isatty()):  # the stream itself: FORCE_COLOR (as CI sets it) makes Rich say terminal
         yield
+        return
+    import threading
+    import time
+
+    from rich.live import Live
+    from rich.text import Text
+
+    from cohortql.execute import progress
+
+    started = time.monotonic()
+    ended = threading.Event()
+
+    def line() -> Text:
+        doing = progress.current()
+        return Text(f"{what} {time.monotonic() - started:.1f} s" + (f"  {doing}" if doing else ""), no_wrap=True)
+
+    def draw() -> None:
+        if ended.wait(PROGRESS_AFTER_SECONDS):
+            return
+        with Live(line(), console=err, transient=True, auto_refresh=False) as live:
+            while not ended.wait(PROGRESS_EVERY_SECONDS):
+                live.update(line(), refresh=True)
+
+    drawer = threading.Thread(target=draw, name="cohortql-progress", daemon=True)
+    drawer.start()
+    try:
+        yield
+    finally:
+        ended.set()
+        drawer.join()
 
 
 def command_group(help: str, cls: type | None = None) -> typer.Typer:

@@ -1,8 +1,9 @@
 """The engine interface: what DuckDB, PostgreSQL and Spark each do to answer one statement.
 
-An engine module (`duckdb.py`, `postgres.py`, `spark.py`) implements `Engine` and states how it
-differs from the others as one `EngineSettings` value; `runner.py` drives any of them the same
-way. Nothing outside the engine modules asks which engine it is talking to.
+An engine module (`duckdb.py`, `postgres.py`, `spark.py`) implements `Engine`, states what the rest
+of cohortql needs to know of it as one `EngineSettings` value and keeps its other differences as
+its own constants; `runner.py` drives any of them the same way. Nothing outside the engine modules
+asks which engine it is talking to.
 """
 
 from __future__ import annotations
@@ -23,16 +24,6 @@ class EngineSettings:
     """How one engine differs from the others, as data (each field says why it exists)."""
 
     dialect: str  # the transpile dialect the engine's SQL is written in
-    # Counts schemas named :name: a missing schema is named as such, not as a missing table.
-    schema_exists: str | None = None
-    # Run on each staged temporary table ({table}): statistics the planner would otherwise lack.
-    analyse_table: str | None = None
-    # Run once cq_codeset exists: an index for lookups the planner may still nest.
-    index_concept_sets: str | None = None
-    # Commit the staged tables, then read in a READ ONLY transaction (else read-only by opening).
-    read_only_transaction: bool = False
-    # Planner settings for that read-only transaction only (SET LOCAL).
-    query_settings: tuple[str, ...] = ()
     # Prefix giving the executed plan of a query; None: no plan from this engine (see the hint).
     explain_prefix: str | None = None
     no_explain_hint: str | None = None

@@ -9,6 +9,7 @@ of one session are all cohortql creates. Ctrl-C and the time limit cancel the ru
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import uuid
@@ -21,6 +22,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
+from cohortql.execute import progress
 from cohortql.execute.cancel import Cancellable
 from cohortql.execute.engine import EngineSettings
 from cohortql.execute.errors import DatabaseError, out_of_time
@@ -47,7 +49,7 @@ class SparkEngine:
 
     @contextmanager
     def connect(self, target: Target, cancellable: Cancellable) -> Iterator[SparkRun]:
-        location = parse_spark_url(target.url.render_as_string(hide_password=False))
+        location = parse_spark_url(target.url)
         session = _new_session(location)
         from py4j.protocol import Py4JError
         from pyspark.errors import PySparkException
@@ -55,6 +57,7 @@ class SparkEngine:
         run = SparkRun(session, location)
         with _job_group(session, target.timeout_seconds, cancellable) as expired:
             try:
+                run.check_databases(target)
                 yield run
             except (PySparkException, Py4JError) as error:
                 if expired.is_set():
@@ -72,6 +75,12 @@ class SparkRun:
         self._location = location
         self._cached: list = []
         self._registered: set[str] = set()
+
+    def check_databases(self, target: Target) -> None:
+        """A missing database would otherwise surface as a missing table; name it instead."""
+        for name in dict.fromkeys(s for s in (target.cdm_schema, target.vocab_schema) if s):
+            if not self._session.catalog.databaseExists(name):
+                raise DatabaseError(f"database not found: {name}", "check --cdm-schema / --vocab-schema")
 
     def stage_inputs(self, tables: Sequence[TempTable]) -> None:
         for table in tables:
@@ -118,11 +127,18 @@ class SparkRun:
                 frame.createOrReplaceTempView(table)
                 self._registered.add(table)
                 break
-        if tables & set(cdm_tables()) and not self._registered:
+        missing = sorted(tables & set(cdm_tables()) - self._registered)
+        if missing and not self._registered:
             raise DatabaseError(
                 f"no OMOP tables in the Parquet directory {root}",
                 "expected one Parquet file (person.parquet) or directory (person/) per table;"
                 " `cohortql fixtures generate --out DIR/` writes one",
+            )
+        if missing:
+            raise DatabaseError(
+                f"a CDM table is missing in the Parquet directory {root}: {', '.join(missing)}",
+                f"expected {missing[0]}.parquet or {missing[0]}/;"
+                " `cohortql load SOURCE --parquet DIR` writes every table",
             )
 
 
@@ -177,15 +193,17 @@ def _new_session(location: SparkLocation):
         from pyspark.sql import SparkSession
     except ImportError:
         raise DatabaseError("Spark support is not installed", "pip install 'cohortql[spark]'") from None
-    builder = SparkSession.builder.appName("cohortql")
+    options = {"spark.app.name": "cohortql"}
     if location.master:
-        builder = builder.master(location.master)
+        options["spark.master"] = location.master
     # A console progress bar would interleave with the report on the terminal.
-    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    options["spark.ui.showConsoleProgress"] = "false"
     # A JVM started here logs errors only (its start-up notices would bury the report); the
     # URL's own spark.driver.extraJavaOptions, applied below, takes precedence.
-    builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_QUIET_LOG}")
-    for key, value in location.conf:
+    options["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_QUIET_LOG}"
+    options.update(location.conf)
+    builder = SparkSession.builder
+    for key, value in options.items():
         builder = builder.config(key, value)
     from py4j.protocol import Py4JError
     from pyspark import SparkContext
@@ -195,6 +213,8 @@ def _new_session(location: SparkLocation):
     # runs in the query's worker thread.)
     created = SparkContext._active_spark_context is None
     try:
+        if SparkContext._gateway is None:
+            _start_jvm(options)
         base = builder.getOrCreate()
     except (PySparkException, Py4JError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
@@ -203,11 +223,44 @@ def _new_session(location: SparkLocation):
         ) from None
     if created:
         base.sparkContext.setLogLevel("ERROR")
+    _quiet_python_logs()
     session = base.newSession()
     for key, value in location.conf:
         if session.conf.isModifiable(key):
             session.conf.set(key, value)
     return session
+
+
+def _start_jvm(options: dict[str, str]) -> None:
+    """Start the JVM as pyspark would (spark-submit with these settings), its standard error relayed
+    to ours less one line: Java's `WARNING: Using incubator modules: jdk.incubator.vector`, printed
+    at every start because Spark always adds that module, and no setting turns it off."""
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    reading, writing = os.pipe()
+
+    def relay() -> None:
+        with os.fdopen(reading, "rb") as jvm_errors:
+            for line in jvm_errors:
+                if not line.startswith(b"WARNING: Using incubator modules"):
+                    os.write(2, line)
+
+    threading.Thread(target=relay, name="cohortql-jvm-stderr", daemon=True).start()
+    try:
+        gateway = launch_gateway(SparkConf().setAll(options.items()), popen_kwargs={"stderr": writing})
+    finally:
+        os.close(writing)  # the JVM holds its own copy
+    SparkContext._ensure_initialized(gateway=gateway)  # what SparkContext(gateway=...) does first
+
+
+def _quiet_python_logs() -> None:
+    """pyspark logs every failed query to standard error as a JSON record with the Java stack;
+    cohortql reports the failure itself, in one line (`_explain`)."""
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
 
 
 class _JobGroup:
@@ -248,12 +301,27 @@ def _job_group(session, seconds: int, cancellable: Cancellable) -> Iterator[thre
     watcher = threading.Thread(target=watch, name="cohortql-spark-time-limit", daemon=True)
     watcher.start()
     try:
-        yield expired
+        with progress.reporting(lambda: _running_stages(context, group.id)):
+            yield expired
     finally:
         finished.set()
         watcher.join()
         for key in ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel"):
             context.setLocalProperty(key, None)  # later jobs of this thread are not ours
+
+
+def _running_stages(context, group_id: str) -> str | None:
+    """The run's active stages and their tasks (`stage 4: 37/200 tasks`), for progress on a terminal."""
+    tracker = context.statusTracker()
+    ours = set(tracker.getJobIdsForGroup(group_id))
+    stage_ids = {stage for job in ours if (info := tracker.getJobInfo(job)) for stage in info.stageIds}
+    stages = [info for s in sorted(tracker.getActiveStageIds()) if s in stage_ids and (info := tracker.getStageInfo(s))]
+    if not stages:
+        return None
+    names = ", ".join(str(stage.stageId) for stage in stages)
+    done = sum(stage.numCompletedTasks for stage in stages)
+    total = sum(stage.numTasks for stage in stages)
+    return f"stage{'s' if len(stages) > 1 else ''} {names}: {done}/{total} tasks"
 
 
 def cdm_tables() -> list[str]:
@@ -275,7 +343,7 @@ def _explain(error: BaseException, schema: str | None) -> DatabaseError:
         name = re.search(r"`[^ ]*`", first_line)
         return DatabaseError(
             f"a CDM table is missing{where}: {name[0] if name else first_line}",
-            "check --cdm-schema / --vocab-schema, or the tables of the Parquet directory",
+            "check --cdm-schema / --vocab-schema: that database holds the CDM tables cohortql reads",
         )
     if "SCHEMA_NOT_FOUND" in text:
         name = re.search(r"`[^ ]*`", first_line)

@@ -4,6 +4,9 @@ Every request is governed by a policy at least as strict as the floor: one submi
 looser policy is refused, naming the floor. Without a floor set, the built-in default policy is
 the floor. `allow_looser_profiles` says whether an insider's own `cohortql count` may run under a
 looser user profile (its output then says so); releases never may.
+
+Every `cohortql count` reads the floor, usually where no store exists: this module imports the
+store and its models (SQLAlchemy) only once there is one to read.
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
-
-from cohortql.governance import chain
 from cohortql.governance.errors import Refused
-from cohortql.governance.identity import require_role
-from cohortql.governance.models import PolicyFloor
-from cohortql.governance.store import Store, store_url
+from cohortql.governance.location import sqlite_file, store_setting
 from cohortql.protect import DisclosurePolicy
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from cohortql.governance.store import Store
 
 FLOOR_ID = 1
 ACTION = "policy_floor_set"
@@ -56,6 +60,8 @@ def _policy_text(policy: DisclosurePolicy) -> str:
 
 
 def current(session: Session) -> Floor:
+    from cohortql.governance.models import PolicyFloor
+
     row = session.get(PolicyFloor, FLOOR_ID)
     if row is None:
         return DEFAULT
@@ -66,6 +72,10 @@ def current(session: Session) -> Floor:
 def set_floor(store: Store, actor: str, policy: DisclosurePolicy, allow_looser_profiles: bool, *,
               now: datetime | None = None) -> Floor:
     """Admins only; the change and its audit record commit together."""
+    from cohortql.governance import chain
+    from cohortql.governance.identity import require_role
+    from cohortql.governance.models import PolicyFloor
+
     at = chain.timestamp(now)
     with store.transaction() as session:
         chain.lock_head(session)
@@ -86,6 +96,8 @@ def set_floor(store: Store, actor: str, policy: DisclosurePolicy, allow_looser_p
 
 def check_table(session: Session, records) -> list[str]:
     """The floor row against the last `policy_floor_set` record (verify's replay)."""
+    from cohortql.governance.models import PolicyFloor
+
     last = None
     for record in records:
         if record.action == ACTION:
@@ -104,6 +116,11 @@ def check_table(session: Session, records) -> list[str]:
 
 def deployment_floor(explicit_store: str | None = None) -> Floor:
     """The floor of the store a deployment names (read-only; a store not yet created has none)."""
+    path = sqlite_file(store_setting(explicit_store))
+    if path is not None and not path.is_file():
+        return DEFAULT
+    from cohortql.governance.store import Store, store_url
+
     url = store_url(explicit_store, create=False)
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
         return DEFAULT

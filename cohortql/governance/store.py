@@ -7,7 +7,6 @@ commits together with its audit record or not at all.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,20 +19,11 @@ from sqlalchemy.orm import Session
 from cohortql.execute.errors import explain_driver_error
 from cohortql.execute.target import safe_url_text
 from cohortql.governance.errors import StoreError
-from cohortql.profile import read_profile
+from cohortql.governance.location import sqlite_file, store_setting
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 _MIGRATION_LOCK = 0x636F686F7274  # any constant: one PostgreSQL advisory lock id for schema upgrades
-
-
-def default_store_path() -> Path:
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "cohortql" / "governance.sqlite"
-
-
-def _profile_store() -> str | None:
-    return (read_profile().table("governance") or {}).get("store")
 
 
 def store_url(explicit: str | None = None, *, create: bool = True) -> URL:
@@ -41,14 +31,12 @@ def store_url(explicit: str | None = None, *, create: bool = True) -> URL:
 
     Each may be a SQLAlchemy URL or a plain path to a SQLite file. `create=False`: make no directory.
     """
-    text = explicit or os.environ.get("COHORTQL_STORE") or _profile_store()
-    if not text:
-        path = default_store_path()
-        if create:
+    text = store_setting(explicit)
+    path = sqlite_file(text)
+    if path is not None:
+        if create and not text:
             path.parent.mkdir(parents=True, exist_ok=True)
         return make_url(f"sqlite:///{path}")
-    if "://" not in text:
-        return make_url(f"sqlite:///{Path(text).expanduser().resolve()}")
     try:
         url = make_url(text)
     except ArgumentError:

@@ -54,9 +54,9 @@ class PlanVectors:
 
 def _cdm_identity(target: Target) -> dict:
     identity = dict(target.to_dict())
-    if engine_for(target).settings.local_file and target.url.database:
+    if engine_for(target).settings.local_file and target.database_file:
         # Any write to a DuckDB file changes its size or time: an UPDATE in place is caught too.
-        path = Path(target.url.database)
+        path = Path(target.database_file)
         for file in (path, path.with_name(path.name + ".wal")):
             if file.exists():
                 stat = file.stat()

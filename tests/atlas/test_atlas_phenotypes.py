@@ -33,14 +33,14 @@ NO_CIRCE_FORM = {"11_source_codes", "18_attributes", "21_exclude_rule"}
 
 @pytest.fixture(scope="module")
 def eunomia_circe(eunomia_target, tmp_path_factory):
-    database = CirceDatabase(Path(eunomia_target.url.database), tmp_path_factory.mktemp("circe-eunomia"))
+    database = CirceDatabase(Path(eunomia_target.database_file), tmp_path_factory.mktemp("circe-eunomia"))
     yield database
     database.close()
 
 
 @pytest.fixture(scope="module")
 def tiny_circe(tiny_duckdb_target, tmp_path_factory):
-    database = CirceDatabase(Path(tiny_duckdb_target.url.database), tmp_path_factory.mktemp("circe-tiny"))
+    database = CirceDatabase(Path(tiny_duckdb_target.database_file), tmp_path_factory.mktemp("circe-tiny"))
     yield database
     database.close()
 

@@ -29,7 +29,7 @@ def eunomia(eunomia_target, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("COHORTQL_PROFILE", raising=False)
     monkeypatch.delenv("COHORTQL_DB", raising=False)
-    path = eunomia_target.url.database
+    path = eunomia_target.database_file
     with duckdb.connect(path, read_only=True) as con:
         known = {row[0] for row in con.execute(f"SELECT concept_id FROM concept WHERE concept_id IN {IDS}").fetchall()}
     return f"duckdb:///{path}", known

@@ -57,10 +57,33 @@ def test_the_probe_sees_a_heavy_library_when_one_is_loaded():
     assert _heavy_modules_after("from cohortql.transpile import transpile") == ["sqlglot"]
 
 
-def test_counting_on_duckdb_needs_no_sql_translator(eunomia_target):
-    """DuckDB runs the canonical SQL as rendered: a count there never loads sqlglot (nor Spark, pandas)."""
-    loaded = _heavy_modules_after(_cli_run(
-        "count", "examples/q1_gi_bleed_nsaid.cohort", "--db", str(eunomia_target.url), "--by", "sex", "--format", "json"
-    ))
+def test_counting_on_duckdb_needs_no_sql_translator_and_no_sqlalchemy(eunomia_target, tmp_path):
+    """DuckDB runs the canonical SQL as rendered, on the duckdb module itself: a count there never
+    loads sqlglot nor SQLAlchemy (nor Spark, pandas); without a governance store, its floor is the
+    default one, known without the ORM."""
+    body = (f"import os\nos.environ['XDG_DATA_HOME'] = {str(tmp_path)!r}\n"
+            + _cli_run("count", "examples/q1_gi_bleed_nsaid.cohort", "--db", eunomia_target.url, "--by", "sex",
+                       "--format", "json"))
+    loaded = _heavy_modules_after(body)
     assert "duckdb" in loaded  # it did count
-    assert not {"sqlglot", "pyspark", "pandas", "scipy"} & set(loaded), loaded
+    assert not {"sqlglot", "sqlalchemy", "pyspark", "pandas", "scipy"} & set(loaded), loaded
+
+
+def test_the_default_eunomia_count_loads_no_sqlalchemy(tmp_path):
+    """The count a first-time user runs: no --db (the embedded Eunomia), no governance store yet."""
+    body = f"import os\nos.environ['XDG_DATA_HOME'] = {str(tmp_path)!r}\n" + _cli_run(
+        "count", "examples/q3_new_af_warfarin.cohort")
+    loaded = _heavy_modules_after(body)
+    assert "duckdb" in loaded
+    assert "sqlalchemy" not in loaded, loaded
+
+
+def test_a_governance_store_is_read_when_there_is_one(tmp_path):
+    """The fast path above is for a missing store only: an existing one is opened (with SQLAlchemy)."""
+    from cohortql.governance.store import Store, store_url
+
+    path = tmp_path / "governance.sqlite"
+    with Store(store_url(str(path))):
+        pass
+    body = f"from cohortql.governance.floor import deployment_floor\ndeployment_floor({str(path)!r})"
+    assert "sqlalchemy" in _heavy_modules_after(body)

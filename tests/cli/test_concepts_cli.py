@@ -63,7 +63,7 @@ class Rows(list):
 
 @pytest.fixture(scope="module")
 def con(eunomia_target):
-    return Direct(eunomia_target.url.database)
+    return Direct(eunomia_target.database_file)
 
 
 def counts(con, concept_id: int) -> tuple[int, int] | None:
@@ -273,7 +273,7 @@ def test_concepts_file_is_concepts_list_file():
 
 @pytest.fixture
 def postgres_args(postgres_eunomia):
-    return ["--db", postgres_eunomia.url.render_as_string(hide_password=False), "--cdm-schema", "eunomia"]
+    return ["--db", postgres_eunomia.url, "--cdm-schema", "eunomia"]
 
 
 def test_postgres_gives_the_same_answers_as_duckdb(postgres_args):

@@ -22,7 +22,7 @@ def _no_profile(monkeypatch, tmp_path):
 
 def test_the_report_is_written_as_html(tiny_duckdb_target, tmp_path):
     out = tmp_path / "feasibility.html"
-    result = CliRunner().invoke(app, ["report", Q7, "--db", str(tiny_duckdb_target.url), "-o", str(out),
+    result = CliRunner().invoke(app, ["report", Q7, "--db", tiny_duckdb_target.url, "-o", str(out),
                                       "--lang", "fr", "--by", "site_group", "--target", "5"])
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
@@ -48,7 +48,7 @@ def test_usage_errors_exit_2(arguments, message, tmp_path, monkeypatch):
 
 def test_no_browser_for_the_pdf_is_a_clear_error(tiny_duckdb_target, tmp_path, monkeypatch):
     monkeypatch.setenv("COHORTQL_CHROMIUM", str(tmp_path / "no-such-browser"))
-    result = CliRunner().invoke(app, ["report", Q7, "--db", str(tiny_duckdb_target.url), "-o",
+    result = CliRunner().invoke(app, ["report", Q7, "--db", tiny_duckdb_target.url, "-o",
                                       str(tmp_path / "feasibility.pdf")])
     assert result.exit_code == 1
     assert "no Chromium browser found" in result.output and "hint:" in result.output
@@ -59,7 +59,7 @@ def test_the_report_through_the_what_if_cache_is_the_one_pass_report(tiny_duckdb
     """`--cache` (cold, then warm) and `--no-cache` write the same protected result into the page."""
     def embedded(*options) -> str:
         out = tmp_path / "page.html"
-        result = CliRunner().invoke(app, ["report", Q7, "--db", str(tiny_duckdb_target.url), "-o", str(out),
+        result = CliRunner().invoke(app, ["report", Q7, "--db", tiny_duckdb_target.url, "-o", str(out),
                                           *options])
         assert result.exit_code == 0, result.output
         page = out.read_text(encoding="utf-8")

@@ -64,7 +64,7 @@ def _altered_copy(tiny_path, directory, *statements):
 
 @pytest.fixture(scope="module")
 def tiny_path(tiny_duckdb_target):
-    return tiny_duckdb_target.url.database
+    return tiny_duckdb_target.database_file
 
 
 @pytest.mark.parametrize("table", list(cdm_layout()))

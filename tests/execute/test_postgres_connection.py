@@ -52,8 +52,9 @@ def test_password_never_shown_or_kept(postgres_database, postgres_tiny, monkeypa
 def test_without_a_password_libpq_looks_for_one():
     # No password in the URL: none is passed to libpq, which then reads PGPASSWORD / ~/.pgpass.
     target = resolve_target("postgresql://alice@db.example:5432/cdm")
-    _, kwargs = sa.create_engine(target.url).dialect.create_connect_args(target.url)
+    url = sa.engine.make_url(target.url)
+    _, kwargs = sa.create_engine(url).dialect.create_connect_args(url)
     assert "password" not in kwargs
-    assert target.url.drivername == "postgresql+psycopg2"
+    assert url.drivername == "postgresql+psycopg2"
 
 

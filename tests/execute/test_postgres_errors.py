@@ -6,11 +6,7 @@ server trusts local connections, so the password is accepted and ignored where t
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import uuid
 
@@ -57,25 +53,11 @@ def _count_fails(args, cause, hint):
 
 
 @pytest.fixture(scope="module")
-def cdm_schemas(postgres_database, postgres_tiny):
-    """Schemas beside `tiny`: one without observation_period, one whose observation_period is slow."""
+def no_op_schema(postgres_database, postgres_tiny):
+    """A CDM schema beside `tiny` without observation_period."""
     statements = ["CREATE SCHEMA no_op", "SET search_path TO no_op"]
     statements += [s for s in ddl_statements() if not s.startswith("CREATE TABLE observation_period")]
-    _admin(postgres_database, *statements, "CREATE SCHEMA slow")
-    views = [
-        f"CREATE VIEW slow.{table} AS SELECT * FROM tiny.{table}"
-        for table in ("person", "concept", "concept_ancestor", "concept_relationship", "visit_occurrence")
-        + ("condition_occurrence", "drug_exposure", "procedure_occurrence", "measurement", "observation")
-        + ("device_exposure", "death", "drug_era", "condition_era", "care_site", "location")
-    ]
-    _admin(
-        postgres_database,
-        *views,
-        "CREATE FUNCTION slow.sleepy(seconds float) RETURNS boolean LANGUAGE plpgsql VOLATILE"
-        " AS $$ BEGIN PERFORM pg_sleep(seconds); RETURN true; END $$",
-        # Every observation period takes a minute to read: the cohort query runs for half an hour.
-        "CREATE VIEW slow.observation_period AS SELECT * FROM tiny.observation_period WHERE slow.sleepy(60)",
-    )
+    _admin(postgres_database, *statements)
 
 
 def _free_port() -> int:
@@ -121,7 +103,7 @@ def test_schema_missing(postgres_database, postgres_tiny):
     )
 
 
-def test_cdm_table_missing(postgres_database, cdm_schemas):
+def test_cdm_table_missing(postgres_database, no_op_schema):
     _count_fails(
         ["--db", _url(postgres_database), "--cdm-schema", "no_op"],
         "a CDM table is missing in schema `no_op`: observation_period",
@@ -129,10 +111,10 @@ def test_cdm_table_missing(postgres_database, cdm_schemas):
     )
 
 
-def test_statement_timeout(postgres_database, cdm_schemas):
+def test_statement_timeout(postgres_database, postgres_slow):
     started = time.monotonic()
     _count_fails(
-        ["--db", _url(postgres_database), "--cdm-schema", "slow", "--timeout", "1"],
+        ["--db", _url(postgres_database), "--cdm-schema", postgres_slow, "--timeout", "1"],
         "the query ran out of time (limit 1 s)",
         "raise --timeout",
     )
@@ -187,44 +169,3 @@ def test_permission_denied_for_temporary_tables(postgres_database, role):
         assert result.exit_code == 0, result.output
     finally:
         _admin(postgres_database, f'GRANT TEMPORARY ON DATABASE "{database}" TO PUBLIC')
-
-
-def _active_cohortql_queries(postgres_database) -> list[str]:
-    engine = sa.create_engine(postgres_database, poolclass=sa.pool.NullPool)
-    with engine.connect() as connection:
-        rows = connection.exec_driver_sql(
-            "SELECT query FROM pg_stat_activity"
-            " WHERE datname = current_database() AND application_name = 'cohortql' AND state = 'active'"
-        ).fetchall()
-    engine.dispose()
-    return [query for (query,) in rows]
-
-
-def test_ctrl_c_cancels_the_server_side_query(postgres_database, cdm_schemas, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "COHORTQL_DB"}
-    env.pop("COHORTQL_PROFILE", None)  # no profile: the defaults
-    env["XDG_CONFIG_HOME"] = str(tmp_path / "no-config")
-    # As a shell starts it, SIGINT raising KeyboardInterrupt (a test runner may have it ignored).
-    launcher = (
-        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler);"
-        " import cohortql.cli; cohortql.cli.main()"
-    )
-    command = [sys.executable, "-c", launcher, "count", CASE, "--db", _url(postgres_database), "--cdm-schema", "slow"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not any("entry_records" in q for q in _active_cohortql_queries(postgres_database)):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the cohort query never started"
-            time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    deadline = time.monotonic() + 10
-    while _active_cohortql_queries(postgres_database):
-        assert time.monotonic() < deadline, "the query still runs on the server after Ctrl-C"
-        time.sleep(0.2)

@@ -50,7 +50,7 @@ def _plan(path):
 def eunomia_targets(spark, eunomia_target, tmp_path_factory):
     """(DuckDB, Spark on a Parquet copy) of the normalised Eunomia CDM."""
     out = tmp_path_factory.mktemp("eunomia-parquet")
-    export_parquet(eunomia_target.url.database, out)
+    export_parquet(eunomia_target.database_file, out)
     return eunomia_target, resolve_target(f"spark://{out}?format=parquet&{SMALL}")
 
 
@@ -182,7 +182,7 @@ def test_time_limit_cancels_the_jobs(tiny_targets, spark):
         reads_concept_sets=False,
     )
     slow = dataclasses.replace(render(_plan(CASES[0])), cohort=endless, concept_report=endless)
-    limited = resolve_target(target.url.render_as_string(), timeout_seconds=1)
+    limited = resolve_target(target.url, timeout_seconds=1)
     started = time.monotonic()
     with pytest.raises(DatabaseError, match="ran out of time"):
         run_cohort(slow, limited)

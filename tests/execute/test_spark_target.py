@@ -56,7 +56,7 @@ def test_spark_target_has_no_secrets_in_its_description(tmp_path):
     assert target.timeout_seconds == 30
     assert target.description == f"Spark (default master), Parquet CDM at {tmp_path}"
     assert secret not in str(target.to_dict())
-    assert parse_spark_url(target.url.render_as_string(hide_password=False)).parquet_dir == str(tmp_path)
+    assert parse_spark_url(target.url).parquet_dir == str(tmp_path)
 
 
 def test_catalog_target_keeps_its_schemas():

@@ -325,11 +325,11 @@ def test_examples_have_non_trivial_answers(medium, name):
 
 @pytest.fixture(scope="module")
 def eunomia_x2(eunomia_target, tmp_path_factory):
-    return scale_eunomia(tmp_path_factory.mktemp("scaled") / "eunomia_x2.duckdb", 2, eunomia_target.url.database)
+    return scale_eunomia(tmp_path_factory.mktemp("scaled") / "eunomia_x2.duckdb", 2, eunomia_target.database_file)
 
 
 def test_scaler_multiplies_persons_and_records_exactly(eunomia_target, eunomia_x2):
-    source = duckdb.connect(eunomia_target.url.database, read_only=True)
+    source = duckdb.connect(eunomia_target.database_file, read_only=True)
     scaled = duckdb.connect(str(eunomia_x2), read_only=True)
     for table in ["person", "observation_period", "condition_occurrence", "drug_exposure", "measurement", "drug_era"]:
         assert one(scaled, f"SELECT count(*) FROM {table}") == 2 * one(source, f"SELECT count(*) FROM {table}"), table

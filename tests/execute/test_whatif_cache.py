@@ -201,7 +201,7 @@ def test_reordering_renaming_or_flipping_rules_recomputes_nothing(tiny, tmp_path
 
 def _copy(tiny, directory):
     path = directory / "tiny.duckdb"
-    shutil.copy(tiny.url.database, path)
+    shutil.copy(tiny.database_file, path)
     return path, resolve_target(f"duckdb:///{path}")
 
 
@@ -310,7 +310,7 @@ for path in sys.argv[4:]:
 def test_two_processes_share_one_cache(tiny, tmp_path):
     paths = [str(p) for p in EXAMPLES]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    argv = [sys.executable, "-c", _CHILD, tiny.url.render_as_string(), str(tmp_path), str(20_000)]
+    argv = [sys.executable, "-c", _CHILD, tiny.url, str(tmp_path), str(20_000)]
     children = [subprocess.Popen([*argv, *order], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
                 for order in (paths, paths[::-1])]
     outputs = [child.communicate(timeout=300) for child in children]
@@ -343,7 +343,7 @@ def postgres_changing(postgres_database, tiny_duckdb_target):
     """A copy of the tiny CDM of this module's own, in schema `whatif_changing`, that tests change."""
     from tests.conftest import _load_into_postgres
 
-    return _load_into_postgres(tiny_duckdb_target.url.database, postgres_database, "whatif_changing")
+    return _load_into_postgres(tiny_duckdb_target.database_file, postgres_database, "whatif_changing")
 
 
 def _on_postgres(target, *statements):
@@ -378,7 +378,7 @@ def test_views_have_no_cheap_version_and_are_always_recomputed(postgres_changing
         " LOOP EXECUTE format('CREATE OR REPLACE VIEW whatif_views.%%I AS SELECT * FROM whatif_changing.%%I', t, t);"
         " END LOOP; END $$",
     )
-    target = resolve_target(postgres_changing.url.render_as_string(hide_password=False), "whatif_views")
+    target = resolve_target(postgres_changing.url, "whatif_views")
     source = read(TINY_CASES / "02_from_to_window.cohort")
     cache = VectorCache(tmp_path)
     first = cached(source, CachedCounter(target, cache))

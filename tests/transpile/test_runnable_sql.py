@@ -35,7 +35,7 @@ def test_the_duckdb_script_runs_as_is_and_counts_the_same(example, eunomia_targe
     script = pipeline.rendered_sql(compiled, "duckdb")
     assert "$p" not in script and "Runs as is: duckdb" in script
     expected = _fetch(render(compiled.plan), target, render(compiled.plan).cohort)
-    con = duckdb.connect(target.url.database, read_only=True)
+    con = duckdb.connect(target.database_file, read_only=True)
     *setup, query = [s for s in script.split(";\n") if s.strip()]
     for statement in setup:
         con.execute(statement)
@@ -54,7 +54,7 @@ def test_the_postgres_script_runs_in_psql_and_counts_the_same(example, postgres_
     path = tmp_path / "cohort.sql"
     path.write_text(script.replace(";\n-- the one-pass", ";\n\\pset format unaligned\n\\pset tuples_only on\n"
                                    "-- the one-pass", 1), encoding="utf-8")
-    url = make_url(target.url.render_as_string(hide_password=False)).set(drivername="postgresql")
+    url = make_url(target.url).set(drivername="postgresql")
     done = subprocess.run(["psql", url.render_as_string(hide_password=False), "-v", "ON_ERROR_STOP=1", "-q",
                            "-f", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
