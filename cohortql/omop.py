@@ -249,3 +249,34 @@ SOURCE_VOCABULARIES = frozenset(
 )
 
 BREAKDOWNS = ("site", "site_group", "sex", "age5", "age10", "year", "quarter", "month")
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A row of the vocabulary's concept table (no person data)."""
+
+    concept_id: int
+    name: str
+    domain: str
+    vocabulary: str
+    concept_class: str
+    standard: str | None  # 'S' standard, 'C' classification, None non-standard (a source code)
+    code: str
+    valid_start: str = "1970-01-01"
+    valid_end: str = "2099-12-31"
+    invalid_reason: str | None = None  # 'D' deleted, 'U' upgraded
+
+    @property
+    def standard_text(self) -> str:
+        return {"S": "standard", "C": "classification"}.get(self.standard or "", "non-standard")
+
+    @property
+    def validity(self) -> str:
+        reason = {"D": "deleted", "U": "upgraded"}.get(self.invalid_reason or "", self.invalid_reason)
+        return f"invalid ({reason})" if self.invalid_reason else f"valid {self.valid_start} to {self.valid_end}"
+
+    def to_dict(self) -> dict:
+        return {"concept_id": self.concept_id, "name": self.name, "domain": self.domain,
+                "vocabulary": self.vocabulary, "concept_class": self.concept_class, "code": self.code,
+                "standard": self.standard_text, "valid_start_date": self.valid_start,
+                "valid_end_date": self.valid_end, "invalid_reason": self.invalid_reason}
