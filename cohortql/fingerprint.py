@@ -58,6 +58,13 @@ UNORDERED = {
     ("events", "duration"),
     ("events", "days_supply"),
     ("events", "concept_filters"),
+    ("events", "start_date"),
+    ("events", "age"),
+    ("events", "gender_concept_ids"),
+    ("events", "range_low"),
+    ("events", "range_high"),
+    ("events", "range_low_ratio"),
+    ("events", "range_high_ratio"),
     ("concept column", "concept_ids"),
     ("age", "bounds"),
     ("index date", "bounds"),
@@ -71,7 +78,9 @@ CODESET_REFERENCES = {("events", "codeset_id"), ("events", "value_codeset_id"), 
 # that a definition that does not use them keeps its fingerprint.
 OMITTED_WHEN_EMPTY = {("events", "nested"), ("events", "source_codeset_id"), ("entry", "qualify"),
                       ("window", "event_end"), ("window", "index_end"), ("occurrence", "also"),
-                      ("events", "first")}  # fmt: skip
+                      ("events", "first"), ("events", "start_date"), ("events", "age"),
+                      ("events", "gender_concept_ids"), ("events", "range_low"), ("events", "range_high"),
+                      ("events", "range_low_ratio"), ("events", "range_high_ratio")}  # fmt: skip
 
 
 def fingerprint(definition: plan.Plan) -> str:

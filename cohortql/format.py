@@ -234,11 +234,10 @@ def _occurrence(node: ast.Occurrence) -> str:
     return f"{head} {node.count.value}" + (" distinct days of" if node.distinct_days else "")
 
 
-def _index_date(node: ast.IndexDate) -> str:
-    comparison = node.comparison
+def _date_comparison(comparison: ast.DateCompare | ast.DateBetween) -> str:
     if isinstance(comparison, ast.DateCompare):
-        return f"index date {comparison.op} {comparison.date}"
-    return f"index date between {comparison.low} and {comparison.high}"
+        return f"{comparison.op} {comparison.date}"
+    return f"between {comparison.low} and {comparison.high}"
 
 
 def _window(node: ast.Window) -> str:
@@ -264,6 +263,10 @@ _INLINE = {
     ast.SourceConceptFilter: lambda node: f"with source concept {node.concept_set.text}",
     ast.VisitTypeFilter: lambda node: f"with visit type {node.value}",
     ast.DaysSupplyFilter: lambda node: f"with days supply {_inline(node.comparison)}",
+    ast.StartDateFilter: lambda node: f"with start date {_date_comparison(node.comparison)}",
+    ast.AgeFilter: lambda node: f"with age {_inline(node.comparison)}",
+    ast.SexFilter: lambda node: f"with sex {node.value.text}",
+    ast.RangeFilter: lambda node: f"with {node.attribute.replace('_', ' ')} {_inline(node.comparison)}",
     ast.NestedCriterion: lambda node: f"with ({_criterion(node.criterion, None)})",
     ast.Compare: lambda node: f"{node.op} {_number(node.value.value)}",
     ast.Between: lambda node: f"between {_number(node.low.value)} and {_number(node.high.value)}",
@@ -281,7 +284,7 @@ _INLINE = {
     ast.ConceptColumnFilter: _concept_column,
     ast.EventCriterion: _event_criterion,
     ast.Occurrence: _occurrence,
-    ast.IndexDate: _index_date,
+    ast.IndexDate: lambda node: f"index date {_date_comparison(node.comparison)}",
     ast.Window: _window,
     ast.Offset: _offset,
 }

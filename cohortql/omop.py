@@ -38,6 +38,10 @@ class ConceptColumn:
 
 # Attribute keys other than concept columns, and what they need of a domain.
 VALUE_ATTRIBUTES = frozenset({"value", "value_concept", "unit"})  # tables with value_as_number etc.
+# Every domain's rows: the record's start date, and its person's age at it and sex.
+RECORD_ATTRIBUTES = frozenset({"start_date", "age", "sex"})
+# Tables with the normal range of a value (range_low, range_high), and value / range ratios.
+RANGE_ATTRIBUTES = ("range_low", "range_high", "range_low_ratio", "range_high_ratio")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class DomainTable:
     circe: str  # the Circe criteria name
     has_value: bool = False  # value_as_number, value_as_concept_id, unit_concept_id
     has_days_supply: bool = False
+    has_range: bool = False  # range_low, range_high (the normal range of value_as_number)
     concept_columns: tuple[ConceptColumn, ...] = ()
     # Circe criteria field -> attribute key, where Circe's filter means what ours does (concept
     # columns name theirs). Circe's VisitType on a visit is its visit_type_concept_id, not ours.
@@ -66,6 +71,14 @@ class DomainTable:
     vocabulary_domain: str | None = None
 
     def __post_init__(self):
+        # Every domain has the start date, age and sex filters: Circe's OccurrenceStartDate, Age and
+        # Gender, or on eras EraStartDate and AgeAtStart (the same tests on the era's start date).
+        era = self.circe.endswith("Era")
+        record = ((("EraStartDate", "start_date"), ("AgeAtStart", "age")) if era else
+                  (("OccurrenceStartDate", "start_date"), ("Age", "age")))  # fmt: skip
+        ranges = tuple(("".join(w.title() for w in key.split("_")), key) for key in RANGE_ATTRIBUTES)
+        object.__setattr__(self, "circe_attributes", (*self.circe_attributes, *record, ("Gender", "sex"),
+                                                      *(ranges if self.has_range else ())))  # fmt: skip
         # Every domain with a source concept column has the `source concept` filter (Circe's
         # <Domain>SourceConcept, a concept set's id).
         if self.source_concept_id is not None:
@@ -85,7 +98,9 @@ class DomainTable:
     @property
     def attributes(self) -> frozenset[str]:
         """The attribute keys that apply to this domain's rows."""
-        keys = {c.attribute for c in self.concept_columns}
+        keys = {c.attribute for c in self.concept_columns} | RECORD_ATTRIBUTES
+        if self.has_range:
+            keys |= set(RANGE_ATTRIBUTES)
         if self.has_value:
             keys |= VALUE_ATTRIBUTES
         if self.has_visit:
@@ -133,7 +148,8 @@ DOMAINS: dict[str, DomainTable] = {
         DomainTable(
             "measurement", "measurement", "measurement_id", "measurement_concept_id",
             "measurement_source_concept_id", "measurement_date", None, "measurement_type_concept_id",
-            "visit_occurrence_id", "measurement record", "Measurement", has_value=True, vocabulary_domain="Measurement",
+            "visit_occurrence_id", "measurement record", "Measurement", has_value=True, has_range=True,
+            vocabulary_domain="Measurement",
             circe_attributes=_VALUED_ATTRIBUTES,
         ),
         DomainTable(
@@ -233,3 +249,34 @@ SOURCE_VOCABULARIES = frozenset(
 )
 
 BREAKDOWNS = ("site", "site_group", "sex", "age5", "age10", "year", "quarter", "month")
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A row of the vocabulary's concept table (no person data)."""
+
+    concept_id: int
+    name: str
+    domain: str
+    vocabulary: str
+    concept_class: str
+    standard: str | None  # 'S' standard, 'C' classification, None non-standard (a source code)
+    code: str
+    valid_start: str = "1970-01-01"
+    valid_end: str = "2099-12-31"
+    invalid_reason: str | None = None  # 'D' deleted, 'U' upgraded
+
+    @property
+    def standard_text(self) -> str:
+        return {"S": "standard", "C": "classification"}.get(self.standard or "", "non-standard")
+
+    @property
+    def validity(self) -> str:
+        reason = {"D": "deleted", "U": "upgraded"}.get(self.invalid_reason or "", self.invalid_reason)
+        return f"invalid ({reason})" if self.invalid_reason else f"valid {self.valid_start} to {self.valid_end}"
+
+    def to_dict(self) -> dict:
+        return {"concept_id": self.concept_id, "name": self.name, "domain": self.domain,
+                "vocabulary": self.vocabulary, "concept_class": self.concept_class, "code": self.code,
+                "standard": self.standard_text, "valid_start_date": self.valid_start,
+                "valid_end_date": self.valid_end, "invalid_reason": self.invalid_reason}

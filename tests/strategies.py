@@ -19,6 +19,7 @@ from cohortql.omop import (
     GENDER_CONCEPTS,
     MAX_AGE,
     MAX_DAYS,
+    RANGE_ATTRIBUTES,
     UNIT_CONCEPTS,
     VISIT_CONCEPTS,
 )
@@ -253,6 +254,14 @@ def valid_events(draw, concept_sets: tuple[str, ...]) -> ast.Event:
             attributes.append(ast.DurationFilter(draw(valid_comparisons(maximum=MAX_DAYS))))
         elif kind == "days_supply":
             attributes.append(ast.DaysSupplyFilter(draw(valid_comparisons(maximum=MAX_DAYS))))
+        elif kind == "start_date":
+            attributes.append(ast.StartDateFilter(draw(valid_date_comparisons)))
+        elif kind == "age":
+            attributes.append(ast.AgeFilter(draw(valid_comparisons(minimum=0, maximum=MAX_AGE))))
+        elif kind == "sex":
+            attributes.append(ast.SexFilter(ast.Name(draw(st.sampled_from(sorted(GENDER_CONCEPTS))))))
+        elif kind in RANGE_ATTRIBUTES:
+            attributes.append(ast.RangeFilter(kind, draw(valid_comparisons())))
         else:  # a concept column
             ids = st.lists(st.integers(1, 10**9).map(ast.Int), min_size=1, max_size=3)
             attributes.append(ast.ConceptColumnFilter(kind, tuple(ast.AttributeConcept(i, None) for i in draw(ids))))
@@ -287,6 +296,10 @@ valid_occurrences = st.one_of(
     st.builds(ast.Occurrence, st.sampled_from(("at_least", "at_most", "exactly")), non_negative_ints, st.booleans()),
 )
 valid_dates = st.dates().map(lambda d: d.isoformat()).filter(lambda text: len(text) == 10)
+valid_date_comparisons = st.one_of(
+    st.builds(ast.DateCompare, st.sampled_from(COMPARISON_OPS), valid_dates),
+    ordered_pair(valid_dates).map(lambda pair: ast.DateBetween(*pair)),
+)
 
 
 @cache
@@ -296,13 +309,7 @@ def valid_criteria(concept_sets: tuple[str, ...], depth: int = 3) -> st.SearchSt
         st.builds(ast.EventCriterion, valid_occurrences, valid_events(concept_sets), valid_windows),
         st.builds(ast.Age, valid_comparisons(minimum=0, maximum=MAX_AGE)),
         st.builds(ast.Sex, st.sampled_from(sorted(GENDER_CONCEPTS)).map(ast.Name)),
-        st.builds(
-            ast.IndexDate,
-            st.one_of(
-                st.builds(ast.DateCompare, st.sampled_from(COMPARISON_OPS), valid_dates),
-                ordered_pair(valid_dates).map(lambda pair: ast.DateBetween(*pair)),
-            ),
-        ),
+        st.builds(ast.IndexDate, valid_date_comparisons),
     )
     if depth == 0:
         return leaves

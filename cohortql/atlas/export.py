@@ -9,7 +9,7 @@ Circe form is an E307 problem, never approximated.
 from __future__ import annotations
 
 from cohortql.atlas.errors import AtlasError, Problem
-from cohortql.omop import DOMAINS
+from cohortql.omop import DOMAINS, RANGE_ATTRIBUTES
 from cohortql.parse import ast
 from cohortql.resolve import plan as p
 
@@ -123,6 +123,10 @@ class _Exporter:
             "visit_type": query.visit_concept_ids and _concepts(query.visit_concept_ids),
             "duration": query.duration and _range(query.duration),
             "days_supply": query.days_supply and _range(query.days_supply),
+            "start_date": query.start_date and _range(query.start_date),
+            "age": query.age and self.age(query.age, where),
+            "sex": query.gender_concept_ids and _concepts(query.gender_concept_ids),
+            **{key: getattr(query, key) and _range(getattr(query, key)) for key in RANGE_ATTRIBUTES},
         }
         if query.nested is not None:
             nested = next(a for a in node.attributes if isinstance(a, ast.NestedCriterion))
@@ -138,6 +142,12 @@ class _Exporter:
             else:
                 self.unsupported(f"`{key.replace('_', ' ')}` on {query.domain.replace('_', ' ')}", where)
         return {table.circe: body}
+
+    def age(self, bounds: tuple[p.Bound, ...], where: str) -> dict:
+        """Circe truncates an age range to whole years, so only whole ages have its form."""
+        if any(not float(b.value).is_integer() for b in bounds):
+            self.unsupported("an age that is not a whole number of years (Circe truncates it)", where)
+        return _range(bounds)
 
     def value_concepts(self, codeset_id: int, where: str) -> list[dict] | None:
         """Circe lists value concepts: only a set of plain concept ids has that form."""
@@ -178,7 +188,7 @@ class _Exporter:
             if isinstance(test, p.Occurs):
                 group["CriteriaList"].append(self.correlated(node, test, where))
             elif isinstance(test, p.AgeTest):
-                group["DemographicCriteriaList"].append({"Age": _range(test.bounds)})
+                group["DemographicCriteriaList"].append({"Age": self.age(test.bounds, where)})
             elif isinstance(test, p.SexTest):
                 group["DemographicCriteriaList"].append({"Gender": _concepts([test.concept_id])})
             elif isinstance(test, p.IndexDateTest):

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 
 from cohortql.atlas.circe_json import CirceFile
 from cohortql.atlas.errors import Problem
-from cohortql.omop import DOMAINS, GENDER_CONCEPTS, MAX_RULES, UNIT_CONCEPTS, VISIT_CONCEPTS
+from cohortql.omop import DOMAINS, GENDER_CONCEPTS, MAX_RULES, RANGE_ATTRIBUTES, UNIT_CONCEPTS, VISIT_CONCEPTS
 from cohortql.parse import ast
 
 # Top-level parts that only move cohort end dates or merge eras (the person counts and the
@@ -363,10 +363,23 @@ class _Importer:
         if key == "unit":
             ids = [c.concept_id.value for c in self.concepts(value, path)]
             return ast.UnitFilter(tuple(ast.Unit(_UNIT_SYMBOLS.get(i, i)) for i in ids)) if ids else None
-        comparison = self.comparison(value, path, decimal=key == "value")
+        if key == "start_date":
+            date = self.date_range(value, path)
+            return None if date is None else ast.StartDateFilter(date)
+        if key == "sex":
+            concepts = self.concepts(value, path)
+            if len(concepts) > 1:
+                self.unsupported("several genders in one filter", path)
+                return None
+            sex = self.sex({"CONCEPT_ID": concepts[0].concept_id.value}, f"{path}[0]") if concepts else None
+            return None if sex is None else ast.SexFilter(sex.value)
+        comparison = self.comparison(value, path, decimal=key in ("value", *RANGE_ATTRIBUTES))
         if comparison is None:
             return None
-        node = {"value": ast.ValueFilter, "duration": ast.DurationFilter, "days_supply": ast.DaysSupplyFilter}[key]
+        if key in RANGE_ATTRIBUTES:
+            return ast.RangeFilter(key, comparison)
+        node = {"value": ast.ValueFilter, "duration": ast.DurationFilter, "days_supply": ast.DaysSupplyFilter,
+                "age": ast.AgeFilter}[key]  # fmt: skip
         return node(comparison)
 
     def value_set(self, concepts: tuple[ast.AttributeConcept, ...]) -> ast.Name:
@@ -382,7 +395,8 @@ class _Importer:
         return self.value_sets[key].name
 
     def comparison(self, value, path: str, decimal: bool) -> ast.Comparison | None:
-        """A Circe NumericRange; Circe truncates integer ranges (not values) to whole numbers."""
+        """A Circe NumericRange; Circe truncates integer ranges to whole numbers, and writes the others
+        with 4 decimals (Java's `%.4f`, rounding half up)."""
         op = str(value.get("Op", "")).lower() if isinstance(value, dict) else ""
 
         def number(key: str) -> ast.Number | None:
@@ -390,7 +404,12 @@ class _Importer:
             if not isinstance(raw, int | float) or isinstance(raw, bool):
                 self.problem("E302", f"`{key}` should be a number", f"{path}.{key}")
                 return None
-            return ast.Number(Decimal(str(raw)) if decimal else Decimal(int(raw)))
+            if not decimal:
+                return ast.Number(Decimal(int(raw)))
+            number = Decimal(str(raw))
+            if number.as_tuple().exponent < -4:
+                number = number.quantize(Decimal("0.0001"), ROUND_HALF_UP)
+            return ast.Number(number)
 
         if op == "bt":
             low, high = number("Value"), number("Extent")

@@ -169,6 +169,40 @@ class ConceptColumnFilter:
 
 
 @dataclass(frozen=True)
+class StartDateFilter:
+    """`with start date >= 2010-01-01`: the record's start date (Circe's OccurrenceStartDate)."""
+
+    comparison: DateCompare | DateBetween
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class AgeFilter:
+    """`with age >= 18`: the person's age at the record's start date (Circe's Age on a criterion)."""
+
+    comparison: Comparison
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SexFilter:
+    """`with sex female`: the record's person (Circe's Gender on a criterion)."""
+
+    value: Name
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RangeFilter:
+    """`with range low between 3 and 5`: the normal range of a measurement's value, or (`ratio`) the
+    value divided by it (cohortql.omop.RANGE_ATTRIBUTES; Circe's RangeLow, ..., RangeHighRatio)."""
+
+    attribute: str  # the words joined by "_", e.g. range_low_ratio
+    comparison: Comparison
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class NestedCriterion:
     """`with (CRITERION)`: the record itself must meet a criterion, whose windows are relative to
     it (`it` in them; Circe's CorrelatedCriteria on a criterion)."""
@@ -186,6 +220,10 @@ Attribute = (
     | DurationFilter
     | DaysSupplyFilter
     | ConceptColumnFilter
+    | StartDateFilter
+    | AgeFilter
+    | SexFilter
+    | RangeFilter
     | NestedCriterion
 )
 

@@ -96,7 +96,7 @@ class ToAst(Transformer):
     def domain(self, meta, children):
         return "_".join(str(c) for c in children if c is not None)
 
-    concept_column = domain  # `condition status` -> condition_status, the attribute key
+    concept_column = range_column = domain  # `condition status` -> condition_status, the attribute key
 
     # ---- statements ----
     def start(self, meta, children):
@@ -179,6 +179,14 @@ class ToAst(Transformer):
     def concept_column_filter(self, meta, children):
         attribute, *concepts = children
         return ast.ConceptColumnFilter(attribute, tuple(concepts), _meta_span(meta))
+
+    start_date_filter = _node(ast.StartDateFilter)
+
+    age_filter = _node(ast.AgeFilter)
+
+    sex_filter = _named(ast.SexFilter)
+
+    range_filter = _node(ast.RangeFilter)
 
     nested_criterion = _node(ast.NestedCriterion)
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cohortql.omop import CONCEPT_DOMAINS
+from cohortql.omop import CONCEPT_DOMAINS, Concept
 from cohortql.protect.concepts import shown_alone
 from cohortql.protect.policy import DisclosurePolicy
 from cohortql.protect.result import Cell
@@ -21,37 +21,6 @@ from cohortql.protect.result import Cell
 # How a concept matches the search text, best first.
 MATCHES = ("code", "name", "prefix", "words", "contains")
 _COUNTED_DOMAINS = frozenset(d.vocabulary_domain for d in CONCEPT_DOMAINS.values())
-
-
-@dataclass(frozen=True)
-class Concept:
-    """A row of the vocabulary's concept table (no person data)."""
-
-    concept_id: int
-    name: str
-    domain: str
-    vocabulary: str
-    concept_class: str
-    standard: str | None  # 'S' standard, 'C' classification, None non-standard (a source code)
-    code: str
-    valid_start: str
-    valid_end: str
-    invalid_reason: str | None
-
-    @property
-    def standard_text(self) -> str:
-        return {"S": "standard", "C": "classification"}.get(self.standard or "", "non-standard")
-
-    @property
-    def validity(self) -> str:
-        reason = {"D": "deleted", "U": "upgraded"}.get(self.invalid_reason or "", self.invalid_reason)
-        return f"invalid ({reason})" if self.invalid_reason else f"valid {self.valid_start} to {self.valid_end}"
-
-    def to_dict(self) -> dict:
-        return {"concept_id": self.concept_id, "name": self.name, "domain": self.domain,
-                "vocabulary": self.vocabulary, "concept_class": self.concept_class, "code": self.code,
-                "standard": self.standard_text, "valid_start_date": self.valid_start,
-                "valid_end_date": self.valid_end, "invalid_reason": self.invalid_reason}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from cohortql.omop import DOMAINS, GENDER_CONCEPTS
+from cohortql.omop import DOMAINS, GENDER_CONCEPTS, RANGE_ATTRIBUTES
 from cohortql.render.identifiers import qualifier
 from cohortql.resolve import plan as p
 from cohortql.resources import cache_dir, resource_path
@@ -197,6 +197,7 @@ def _render(template: str, parameters: _Parameters, **context) -> str:
         env.get_template(template)
         .render(
             domains=DOMAINS,
+            range_attributes=RANGE_ATTRIBUTES,
             param=parameters,
             params=parameters.many,
             sql_op=_SQL_OPS.__getitem__,

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import singledispatch
 
-from cohortql.omop import DOMAINS, GENDER_CONCEPTS, UNIT_CONCEPTS, VISIT_CONCEPTS
+from cohortql.omop import DOMAINS, GENDER_CONCEPTS, RANGE_ATTRIBUTES, UNIT_CONCEPTS, VISIT_CONCEPTS
 from cohortql.report.i18n import EXPLAIN, EXPLAIN_NOUNS_FR, LANGUAGES
 from cohortql.resolve import plan
 
@@ -238,8 +238,15 @@ def _age(test: plan.AgeTest, p: plan.Plan, indent: str, anchor: _Anchor | None =
     rule = (anchor or _index_anchor()).age_rule
     if low_high:
         return _w("aged_between", low=low_high[0], high=low_high[1], rule=rule)
-    bounds = f" {_w('and')} ".join(_w(f"age_{b.op}", _number(b.value)) for b in test.bounds)
-    return _w("aged", bounds=bounds, rule=rule)
+    return _w("aged", bounds=_age_bounds(test.bounds), rule=rule)
+
+
+def _age_bounds(bounds: tuple[plan.Bound, ...]) -> str:
+    return f" {_w('and')} ".join(_w(f"age_{b.op}", _number(b.value)) for b in bounds)
+
+
+def _date_bounds(bounds: tuple[plan.DateBound, ...]) -> str:
+    return f" {_w('and')} ".join(_w(f"date_{b.op}", _date(b.value)) for b in bounds)
 
 
 @_predicate.register
@@ -255,7 +262,7 @@ def _index_date(test: plan.IndexDateTest, p: plan.Plan, indent: str, anchor: _An
     low_high = _between(test.bounds, _date)
     if low_high:
         return _w("index_between", low=low_high[0], high=low_high[1])
-    return _w("index_bounds", bounds=f" {_w('and')} ".join(_w(f"date_{b.op}", _date(b.value)) for b in test.bounds))
+    return _w("index_bounds", bounds=_date_bounds(test.bounds))
 
 
 @_predicate.register
@@ -325,6 +332,20 @@ def _attributes(event: plan.EventQuery, p: plan.Plan, indent: str = "  ") -> lis
         phrases.append(_w("lasting", amount=_amount(event.duration, _w("days_unit"))))
     if event.days_supply:
         phrases.append(_w("days_supply", amount=_of(_amount(event.days_supply, _w("days_unit")))))
+    if event.start_date:
+        low_high = _between(event.start_date, _date)
+        phrases.append(_w("start_between", low=low_high[0], high=low_high[1]) if low_high else
+                       _w("start_bounds", bounds=_date_bounds(event.start_date)))  # fmt: skip
+    if event.age:
+        low_high = _between(event.age)
+        bounds = _w("age_between", low=low_high[0], high=low_high[1]) if low_high else _age_bounds(event.age)
+        phrases.append(_w("record_age", bounds=bounds))
+    for concept_id in event.gender_concept_ids:
+        name = _SEX_NAMES.get(concept_id)
+        phrases.append(_w("record_sex", name=_w(f"sex_{name}") if name else concept_id, id=concept_id))
+    for attribute in RANGE_ATTRIBUTES:
+        if getattr(event, attribute):
+            phrases.append(_w(attribute, amount=_of(_amount(getattr(event, attribute)))))
     for concept_filter in event.concept_filters:
         ids = _join([str(i) for i in concept_filter.concept_ids], "or")
         key = f"attribute_{concept_filter.attribute}"

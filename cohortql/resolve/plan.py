@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cohortql.omop import BREAKDOWNS, DOMAINS, MAX_RULES
+from cohortql.omop import BREAKDOWNS, DOMAINS, MAX_RULES, RANGE_ATTRIBUTES
 
 COMPARISON_OPS = (">=", ">", "<=", "<", "=", "!=")
 
@@ -88,6 +88,14 @@ class EventQuery:
     duration: tuple[Bound, ...] = ()
     days_supply: tuple[Bound, ...] = ()
     concept_filters: tuple[ConceptFilter, ...] = ()  # in the order written, one per attribute
+    start_date: tuple[DateBound, ...] = ()  # the record's start date
+    age: tuple[Bound, ...] = ()  # the person's age at the record's start: its year minus year of birth
+    gender_concept_ids: tuple[int, ...] = ()  # the person's gender
+    # The measurement's normal range, and its value divided by either end (cohortql.omop.RANGE_ATTRIBUTES).
+    range_low: tuple[Bound, ...] = ()
+    range_high: tuple[Bound, ...] = ()
+    range_low_ratio: tuple[Bound, ...] = ()
+    range_high_ratio: tuple[Bound, ...] = ()
     # The record must itself meet this test, its windows, age and sex taken relative to the record
     # (which must lie in an observation period: Circe's CorrelatedCriteria on a criterion).
     nested: Test | None = None
@@ -112,6 +120,10 @@ class EventQuery:
             "visit_type": bool(self.visit_concept_ids),
             "duration": bool(self.duration),
             "days_supply": bool(self.days_supply),
+            "start_date": bool(self.start_date),
+            "age": bool(self.age),
+            "sex": bool(self.gender_concept_ids),
+            **{key: bool(getattr(self, key)) for key in RANGE_ATTRIBUTES},
         }
         return [key for key, given in present.items() if given] + [f.attribute for f in self.concept_filters]
 

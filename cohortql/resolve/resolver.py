@@ -21,6 +21,7 @@ from cohortql.omop import (
     MAX_RULES,
     MAX_VALUE,
     MAX_VALUE_DIGITS,
+    RANGE_ATTRIBUTES,
     SOURCE_VOCABULARIES,
     UNIT_CONCEPTS,
     VISIT_CONCEPTS,
@@ -40,6 +41,11 @@ _FILTER_WORDS = {
     "visit_concept_ids": ("with visit type", "use one visit type, or `inpatient_or_emergency`"),
     "duration": ("with duration", "combine them into one, e.g. `with duration between 30 and 90 days`"),
     "days_supply": ("with days supply", "combine them into one, e.g. `with days supply between 30 and 90`"),
+    "start_date": ("with start date", "combine them into one: `with start date between 2010-01-01 and 2015-12-31`"),
+    "age": ("with age", "combine them into one, e.g. `with age between 18 and 65`"),
+    "gender_concept_ids": ("with sex", "give one sex"),
+    **{key: (f"with {words}", f"combine them into one, e.g. `with {words} between 1 and 2`")
+       for key, words in ((key, key.replace("_", " ")) for key in RANGE_ATTRIBUTES)},
 }
 
 # Attribute key of each attribute node (concept column filters carry their own).
@@ -51,6 +57,9 @@ _ATTRIBUTE_KEYS = {
     ast.VisitTypeFilter: "visit_type",
     ast.DurationFilter: "duration",
     ast.DaysSupplyFilter: "days_supply",
+    ast.StartDateFilter: "start_date",
+    ast.AgeFilter: "age",
+    ast.SexFilter: "sex",
 }
 _VALUE_HINT = "value, value concept and unit filters apply to measurement and observation"
 # Attribute key -> (code, what the records lack, hint) when the domain does not have it.
@@ -62,11 +71,13 @@ _NOT_APPLICABLE = {
     "duration": ("E111", "have no end date, so no duration", None),
     "days_supply": ("E111", "have no days supply", "days supply applies to drug exposures"),
     "source_concept": ("E111", "have no source concept", None),
+    **{key: ("E111", "have no normal range (range_low, range_high)", "range filters apply to measurement")
+       for key in RANGE_ATTRIBUTES},
 }
 
 
 def _attribute_key(attribute: ast.Attribute) -> str:
-    if isinstance(attribute, ast.ConceptColumnFilter):
+    if isinstance(attribute, ast.ConceptColumnFilter | ast.RangeFilter):
         return attribute.attribute
     return _ATTRIBUTE_KEYS[type(attribute)]
 
@@ -392,6 +403,17 @@ class _Resolver:
         if isinstance(attribute, ast.DaysSupplyFilter):
             days_supply = self.bounds(attribute.comparison, "days supply", MAX_DAYS, _DAYS_HINT, _DAYS)
             return self.set_once(fields, "days_supply", days_supply, attribute.span)
+        if isinstance(attribute, ast.StartDateFilter):
+            dates = self.date_bounds(attribute.comparison)
+            return dates is not None and self.set_once(fields, "start_date", dates, attribute.span)
+        if isinstance(attribute, ast.AgeFilter):
+            return self.set_once(fields, "age", self.age_bounds(attribute.comparison), attribute.span)
+        if isinstance(attribute, ast.SexFilter):
+            concept_id = self.gender(attribute.value)
+            return concept_id is not None and self.set_once(fields, "gender_concept_ids", (concept_id,), attribute.span)
+        if isinstance(attribute, ast.RangeFilter):
+            bounds = self.bounds(attribute.comparison, attribute.attribute.replace("_", " "))
+            return self.set_once(fields, attribute.attribute, bounds, attribute.span)
         raise AssertionError(f"unhandled attribute {attribute!r}")
 
     def nested(self, attribute: ast.NestedCriterion, fields: dict) -> bool:
@@ -517,21 +539,10 @@ class _Resolver:
             child = self.test(node.child)
             return None if child is None else plan.NotTest(child)
         if isinstance(node, ast.Age):
-            hint = f"ages are at most {MAX_AGE}; for no upper bound write `age >= N`"
-            bounds = self.bounds(node.comparison, "age", MAX_AGE, hint, "age {} is beyond a human life")
-            if any(b.value < 0 for b in bounds):
-                self.error("E108", "age cannot be negative", node.comparison.span)
-            return plan.AgeTest(bounds)
+            return plan.AgeTest(self.age_bounds(node.comparison))
         if isinstance(node, ast.Sex):
-            if node.value.text not in GENDER_CONCEPTS:
-                self.error(
-                    "E121",
-                    f"unknown sex `{node.value.text}`",
-                    node.value.span,
-                    _did_you_mean(node.value.text, GENDER_CONCEPTS, "sexes"),
-                )
-                return None
-            return plan.SexTest(GENDER_CONCEPTS[node.value.text])
+            concept_id = self.gender(node.value)
+            return None if concept_id is None else plan.SexTest(concept_id)
         if isinstance(node, ast.IndexDate):
             if self.nesting:
                 self.error("E134", "`index date` inside `with (...)`: there the anchor is the record", node.span,
@@ -540,8 +551,26 @@ class _Resolver:
             return self.index_date(node)
         raise AssertionError(f"unhandled criterion {node!r}")
 
+    def age_bounds(self, comparison: ast.Comparison) -> tuple[plan.Bound, ...]:
+        hint = f"ages are at most {MAX_AGE}; for no upper bound write `age >= N`"
+        bounds = self.bounds(comparison, "age", MAX_AGE, hint, "age {} is beyond a human life")
+        if any(b.value < 0 for b in bounds):
+            self.error("E108", "age cannot be negative", comparison.span)
+        return bounds
+
+    def gender(self, name: ast.Name) -> int | None:
+        if name.text not in GENDER_CONCEPTS:
+            hint = _did_you_mean(name.text, GENDER_CONCEPTS, "sexes")
+            self.error("E121", f"unknown sex `{name.text}`", name.span, hint)
+            return None
+        return GENDER_CONCEPTS[name.text]
+
     def index_date(self, node: ast.IndexDate) -> plan.IndexDateTest | None:
-        comparison = node.comparison
+        bounds = self.date_bounds(node.comparison)
+        return None if bounds is None else plan.IndexDateTest(bounds)
+
+    def date_bounds(self, comparison: ast.DateCompare | ast.DateBetween) -> tuple[plan.DateBound, ...] | None:
+        """The bounds of a date comparison, its dates checked (None when one is wrong, reported)."""
         dates = [comparison.date] if isinstance(comparison, ast.DateCompare) else [comparison.low, comparison.high]
         parsed = []
         for text in dates:
@@ -554,7 +583,7 @@ class _Resolver:
                 self.error("E115", f"`{text}` is not a calendar date", span, f"{problem} (dates are YYYY-MM-DD)")
                 return None
         if isinstance(comparison, ast.DateCompare):
-            return plan.IndexDateTest((plan.DateBound(comparison.op, comparison.date),))
+            return (plan.DateBound(comparison.op, comparison.date),)
         if parsed[0] > parsed[1]:
             self.error(
                 "E114",
@@ -563,7 +592,7 @@ class _Resolver:
                 f"write `between {comparison.high} and {comparison.low}`",
             )
             return None
-        return plan.IndexDateTest((plan.DateBound(">=", comparison.low), plan.DateBound("<=", comparison.high)))
+        return (plan.DateBound(">=", comparison.low), plan.DateBound("<=", comparison.high))
 
     def occurs(self, node: ast.EventCriterion) -> plan.Occurs | None:
         event = self.event(node.event)

@@ -85,8 +85,9 @@ def test_phenotype_counts_like_circe_on_postgres(path, postgres_eunomia, request
 
 # Chosen by what they use: nested criteria (325, 1025), qualify (134, 219),
 # windows on end dates (78, 980), first ever on a criterion (919, 1047 with a custom era end),
-# a measurement's value (373), death (1074), and a plain first-occurrence entry (9).
-ON_SPARK = {"9", "78", "134", "219", "325", "373", "919", "980", "1025", "1047", "1074"}
+# a measurement's value (373), death (1074), per-record age, start date and range low (334, 383, 1091)
+# and a plain first-occurrence entry (9).
+ON_SPARK = {"9", "78", "134", "219", "325", "334", "373", "383", "919", "980", "1025", "1047", "1074", "1091"}
 
 
 @pytest.mark.slow

@@ -165,6 +165,10 @@ def test_comments_are_kept_where_they_belong():
         ('include "d": index date between 2024-01-01 and 2025-12-31',
          'include "d": index date between 2024-01-01 and 2025-12-31'),
         ("breakdown by site,sex", "breakdown by site, sex"),
+        ('include "r": measurement M with  start   date >= 2010-01-01 with age between 18 and 65 with sex  female'
+         ' with range  low  ratio > 1.50 on index',
+         'include "r": measurement M with start date >= 2010-01-01 with age between 18 and 65 with sex female'
+         ' with range low ratio > 1.50 on index'),
     ],
 )
 def test_canonical_spelling(written, canonical):

@@ -281,3 +281,39 @@ def test_windows_on_the_end_dates(window, expected):
 
 def test_a_record_without_an_end_date_ends_the_day_after():
     assert "with end date (the day after its date) on the index date" in rule_line("measurement Y ending on index")
+
+
+RECORD_HEADER = HEADER + 'concepts Lab = {5}\n'
+
+
+@pytest.mark.parametrize(
+    ("attribute", "english", "french"),
+    [
+        ("with start date between 2010-01-01 and 2015-12-31",
+         "whose start date is between 2010-01-01 and 2015-12-31 (both included)",
+         "dont la date de début est comprise entre le 1 janvier 2010 et le 31 décembre 2015 (inclus)"),
+        ("with start date > 2010-01-01", "whose start date is after 2010-01-01",
+         "dont la date de début est après le 1 janvier 2010"),
+        ("with age >= 18", "of a person aged 18 or older at its start date (its year minus year of birth)",
+         "d’une personne qui a 18 ans ou plus à sa date de début (son année moins année de naissance)"),
+        ("with age between 18 and 65", "of a person aged 18 to 65 at its start date",
+         "d’une personne qui a de 18 à 65 ans à sa date de début"),
+        ("with sex female", "of a female person (gender concept 8532)",
+         "d’une personne de sexe féminin (concept de genre 8532)"),
+        ("with range low between 3 and 5",
+         "with a normal range low between 3 and 5 (a record without one never matches)",
+         "avec une limite basse de la normale comprise entre 3 et 5"),
+        ("with range high < 3", "with a normal range high of less than 3",
+         "avec une limite haute de la normale de moins de 3"),
+        ("with range high ratio > 1.5",
+         "with a value of more than 1.5 times its normal range high (value / range high;",
+         "avec une valeur de plus de 1,5 fois sa limite haute de la normale"),
+        ("with range low ratio <= 0.5", "with a value of at most 0.5 times its normal range low",
+         "avec une valeur d’au plus 0,5 fois sa limite basse de la normale"),
+    ],
+)
+def test_record_attributes(attribute, english, french):
+    rule = f'include "r": measurement Lab {attribute} on index'
+    compiled = pipeline.compile_source(Source("<test>", f"{RECORD_HEADER}\nentry first condition X\n{rule}\n")).plan
+    assert english in explain_plan(compiled)
+    assert french in explain_plan(compiled, lang="fr")

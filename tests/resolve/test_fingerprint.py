@@ -108,6 +108,9 @@ MEANING_CHANGES = {
     "a rule name": (Q3, 'include "', 'include "renamed '),
     "the entry mode": (Q3, "entry first", "entry all"),
     "a qualify criterion": (Q3, "\ninclude ", "\nqualify all: age >= 18\ninclude "),
+    "a start date filter": (Q1, "condition GI_bleed\n", "condition GI_bleed with start date >= 2010-01-01\n"),
+    "an age filter": (Q1, "condition GI_bleed\n", "condition GI_bleed with age >= 18\n"),
+    "a sex filter": (Q1, "condition GI_bleed\n", "condition GI_bleed with sex male\n"),
 }
 
 
@@ -129,7 +132,9 @@ def test_qualify_earliest_or_all_differ_only_with_entry_all():
 
 def test_a_construct_left_out_keeps_the_fingerprints_it_had():
     """Fields added with a later construct (`qualify`) are not written while absent."""
-    assert '"qualify"' not in json.dumps(canonical(compile_source(Source("q3.cohort", Q3)).plan))
+    written = json.dumps(canonical(compile_source(Source("q3.cohort", Q3)).plan))
+    for field in ("qualify", "start_date", "age", "gender_concept_ids", "range_low", "range_high_ratio"):
+        assert f'"{field}":' not in written
 
 
 def test_rule_order_changes_it_because_the_released_attrition_does():
