@@ -168,8 +168,13 @@ class JointIntruder:
             c_low, c_high = self.bounds(target, "classes")
             want_low, want_high = max(c_low, lowest), min(c_high, k - 1)
             if m_low > want_low + 1e-6 or m_high < want_high - 1e-6:
+                # Narrowed further: more of the small range it must cover is left out than before.
+                # (A range that only shrinks outside it, as a cell's own `<k` mark shrinks it to at
+                # most k - 1, gives nothing more away about the small values.)
                 earlier_low, earlier_high = self.bounds(target, "marks", before)
-                if m_low > earlier_low + 1e-6 or m_high < earlier_high - 1e-6:
+                uncovered = max(0.0, m_low - want_low) + max(0.0, want_high - m_high)
+                uncovered_before = max(0.0, earlier_low - want_low) + max(0.0, want_high - earlier_high)
+                if uncovered > uncovered_before + 1e-6:
                     found.append(f"{name}: [{m_low:g}, {m_high:g}] with the marks, [{want_low:g}, {want_high:g}] "
                                  "without the numbers")
         return found
