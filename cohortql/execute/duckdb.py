@@ -15,8 +15,8 @@ from contextlib import closing, contextmanager
 import duckdb
 
 from cohortql.execute.cancel import Cancellable
-from cohortql.execute.engine import EngineSettings
-from cohortql.execute.errors import SCHEMA_HINT, DatabaseError, explain_driver_error
+from cohortql.execute.engine import EngineSettings, check_schemas
+from cohortql.execute.errors import explain_driver_error
 from cohortql.execute.target import Target
 from cohortql.render import SqlStatement, TempTable
 
@@ -40,12 +40,9 @@ class DuckDBSession:
     def __init__(self, connection: duckdb.DuckDBPyConnection):
         self._connection = connection
 
-    def check_schemas(self, target: Target) -> None:
-        """A missing schema would otherwise surface as a missing table; name it instead."""
-        for schema in dict.fromkeys(s for s in (target.cdm_schema, target.vocab_schema) if s):
-            (found,) = self._connection.execute(SCHEMA_EXISTS, {"name": schema}).fetchone()
-            if not found:
-                raise DatabaseError(f"schema not found: {schema}", SCHEMA_HINT)
+    def schema_exists(self, schema: str) -> bool:
+        (found,) = self._connection.execute(SCHEMA_EXISTS, {"name": schema}).fetchone()
+        return bool(found)
 
     def stage_inputs(self, tables: Sequence[TempTable]) -> None:
         # Temporary tables live in DuckDB's in-memory temp catalog, writable on a read-only file.
@@ -81,7 +78,7 @@ class DuckDBEngine:
                 cancellable.watch(connection)
                 with _time_limit(connection, target.timeout_seconds):
                     session = DuckDBSession(connection)
-                    session.check_schemas(target)
+                    check_schemas(target, session.schema_exists)
                     yield session
         except duckdb.Error as error:
             raise explain_driver_error(error, target.error_context()) from None

@@ -8,13 +8,13 @@ asks which engine it is talking to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
 from cohortql.execute.cancel import Cancellable
-from cohortql.execute.errors import DatabaseError
+from cohortql.execute.errors import SCHEMA_HINT, DatabaseError
 from cohortql.execute.target import Target
 from cohortql.render import SqlStatement, TempTable
 
@@ -37,6 +37,15 @@ class EngineSettings:
 
     def no_executed_plan(self) -> DatabaseError:
         return DatabaseError(f"no executed plan from {self.dialect}", self.no_explain_hint)
+
+
+def check_schemas(target: Target, exists: Callable[[str], bool], *, noun: str = "schema",
+                  hint: str = SCHEMA_HINT) -> None:
+    """A missing schema would otherwise surface as a missing table: name it instead (`exists` asks
+    the engine; Spark calls its schemas databases)."""
+    for name in dict.fromkeys(s for s in (target.cdm_schema, target.vocab_schema) if s):
+        if not exists(name):
+            raise DatabaseError(f"{noun} not found: {name}", hint)
 
 
 class EngineSession(Protocol):

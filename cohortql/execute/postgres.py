@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from cohortql.execute.cancel import Cancellable
-from cohortql.execute.engine import EngineSettings
-from cohortql.execute.errors import SCHEMA_HINT, DatabaseError, explain_driver_error
+from cohortql.execute.engine import EngineSettings, check_schemas
+from cohortql.execute.errors import DatabaseError, explain_driver_error
 from cohortql.execute.target import Target, libpq_connect_args
 from cohortql.render import SqlStatement, TempTable
 from cohortql.transpile import transpile
@@ -47,12 +47,9 @@ class PostgresSession:
     def __init__(self, connection: sa.Connection):
         self._connection = connection
 
-    def check_schemas(self, target: Target) -> None:
-        """A missing schema would otherwise surface as a missing table; name it instead."""
-        for schema in dict.fromkeys(s for s in (target.cdm_schema, target.vocab_schema) if s):
-            (found,) = self._connection.execute(sa.text(SCHEMA_EXISTS), {"name": schema}).one()
-            if not found:
-                raise DatabaseError(f"schema not found: {schema}", SCHEMA_HINT)
+    def schema_exists(self, schema: str) -> bool:
+        (found,) = self._connection.execute(sa.text(SCHEMA_EXISTS), {"name": schema}).one()
+        return bool(found)
 
     def stage_inputs(self, tables: Sequence[TempTable]) -> None:
         for table in tables:
@@ -107,7 +104,7 @@ class PostgresEngine:
                 connection.exec_driver_sql("SELECT set_config('statement_timeout', %(ms)s, false)",
                                            {"ms": str(target.timeout_seconds * 1000)})
                 session = PostgresSession(connection)
-                session.check_schemas(target)
+                check_schemas(target, session.schema_exists)
                 yield session
                 connection.rollback()
         except DBAPIError as error:

@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from cohortql.execute import progress
 from cohortql.execute.cancel import Cancellable
-from cohortql.execute.engine import EngineSettings
+from cohortql.execute.engine import EngineSettings, check_schemas
 from cohortql.execute.errors import DatabaseError, out_of_time
 from cohortql.execute.spark_url import SparkLocation, parse_spark_url
 from cohortql.execute.target import Target
@@ -57,7 +57,8 @@ class SparkEngine:
         run = SparkRun(session, location)
         with _job_group(session, target.timeout_seconds, cancellable) as expired:
             try:
-                run.check_databases(target)
+                check_schemas(target, session.catalog.databaseExists, noun="database",
+                              hint="check --cdm-schema / --vocab-schema")
                 yield run
             except (PySparkException, Py4JError) as error:
                 if expired.is_set():
@@ -76,11 +77,6 @@ class SparkRun:
         self._cached: list = []
         self._registered: set[str] = set()
 
-    def check_databases(self, target: Target) -> None:
-        """A missing database would otherwise surface as a missing table; name it instead."""
-        for name in dict.fromkeys(s for s in (target.cdm_schema, target.vocab_schema) if s):
-            if not self._session.catalog.databaseExists(name):
-                raise DatabaseError(f"database not found: {name}", "check --cdm-schema / --vocab-schema")
 
     def stage_inputs(self, tables: Sequence[TempTable]) -> None:
         for table in tables:
